@@ -1,0 +1,6 @@
+//! gamops: a declarative GitOps reconciler for Positron G.hn access multiplexers (GAMs).
+//!
+//! See docs/ARCHITECTURE.md for the map of modules and the invariants each keeps.
+
+pub mod lab;
+pub mod model;
