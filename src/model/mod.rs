@@ -1,5 +1,26 @@
-//! The desired state: what git says the fleet should look like. No I/O happens here.
+//! The desired state: what git says the fleet should look like, and its rules.
+//!
+//! Invariant: this module does no I/O and knows no files, devices or command line. Positions are
+//! relative to a document; documents are named by a [`SourceId`] the inventory layer hands out.
 
+pub mod bandwidth;
+pub mod desired;
+pub mod device;
+pub mod diagnostic;
+pub mod fleet;
 pub mod gam;
+pub mod located;
+pub mod subscriber;
+pub mod types;
+pub mod validate;
 
+pub use bandwidth::{BandwidthPlan, Plans, UNTHROTTLED};
+pub use desired::{Desired, Doc};
+pub use device::{Device, PortMode, PortSettings, SnmpSettings, SshSettings, SubscriberModel};
+pub use diagnostic::{Code, Diagnostic, Related, Severity, SourceId};
+pub use fleet::{Fleet, Safety, Suspension, SuspensionMode};
 pub use gam::{GamModel, Medium, ModelInfo};
+pub use located::{Located, Pos};
+pub use subscriber::{Endpoint, ManagedBy, Status, Subscriber};
+pub use types::{Credential, Description, Ident, Mac, Mbps, PortNumber, Uplink, ValueError, Vlan};
+pub use validate::validate;

@@ -1,0 +1,148 @@
+//! `devices/<name>.yaml`: one GAM, how to reach it, and its device-wide settings.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::fleet::SafetyOverride;
+use super::gam::GamModel;
+use super::located::Located;
+use super::types::{Credential, Description, Ident, PortNumber, Uplink};
+
+/// One GAM.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Device {
+    /// The device's name; also its hostname and the name of its file and subscriber folder.
+    pub name: Located<Ident>,
+    /// The hardware model, as printed on the box (GAM-12-C, GAM-24-M, GAM-4-CX, ...).
+    pub model: Located<GamModel>,
+    /// Management address: an IP address or a host name.
+    pub address: Located<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<Located<Description>>,
+    /// How subscribers attach: to an endpoint (the CPE's MAC, the default) or to a port
+    /// (copper models only, firmware 1.4 and later).
+    #[serde(default)]
+    pub subscriber_model: Located<SubscriberModel>,
+    /// The uplink used for Q-in-Q when a subscriber names none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_nni: Option<Located<Uplink>>,
+    /// SNMP settings; fields left out come from `defaults.snmp` in gamops.yaml.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snmp: Option<SnmpSettings>,
+    /// SSH settings; fields left out come from `defaults.ssh` in gamops.yaml.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh: Option<SshSettings>,
+    /// G.hn port settings; ports not listed keep the device's defaults.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<PortSettings>,
+    /// Overrides of the fleet's safety limits for this device.
+    #[serde(default, skip_serializing_if = "SafetyOverride::is_empty")]
+    pub safety: SafetyOverride,
+    /// Overrides the fleet's `prune` for this device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prune: Option<bool>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum SubscriberModel {
+    #[default]
+    EndpointAware,
+    PortAware,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SnmpVersion {
+    #[default]
+    V2c,
+    V3,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthProtocol {
+    Md5,
+    Sha,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PrivProtocol {
+    Des,
+    Aes,
+}
+
+/// SNMP access. v2c needs `community`; v3 needs `user` and the auth/priv settings.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SnmpSettings {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<Located<SnmpVersion>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<Located<u16>>,
+    /// v2c read community, as a reference (`env:NAME` or `file:PATH`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub community: Option<Located<Credential>>,
+    /// v3 user name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<Located<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_protocol: Option<Located<AuthProtocol>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_password: Option<Located<Credential>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priv_protocol: Option<Located<PrivProtocol>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priv_password: Option<Located<Credential>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<Located<u32>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retries: Option<Located<u8>>,
+}
+
+/// SSH access to the GAM's CLI.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SshSettings {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<Located<u16>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<Located<String>>,
+    /// Password, as a reference; an empty string for none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<Located<Credential>>,
+    /// Private key, as a reference (`file:/path/id_ed25519`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_key: Option<Located<Credential>>,
+    /// The device's host key or its fingerprint (`SHA256:...`), pinned at first contact.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_key: Option<Located<String>>,
+}
+
+/// G.hn port mode on copper models.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PortMode {
+    Mimo,
+    Siso,
+}
+
+/// One G.hn port's settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PortSettings {
+    pub port: Located<PortNumber>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<Located<Description>>,
+    #[serde(default = "enabled")]
+    pub enabled: bool,
+    /// `mimo` or `siso`; copper (M) models only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<Located<PortMode>>,
+}
+
+fn enabled() -> bool {
+    true
+}

@@ -1,0 +1,556 @@
+//! The rules of the desired state: what a GAM would refuse, what would collide, and what must not
+//! be written in git. `validate` reports every problem at once; it never stops at the first.
+
+use std::collections::{BTreeSet, HashMap};
+
+use super::bandwidth::{Plans, UNTHROTTLED};
+use super::desired::{Desired, Doc};
+use super::device::{Device, SnmpSettings, SnmpVersion, SshSettings, SubscriberModel};
+use super::diagnostic::{Code, Diagnostic, SourceId};
+use super::fleet::{Fleet, SuspensionMode};
+use super::gam::Medium;
+use super::located::{Located, Pos};
+use super::subscriber::{Status, Subscriber};
+use super::types::{Credential, Vlan};
+
+/// The most subscribers, and endpoints, one GAM holds.
+pub const MAX_SUBSCRIBERS: usize = 384;
+pub const MAX_ENDPOINTS: usize = 384;
+/// Bandwidth profiles 2..15: the default profile 1 is the device's own.
+pub const MAX_CUSTOM_PROFILES: usize = 14;
+pub const MAX_ALLOWED_VLANS: usize = 14;
+/// Coax ports shape at most this rate; faster subscribers must be unthrottled.
+pub const COAX_MAX_SHAPED_MBPS: u16 = 800;
+
+/// Every problem in `desired`, in a stable order (by source, then position).
+pub fn validate(desired: &Desired) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let fleet = desired.fleet();
+    let empty_plans = Plans::default();
+    let plans = desired.plans().unwrap_or(&empty_plans);
+
+    if let Some(doc) = &desired.fleet {
+        check_fleet(doc, plans, &mut out);
+    }
+    if let Some(doc) = &desired.plans {
+        check_plans(doc, &mut out);
+    }
+    let devices = check_devices(&desired.devices, &mut out);
+    check_subscribers(desired, &fleet, plans, &devices, &mut out);
+
+    out.sort_by_key(|d| (d.source, d.pos));
+    out
+}
+
+fn check_fleet(doc: &Doc<Fleet>, plans: &Plans, out: &mut Vec<Diagnostic>) {
+    let src = doc.source;
+    let fleet = &doc.value;
+    if let Some(snmp) = &fleet.defaults.snmp {
+        check_snmp_secrets(src, snmp, out);
+    }
+    if let Some(ssh) = &fleet.defaults.ssh {
+        check_ssh_secrets(src, ssh, out);
+    }
+    let pct = fleet.safety.max_change_percent;
+    if *pct > 100 {
+        out.push(
+            Diagnostic::error(
+                Code::InvalidValue,
+                src,
+                pct.pos,
+                format!("max_change_percent is {}, more than 100", *pct),
+            )
+            .with_hint("write a percentage from 0 to 100"),
+        );
+    }
+    let s = &fleet.suspension;
+    match *s.mode {
+        SuspensionMode::Plan => match &s.plan {
+            None => out.push(
+                Diagnostic::error(
+                    Code::IncompleteSettings,
+                    src,
+                    s.mode.pos,
+                    "suspension mode `plan` names no plan",
+                )
+                .with_hint("add `plan: NAME` under suspension, with a plan from plans.yaml"),
+            ),
+            Some(p) => check_plan_ref(src, p, plans, out),
+        },
+        SuspensionMode::Vlan => match &s.vlan {
+            None => out.push(
+                Diagnostic::error(
+                    Code::IncompleteSettings,
+                    src,
+                    s.mode.pos,
+                    "suspension mode `vlan` names no VLAN",
+                )
+                .with_hint("add `vlan: N` under suspension: the walled-garden C-VLAN"),
+            ),
+            Some(v) => check_vlan(src, "suspension VLAN", v, out),
+        },
+        SuspensionMode::Remove => {}
+    }
+}
+
+fn check_plans(doc: &Doc<Plans>, out: &mut Vec<Diagnostic>) {
+    for (name, plan) in doc.value.iter() {
+        if name.as_str().eq_ignore_ascii_case(UNTHROTTLED) {
+            out.push(
+                Diagnostic::error(
+                    Code::ReservedPlanName,
+                    doc.source,
+                    plan.down_mbps.pos,
+                    format!("a plan cannot be called {name:?}"),
+                )
+                .with_hint("`unthrottled` means no shaping; give this plan another name"),
+            );
+        }
+    }
+}
+
+/// Per-device facts the subscriber rules need.
+struct DeviceFacts<'a> {
+    device: &'a Doc<Device>,
+}
+
+fn check_devices<'a>(
+    devices: &'a [Doc<Device>],
+    out: &mut Vec<Diagnostic>,
+) -> HashMap<&'a str, DeviceFacts<'a>> {
+    let mut by_name: HashMap<&str, DeviceFacts> = HashMap::with_capacity(devices.len());
+    for doc in devices {
+        let d = &doc.value;
+        let src = doc.source;
+        if let Some(first) = by_name.get(d.name.as_str()) {
+            out.push(
+                Diagnostic::error(
+                    Code::DuplicateDevice,
+                    src,
+                    d.name.pos,
+                    format!("device {} is defined twice", d.name),
+                )
+                .with_hint("device names are unique in the fleet; rename or remove one")
+                .with_related(first.device.source, first.device.name.pos, "first defined here"),
+            );
+            continue;
+        }
+        let model = *d.model;
+        if model.medium() == Medium::Coax && *d.subscriber_model == SubscriberModel::PortAware {
+            out.push(
+                Diagnostic::error(
+                    Code::PortAwareOnCoax,
+                    src,
+                    d.subscriber_model.pos,
+                    format!("{model} is a coax model; port-aware mode works only on copper (M) models"),
+                )
+                .with_hint("use `subscriber_model: endpoint-aware` on coax GAMs"),
+            );
+        }
+        let mut seen_ports: HashMap<u8, Pos> = HashMap::new();
+        for p in &d.ports {
+            let n = p.port.get();
+            check_port_in_range(src, &p.port, model.ghn_ports(), model.name(), out);
+            if let Some(first) = seen_ports.insert(n, p.port.pos) {
+                out.push(
+                    Diagnostic::error(
+                        Code::DuplicatePort,
+                        src,
+                        p.port.pos,
+                        format!("port {n} is listed twice"),
+                    )
+                    .with_hint("merge the two entries into one")
+                    .with_related(src, first, "first listed here"),
+                );
+            }
+            if let Some(mode) = &p.mode
+                && model.medium() == Medium::Coax
+            {
+                out.push(
+                    Diagnostic::error(
+                        Code::PortModeOnCoax,
+                        src,
+                        mode.pos,
+                        format!("{model} is a coax model; mimo/siso modes exist only on copper"),
+                    )
+                    .with_hint("remove `mode` from this port"),
+                );
+            }
+        }
+        if let Some(snmp) = &d.snmp {
+            check_snmp_secrets(src, snmp, out);
+            if snmp.version.as_ref().map(|v| **v) == Some(SnmpVersion::V3) && snmp.user.is_none()
+            {
+                out.push(
+                    Diagnostic::error(
+                        Code::IncompleteSettings,
+                        src,
+                        snmp.version.as_ref().map_or(Pos::UNKNOWN, |v| v.pos),
+                        "SNMPv3 needs a user",
+                    )
+                    .with_hint("add `user`, `auth_password` and `priv_password` under snmp"),
+                );
+            }
+        }
+        if let Some(ssh) = &d.ssh {
+            check_ssh_secrets(src, ssh, out);
+        }
+        by_name.insert(d.name.as_str(), DeviceFacts { device: doc });
+    }
+    by_name
+}
+
+fn check_snmp_secrets(src: SourceId, s: &SnmpSettings, out: &mut Vec<Diagnostic>) {
+    for (field, cred) in [
+        ("community", &s.community),
+        ("auth_password", &s.auth_password),
+        ("priv_password", &s.priv_password),
+    ] {
+        check_secret(src, field, cred.as_ref(), out);
+    }
+}
+
+fn check_ssh_secrets(src: SourceId, s: &SshSettings, out: &mut Vec<Diagnostic>) {
+    check_secret(src, "password", s.password.as_ref(), out);
+    check_secret(src, "private_key", s.private_key.as_ref(), out);
+}
+
+fn check_secret(
+    src: SourceId,
+    field: &str,
+    cred: Option<&Located<Credential>>,
+    out: &mut Vec<Diagnostic>,
+) {
+    if let Some(c) = cred
+        && c.is_literal()
+    {
+        out.push(
+            Diagnostic::error(
+                Code::LiteralSecret,
+                src,
+                c.pos,
+                format!("`{field}` is written as a literal secret"),
+            )
+            .with_hint(format!(
+                "secrets never go into git: write `{field}: env:NAME` or `{field}: file:/path`, and rotate this one"
+            )),
+        );
+    }
+}
+
+fn check_port_in_range(
+    src: SourceId,
+    port: &Located<super::types::PortNumber>,
+    ports: u8,
+    model: &str,
+    out: &mut Vec<Diagnostic>,
+) -> bool {
+    if port.get() > ports {
+        out.push(
+            Diagnostic::error(
+                Code::PortOutOfRange,
+                src,
+                port.pos,
+                format!("port {} does not exist on a {model}", port.get()),
+            )
+            .with_hint(format!("a {model} has G.hn ports 1..{ports}")),
+        );
+        return false;
+    }
+    true
+}
+
+fn check_vlan(src: SourceId, what: &str, v: &Located<Vlan>, out: &mut Vec<Diagnostic>) {
+    if let Some(why) = v.gam_reserved() {
+        out.push(
+            Diagnostic::error(
+                Code::ReservedVlan,
+                src,
+                v.pos,
+                format!("{what} {} is reserved: {why}", v.get()),
+            )
+            .with_hint("use a VLAN in 3..4093 outside 3840-3842"),
+        );
+    }
+}
+
+fn check_plan_ref(src: SourceId, name: &Located<super::types::Ident>, plans: &Plans, out: &mut Vec<Diagnostic>) {
+    if name.as_str() == UNTHROTTLED || plans.get(name.as_str()).is_some() {
+        return;
+    }
+    let known: Vec<&str> = plans.iter().map(|(n, _)| n.as_str()).collect();
+    let hint = if known.is_empty() {
+        "plans.yaml defines no plans; add one there or use `unthrottled`".to_string()
+    } else {
+        format!("known plans: {}, or `unthrottled`", known.join(", "))
+    };
+    out.push(
+        Diagnostic::error(
+            Code::UnknownPlan,
+            src,
+            name.pos,
+            format!("plan {name:?} is not in plans.yaml", name = name.as_str()),
+        )
+        .with_hint(hint),
+    );
+}
+
+/// What one device will hold, counted while walking its subscribers.
+#[derive(Default)]
+struct DeviceLoad<'a> {
+    subscribers: usize,
+    first: Option<(SourceId, Pos)>,
+    endpoints: BTreeSet<[u8; 6]>,
+    plans: BTreeSet<&'a str>,
+    /// (port) -> endpoints bound there.
+    port_endpoints: HashMap<u8, BTreeSet<[u8; 6]>>,
+    /// (C-VLAN, outer VLAN) -> first subscriber using it.
+    vlans: HashMap<(u16, u16), (SourceId, Pos, &'a str)>,
+}
+
+fn check_subscribers(
+    desired: &Desired,
+    fleet: &Fleet,
+    plans: &Plans,
+    devices: &HashMap<&str, DeviceFacts>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let mut ids: HashMap<&str, (SourceId, Pos)> = HashMap::with_capacity(desired.subscribers.len());
+    let mut macs: HashMap<[u8; 6], (SourceId, Pos, &str)> =
+        HashMap::with_capacity(desired.subscribers.len());
+    let mut loads: HashMap<&str, DeviceLoad> = HashMap::with_capacity(devices.len());
+    let suspension = &fleet.suspension;
+
+    for doc in &desired.subscribers {
+        let s: &Subscriber = &doc.value;
+        let src = doc.source;
+
+        if let Some(&(first_src, first_pos)) = ids.get(s.id.as_str()) {
+            out.push(
+                Diagnostic::error(
+                    Code::DuplicateSubscriber,
+                    src,
+                    s.id.pos,
+                    format!("subscriber id {} is used twice", s.id),
+                )
+                .with_hint("subscriber ids are unique across the fleet; they name the GAM subscriber")
+                .with_related(first_src, first_pos, "first used here"),
+            );
+        } else {
+            ids.insert(s.id.as_str(), (src, s.id.pos));
+        }
+
+        check_plan_ref(src, &s.plan, plans, out);
+        check_vlan(src, "VLAN", &s.vlan, out);
+        if let Some(v) = &s.remapped_vlan {
+            check_vlan(src, "remapped VLAN", v, out);
+        }
+        if let Some(v) = &s.outer_vlan {
+            check_vlan(src, "outer VLAN", v, out);
+        }
+        if s.allowed_vlans.len() > MAX_ALLOWED_VLANS {
+            out.push(
+                Diagnostic::error(
+                    Code::TooManyAllowedVlans,
+                    src,
+                    s.allowed_vlans.pos,
+                    format!(
+                        "{} allowed VLANs; the GAM passes at most {MAX_ALLOWED_VLANS} per subscriber",
+                        s.allowed_vlans.len()
+                    ),
+                )
+                .with_hint("remove some VLANs from allowed_vlans"),
+            );
+        }
+        for v in s.allowed_vlans.iter() {
+            check_vlan(src, "allowed VLAN", &Located::new(*v, s.allowed_vlans.pos), out);
+        }
+        if let Some(m) = &s.endpoint {
+            let mac = m.mac.octets();
+            if let Some(&(first_src, first_pos, first_id)) = macs.get(&mac) {
+                out.push(
+                    Diagnostic::error(
+                        Code::DuplicateMac,
+                        src,
+                        m.mac.pos,
+                        format!("endpoint {} is already subscriber {first_id}'s", *m.mac),
+                    )
+                    .with_hint("an endpoint MAC belongs to one subscriber in the whole fleet")
+                    .with_related(first_src, first_pos, "first used here"),
+                );
+            } else {
+                macs.insert(mac, (src, m.mac.pos, s.id.as_str()));
+            }
+        }
+
+        let Some(facts) = devices.get(s.device.as_str()) else {
+            out.push(
+                Diagnostic::error(
+                    Code::UnknownDevice,
+                    src,
+                    s.device.pos,
+                    format!("device {} is not defined", s.device),
+                )
+                .with_hint(format!("add devices/{}.yaml, or fix the device name", s.device)),
+            );
+            continue;
+        };
+        let device = &facts.device.value;
+        let model = *device.model;
+        let port_ok = check_port_in_range(src, &s.port, model.ghn_ports(), model.name(), out);
+
+        match (*device.subscriber_model, &s.endpoint) {
+            (SubscriberModel::EndpointAware, None) => out.push(
+                Diagnostic::error(
+                    Code::MissingEndpoint,
+                    src,
+                    s.id.pos,
+                    format!("{} is endpoint-aware, so the subscriber needs an endpoint", device.name),
+                )
+                .with_hint("add `endpoint: { mac: 00:0e:d8:xx:xx:xx }` with the CPE's MAC"),
+            ),
+            (SubscriberModel::PortAware, Some(e)) => out.push(
+                Diagnostic::error(
+                    Code::EndpointInPortAware,
+                    src,
+                    e.mac.pos,
+                    format!("{} is port-aware: subscribers attach to a port, not an endpoint", device.name),
+                )
+                .with_hint("remove `endpoint` (any CPE on the port serves the subscriber)"),
+            ),
+            _ => {}
+        }
+
+        if model.medium() == Medium::Coax
+            && let Some(plan) = plans.get(s.plan.as_str())
+            && plan.peak().get() > COAX_MAX_SHAPED_MBPS
+        {
+            out.push(
+                Diagnostic::error(
+                    Code::CoaxRateLimit,
+                    src,
+                    s.plan.pos,
+                    format!(
+                        "plan {} shapes at {}/{} Mbps; coax ports shape at most {COAX_MAX_SHAPED_MBPS} Mbps",
+                        s.plan.as_str(),
+                        plan.down_mbps.get(),
+                        plan.up_mbps.get()
+                    ),
+                )
+                .with_hint("use `plan: unthrottled` for speeds above 800 Mbps on coax"),
+            );
+        }
+
+        let load = loads.entry(device.name.as_str()).or_default();
+        let on_device = !(*s.status == Status::Suspended && *suspension.mode == SuspensionMode::Remove);
+        if on_device {
+            load.subscribers += 1;
+            if load.first.is_none() {
+                load.first = Some((src, s.id.pos));
+            }
+            let plan_in_use = if *s.status == Status::Suspended && *suspension.mode == SuspensionMode::Plan {
+                suspension.plan.as_ref().map(|p| p.as_str())
+            } else {
+                Some(s.plan.as_str())
+            };
+            if let Some(p) = plan_in_use.filter(|p| *p != UNTHROTTLED) {
+                let before = load.plans.len();
+                load.plans.insert(p);
+                if load.plans.len() > before && load.plans.len() == MAX_CUSTOM_PROFILES + 1 {
+                    out.push(
+                        Diagnostic::error(
+                            Code::TooManyPlans,
+                            src,
+                            s.plan.pos,
+                            format!(
+                                "{} would need a 15th bandwidth profile for plan {p}; a GAM holds {MAX_CUSTOM_PROFILES} besides its default",
+                                device.name
+                            ),
+                        )
+                        .with_hint("use fewer distinct plans on this device"),
+                    );
+                }
+            }
+            let key = s.vlan_key();
+            if let Some(&(first_src, first_pos, first_id)) = load.vlans.get(&key) {
+                let what = match key.1 {
+                    0 => format!("VLAN {}", key.0),
+                    outer => format!("VLAN {} inside outer VLAN {outer}", key.0),
+                };
+                out.push(
+                    Diagnostic::error(
+                        Code::DuplicateVlan,
+                        src,
+                        s.vlan.pos,
+                        format!("{what} is already subscriber {first_id}'s on {}", device.name),
+                    )
+                    .with_hint("each subscriber on a GAM needs its own C-VLAN (or outer VLAN)")
+                    .with_related(first_src, first_pos, "first used here"),
+                );
+            } else {
+                load.vlans.insert(key, (src, s.vlan.pos, s.id.as_str()));
+            }
+        }
+
+        if let Some(e) = &s.endpoint {
+            let mac = e.mac.octets();
+            if load.endpoints.insert(mac) && load.endpoints.len() == MAX_ENDPOINTS + 1 {
+                out.push(
+                    Diagnostic::error(
+                        Code::TooManyEndpoints,
+                        src,
+                        e.mac.pos,
+                        format!("{} would hold more than {MAX_ENDPOINTS} endpoints", device.name),
+                    )
+                    .with_hint("move subscribers to another GAM"),
+                );
+            }
+            if port_ok {
+                let per_port = model.medium().endpoints_per_port();
+                let on_port = load.port_endpoints.entry(s.port.get()).or_default();
+                if on_port.insert(mac) && on_port.len() == per_port + 1 {
+                    let medium = match model.medium() {
+                        Medium::Copper => "a copper port serves 1 endpoint",
+                        Medium::Coax => "a coax port serves at most 16 endpoints",
+                    };
+                    out.push(
+                        Diagnostic::error(
+                            Code::TooManyEndpointsOnPort,
+                            src,
+                            s.port.pos,
+                            format!(
+                                "port {} of {} would have {} endpoints; {medium}",
+                                s.port.get(),
+                                device.name,
+                                on_port.len()
+                            ),
+                        )
+                        .with_hint("move this subscriber to a free port"),
+                    );
+                }
+            }
+        }
+    }
+
+    for (name, load) in &loads {
+        if load.subscribers > MAX_SUBSCRIBERS {
+            let (src, pos) = devices
+                .get(name)
+                .map(|f| (f.device.source, f.device.name.pos))
+                .or(load.first)
+                .unwrap_or((SourceId(0), Pos::UNKNOWN));
+            out.push(
+                Diagnostic::error(
+                    Code::TooManySubscribers,
+                    src,
+                    pos,
+                    format!(
+                        "{name} has {} subscribers; a GAM holds at most {MAX_SUBSCRIBERS}",
+                        load.subscribers
+                    ),
+                )
+                .with_hint("move subscribers to another GAM"),
+            );
+        }
+    }
+}
