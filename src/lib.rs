@@ -2,5 +2,9 @@
 //!
 //! See docs/ARCHITECTURE.md for the map of modules and the invariants each keeps.
 
+pub mod cli;
+pub mod git;
+pub mod inventory;
 pub mod lab;
 pub mod model;
+pub mod schema;

@@ -15,7 +15,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 
 /// Separates a message from its hint inside a deserialisation error's text.
-pub const HINT_SEP: &str = "\nhint: ";
+pub const HINT_SEP: &str = "; hint: ";
 
 /// A syntax error in a value, with a hint for the person who wrote it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -39,19 +39,101 @@ impl ValueError {
     }
 }
 
+/// Reads a scalar as text: YAML writes `id: 10423` as a number, but it is still a name.
+fn text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    struct Text;
+    impl de::Visitor<'_> for Text {
+        type Value = String;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("text")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_string<E: de::Error>(self, v: String) -> Result<String, E> {
+            Ok(v)
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<String, E> {
+            Err(ValueError::new(
+                format!("expected text, found the boolean {v}"),
+                "put the text in quotes",
+            )
+            .into_serde())
+        }
+    }
+    d.deserialize_any(Text)
+}
+
+/// Reads a whole number, with an error that names what was found instead.
+fn integer<'de, D: Deserializer<'de>>(d: D, what: &'static str) -> Result<i64, D::Error> {
+    struct Int(&'static str);
+    impl de::Visitor<'_> for Int {
+        type Value = i64;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            write!(f, "{} (a whole number)", self.0)
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<i64, E> {
+            Ok(v)
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<i64, E> {
+            Ok(i64::try_from(v).unwrap_or(i64::MAX))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<i64, E> {
+            Err(ValueError::new(
+                format!("expected {} (a whole number), found {v:?}", self.0),
+                "write digits only, without quotes or units",
+            )
+            .into_serde())
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<i64, E> {
+            Err(ValueError::new(
+                format!("expected {} (a whole number), found {v}", self.0),
+                "write a whole number",
+            )
+            .into_serde())
+        }
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<i64, E> {
+            Err(ValueError::new(
+                format!("expected {} (a whole number), found {v}", self.0),
+                "write a whole number",
+            )
+            .into_serde())
+        }
+    }
+    d.deserialize_any(Int(what))
+}
+
 /// Implements Display, FromStr-based Deserialize and Display-based Serialize for a value type,
 /// with a JSON Schema of a string matching `pattern`.
 macro_rules! string_value_type {
+    ($ty:ty = quoted, $schema_name:literal, $pattern:expr, $description:literal) => {
+        impl Serialize for $ty {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                // Always quoted in YAML: a YAML 1.1 reader would take some of these for numbers.
+                serde_saphyr::DoubleQuoted(self.to_string()).serialize(s)
+            }
+        }
+        string_value_type!(@rest $ty, $schema_name, $pattern, $description);
+    };
     ($ty:ty, $schema_name:literal, $pattern:expr, $description:literal) => {
         impl Serialize for $ty {
             fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 s.collect_str(self)
             }
         }
+        string_value_type!(@rest $ty, $schema_name, $pattern, $description);
+    };
+    (@rest $ty:ty, $schema_name:literal, $pattern:expr, $description:literal) => {
 
         impl<'de> Deserialize<'de> for $ty {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let s = String::deserialize(d)?;
+                let s = text(d)?;
                 s.parse::<$ty>().map_err(ValueError::into_serde)
             }
         }
@@ -121,7 +203,7 @@ impl fmt::Display for Vlan {
 
 impl<'de> Deserialize<'de> for Vlan {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let n = i64::deserialize(d)?;
+        let n = integer(d, "a VLAN id")?;
         let id = u16::try_from(n).unwrap_or(0);
         Vlan::new(id).map_err(|_| {
             ValueError::new(
@@ -196,7 +278,7 @@ impl fmt::Display for Mac {
 }
 
 string_value_type!(
-    Mac,
+    Mac = quoted,
     "Mac",
     "^[0-9A-Fa-f]{2}([:-][0-9A-Fa-f]{2}){5}$",
     "An Ethernet MAC address such as 00:0e:d8:1c:95:08."
@@ -237,7 +319,7 @@ impl fmt::Display for Mbps {
 
 impl<'de> Deserialize<'de> for Mbps {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let n = i64::deserialize(d)?;
+        let n = integer(d, "a rate in Mbps")?;
         Mbps::new(u32::try_from(n).unwrap_or(u32::MAX)).map_err(|_| {
             ValueError::new(
                 format!("{n} Mbps is outside the GAM's range"),
@@ -419,7 +501,7 @@ impl fmt::Display for PortNumber {
 
 impl<'de> Deserialize<'de> for PortNumber {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let n = i64::deserialize(d)?;
+        let n = integer(d, "a port number")?;
         PortNumber::new(u32::try_from(n).unwrap_or(0)).map_err(|_| {
             ValueError::new(
                 format!("{n} is not a G.hn port number"),

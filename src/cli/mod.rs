@@ -1,0 +1,67 @@
+//! The command layer: parse arguments, call the library, print, and choose the exit code.
+//! One file per command.
+
+mod error;
+mod fmt;
+mod lab;
+mod schema;
+mod validate;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+pub use error::{CommandError, ErrorKind};
+
+/// Declarative GitOps for Positron G.hn access multiplexers (GAMs).
+///
+/// Desired state lives as YAML in git (devices, bandwidth plans, subscribers); gamops checks it,
+/// plans the difference against the live GAMs and applies it safely.
+#[derive(Debug, Parser)]
+#[command(name = "gamops", version, propagate_version = true)]
+#[command(after_help = "Examples:\n  gamops validate\n  gamops validate --rev HEAD~1 --format json\n  gamops fmt --check\n  gamops lab gen --devices 3 --subscribers-per-device 10 --out /tmp/fleet")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    Validate(validate::Args),
+    Fmt(fmt::Args),
+    Schema(schema::Args),
+    #[command(subcommand)]
+    Lab(lab::LabCommand),
+}
+
+/// Output for people or for programs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    #[default]
+    Text,
+    Json,
+}
+
+/// Where the inventory is, shared by every command that reads one.
+#[derive(Debug, Clone, clap::Args)]
+pub struct InventoryArgs {
+    /// The inventory folder (the one holding gamops.yaml).
+    #[arg(long, short = 'i', env = "GAMOPS_INVENTORY", default_value = "inventory")]
+    pub inventory: PathBuf,
+}
+
+/// Runs a parsed command line; returns the exit code on success.
+pub fn run(cli: Cli) -> Result<u8, CommandError> {
+    match cli.command {
+        Command::Validate(args) => validate::run(args),
+        Command::Fmt(args) => fmt::run(args),
+        Command::Schema(args) => schema::run(args),
+        Command::Lab(cmd) => lab::run(cmd),
+    }
+}
+
+/// Whether to colour output written to stdout.
+pub(crate) fn colour_stdout() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}

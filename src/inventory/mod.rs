@@ -1,0 +1,399 @@
+//! Reading an inventory (a tree of YAML) from a folder or from a git revision, and writing its
+//! canonical form. The inventory touches no device.
+//!
+//! Loading never stops at the first bad file: every file that cannot be read or parsed becomes a
+//! [`Diagnostic`], and the documents that could be read still make up the [`Desired`] state, so
+//! `gamops validate` can report every problem at once.
+
+pub mod canonical;
+pub mod layout;
+pub mod parse;
+pub mod report;
+
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::git;
+use crate::model::{Code, Desired, Diagnostic, Doc, Pos, Severity, SourceId};
+use layout::{FileKind, Placed, place};
+use parse::Parsed;
+
+/// The largest file gamops reads. Real files are a few hundred bytes; this stops a stray dump
+/// or a huge generated file from exhausting memory.
+pub const MAX_FILE_BYTES: usize = 1024 * 1024;
+
+/// Where an inventory was read from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    Dir,
+    Rev { rev: String, commit: String },
+}
+
+/// One file of the inventory, present or expected.
+#[derive(Clone, Debug)]
+pub struct SourceFile {
+    /// The path as the user knows it: the inventory folder joined with `rel`.
+    pub path: String,
+    /// `/`-separated, relative to the inventory folder.
+    pub rel: String,
+    pub kind: Option<FileKind>,
+}
+
+/// A loaded inventory: the desired state, the files it came from, and what went wrong reading
+/// them.
+#[derive(Debug)]
+pub struct Inventory {
+    pub root: PathBuf,
+    pub origin: Origin,
+    pub files: Vec<SourceFile>,
+    pub desired: Desired,
+    /// Problems met while reading: I/O, YAML, layout.
+    pub load_diagnostics: Vec<Diagnostic>,
+}
+
+/// Failures that leave nothing to validate.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("inventory folder {0} does not exist")]
+    NotFound(PathBuf),
+    #[error("{0} is not a folder")]
+    NotADir(PathBuf),
+    #[error(transparent)]
+    Git(#[from] git::GitError),
+}
+
+impl LoadError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            LoadError::NotFound(_) | LoadError::NotADir(_) => Some(
+                "pass the folder that holds gamops.yaml with --inventory DIR".to_string(),
+            ),
+            LoadError::Git(git::GitError::NoRevision { .. }) => {
+                Some("name a branch, a tag, a commit id or HEAD~N; `git log --oneline` lists commits".to_string())
+            }
+            LoadError::Git(git::GitError::NoRepository { .. }) => {
+                Some("--rev reads from git: run inside a repository, or drop --rev to read the folder".to_string())
+            }
+            LoadError::Git(git::GitError::NoSuchPath { .. }) => {
+                Some("the inventory folder did not exist at that revision".to_string())
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A file found by a source, before parsing.
+struct Found {
+    rel: String,
+    content: Content,
+}
+
+enum Content {
+    /// Read it from this path when parsing (keeps memory flat for large fleets).
+    Path(PathBuf),
+    Bytes(Vec<u8>),
+    Problem(Code, String, String),
+}
+
+impl Inventory {
+    /// Reads the inventory in folder `root` as it is on disk.
+    pub fn load_dir(root: &Path) -> Result<Inventory, LoadError> {
+        check_root(root)?;
+        let found = walk_dir(root);
+        Ok(Self::build(root, Origin::Dir, found))
+    }
+
+    /// Reads the inventory in folder `root` as it is at git revision `rev` of the repository that
+    /// holds it, without touching the work tree.
+    pub fn load_rev(root: &Path, rev: &str) -> Result<Inventory, LoadError> {
+        check_root(root)?;
+        let read = git::read_tree_at(root, rev, MAX_FILE_BYTES)?;
+        let found = read
+            .blobs
+            .into_iter()
+            .map(|b| Found {
+                rel: b.path,
+                content: match b.content {
+                    Ok(bytes) => Content::Bytes(bytes),
+                    Err(git::BlobProblem::TooLarge { bytes }) => too_large(bytes as u64),
+                    Err(git::BlobProblem::Symlink) => Content::Problem(
+                        Code::UnexpectedFile,
+                        "this is a symbolic link; gamops does not follow links in git".to_string(),
+                        "commit the file itself".to_string(),
+                    ),
+                    Err(git::BlobProblem::Submodule) => Content::Problem(
+                        Code::UnexpectedFile,
+                        "this is a git submodule".to_string(),
+                        "keep the inventory's files in this repository".to_string(),
+                    ),
+                },
+            })
+            .collect();
+        Ok(Self::build(
+            root,
+            Origin::Rev {
+                rev: rev.to_string(),
+                commit: read.commit,
+            },
+            found,
+        ))
+    }
+
+    fn build(root: &Path, origin: Origin, mut found: Vec<Found>) -> Inventory {
+        found.sort_by(|a, b| a.rel.cmp(&b.rel));
+        let root_display = root.to_string_lossy().trim_end_matches('/').to_string();
+        let display = |rel: &str| {
+            if root_display.is_empty() || root_display == "." {
+                rel.to_string()
+            } else {
+                format!("{root_display}/{rel}")
+            }
+        };
+
+        // Parse every file, in parallel; each result keeps its index, which becomes its SourceId.
+        let results: Vec<(SourceFile, Result<Option<Parsed>, Diagnostic>)> = found
+            .into_par_iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let source = SourceId(u32::try_from(i).unwrap_or(u32::MAX));
+                let placed = place(&f.rel);
+                let file = SourceFile {
+                    path: display(&f.rel),
+                    rel: f.rel.clone(),
+                    kind: placed.kind(),
+                };
+                let result = load_one(source, &placed, f.content);
+                (file, result)
+            })
+            .collect();
+
+        let mut files = Vec::with_capacity(results.len() + 2);
+        let mut desired = Desired::default();
+        let mut diagnostics = Vec::new();
+        for (file, result) in results {
+            let source = SourceId(files.len() as u32);
+            match result {
+                Ok(Some(parsed)) => {
+                    check_names(source, &file.rel, &parsed, &mut diagnostics);
+                    match parsed {
+                        Parsed::Fleet(v) => desired.fleet = Some(Doc { source, value: v }),
+                        Parsed::Plans(v) => desired.plans = Some(Doc { source, value: v }),
+                        Parsed::Device(v) => desired.devices.push(Doc { source, value: v }),
+                        Parsed::Subscriber(v) => desired.subscribers.push(Doc { source, value: v }),
+                    }
+                }
+                Ok(None) => {}
+                Err(d) => diagnostics.push(d),
+            }
+            files.push(file);
+        }
+
+        for (rel, kind, present) in [
+            ("gamops.yaml", FileKind::Fleet, files.iter().any(|f| f.kind == Some(FileKind::Fleet))),
+            ("plans.yaml", FileKind::Plans, files.iter().any(|f| f.kind == Some(FileKind::Plans))),
+        ] {
+            if !present {
+                let source = SourceId(files.len() as u32);
+                files.push(SourceFile {
+                    path: display(rel),
+                    rel: rel.to_string(),
+                    kind: Some(kind),
+                });
+                diagnostics.push(
+                    Diagnostic::error(Code::MissingFile, source, Pos::UNKNOWN, format!("{rel} is missing"))
+                        .with_hint(format!(
+                            "every inventory has {rel}; is --inventory the folder that holds it?"
+                        )),
+                );
+            }
+        }
+
+        Inventory {
+            root: root.to_path_buf(),
+            origin,
+            files,
+            desired,
+            load_diagnostics: diagnostics,
+        }
+    }
+
+    /// Every problem: reading, layout and the model's rules, ordered by file and position.
+    pub fn validate(&self) -> Vec<Diagnostic> {
+        let mut all = self.load_diagnostics.clone();
+        all.extend(crate::model::validate(&self.desired));
+        all.sort_by_key(|d| (d.source, d.pos));
+        all
+    }
+
+    /// The file a source id names.
+    pub fn file(&self, source: SourceId) -> Option<&SourceFile> {
+        self.files.get(source.0 as usize)
+    }
+}
+
+fn check_root(root: &Path) -> Result<(), LoadError> {
+    match std::fs::metadata(root) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(LoadError::NotADir(root.to_path_buf())),
+        Err(_) => Err(LoadError::NotFound(root.to_path_buf())),
+    }
+}
+
+fn too_large(bytes: u64) -> Content {
+    Content::Problem(
+        Code::FileTooLarge,
+        format!("the file is {bytes} bytes; gamops reads files up to {MAX_FILE_BYTES} bytes"),
+        "an inventory file describes one device or subscriber; split or remove this one".to_string(),
+    )
+}
+
+/// Lists the files below `root`, following links (a loop is reported, not followed forever) and
+/// skipping hidden folders such as `.git`.
+fn walk_dir(root: &Path) -> Vec<Found> {
+    let mut found = Vec::new();
+    let walker = walkdir::WalkDir::new(root)
+        .follow_links(true)
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+    for entry in walker {
+        match entry {
+            Ok(e) if e.file_type().is_dir() => {}
+            Ok(e) => {
+                let rel = rel_path(root, e.path());
+                let content = if !e.file_type().is_file() {
+                    Content::Problem(
+                        Code::UnexpectedFile,
+                        "this is not a regular file".to_string(),
+                        "remove it from the inventory".to_string(),
+                    )
+                } else {
+                    match e.metadata() {
+                        Ok(m) if m.len() > MAX_FILE_BYTES as u64 => too_large(m.len()),
+                        Ok(_) => Content::Path(e.into_path()),
+                        Err(err) => io_problem(&err.to_string()),
+                    }
+                };
+                found.push(Found { rel, content });
+            }
+            Err(err) => {
+                let rel = err
+                    .path()
+                    .map(|p| rel_path(root, p))
+                    .unwrap_or_else(|| ".".to_string());
+                let content = if err.loop_ancestor().is_some() {
+                    Content::Problem(
+                        Code::Io,
+                        "this link points back to a folder that contains it (a loop)".to_string(),
+                        "remove the link".to_string(),
+                    )
+                } else {
+                    io_problem(&err.to_string())
+                };
+                found.push(Found { rel, content });
+            }
+        }
+    }
+    found
+}
+
+fn io_problem(err: &str) -> Content {
+    Content::Problem(
+        Code::Io,
+        format!("cannot read: {err}"),
+        "check the file's permissions".to_string(),
+    )
+}
+
+fn rel_path(root: &Path, path: &Path) -> String {
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn load_one(source: SourceId, placed: &Placed, content: Content) -> Result<Option<Parsed>, Diagnostic> {
+    let problem = |code, message: String, hint: String| {
+        Diagnostic::error(code, source, Pos::UNKNOWN, message).with_hint(hint)
+    };
+    if let Content::Problem(code, message, hint) = content {
+        // A broken link or unreadable file is worth reporting even where it would be ignored.
+        return Err(problem(code, message, hint));
+    }
+    let kind = match placed {
+        Placed::Ignored => return Ok(None),
+        Placed::Unexpected(hint) => {
+            return Err(problem(
+                Code::UnexpectedFile,
+                "this file is not part of an inventory".to_string(),
+                (*hint).to_string(),
+            ));
+        }
+        other => match other.kind() {
+            Some(k) => k,
+            None => return Ok(None),
+        },
+    };
+    let bytes = match content {
+        Content::Bytes(b) => b,
+        Content::Path(p) => match std::fs::read(&p) {
+            Ok(b) if b.len() > MAX_FILE_BYTES => {
+                let Content::Problem(code, m, h) = too_large(b.len() as u64) else {
+                    return Ok(None);
+                };
+                return Err(problem(code, m, h));
+            }
+            Ok(b) => b,
+            Err(e) => {
+                let Content::Problem(code, m, h) = io_problem(&e.to_string()) else {
+                    return Ok(None);
+                };
+                return Err(problem(code, m, h));
+            }
+        },
+        Content::Problem(..) => return Ok(None),
+    };
+    parse::parse(kind, source, &bytes).map(Some)
+}
+
+/// A device's `name` must match its file name, and a subscriber's `id` and `device` its file and
+/// folder: that is how people and bots find them.
+fn check_names(source: SourceId, rel: &str, parsed: &Parsed, out: &mut Vec<Diagnostic>) {
+    let mismatch = |pos: Pos, message: String, hint: String| {
+        Diagnostic {
+            severity: Severity::Error,
+            code: Code::FileNameMismatch,
+            source: Some(source),
+            pos,
+            message,
+            hint: Some(hint),
+            related: None,
+        }
+    };
+    match (place(rel), parsed) {
+        (Placed::Device { stem }, Parsed::Device(d)) if d.name.as_str() != stem => out.push(mismatch(
+            d.name.pos,
+            format!("device {} is in devices/{stem}.yaml", d.name),
+            format!("rename the file to devices/{}.yaml, or set `name: {stem}`", d.name),
+        )),
+        (Placed::Subscriber { device, stem }, Parsed::Subscriber(s)) => {
+            if s.id.as_str() != stem {
+                out.push(mismatch(
+                    s.id.pos,
+                    format!("subscriber {} is in a file named {stem}.yaml", s.id),
+                    format!("rename the file to {}.yaml, or set `id: {stem}`", s.id),
+                ));
+            }
+            if s.device.as_str() != device {
+                out.push(mismatch(
+                    s.device.pos,
+                    format!("subscriber of device {} is in the folder subscribers/{device}/", s.device),
+                    format!("move the file to subscribers/{}/, or set `device: {device}`", s.device),
+                ));
+            }
+        }
+        _ => {}
+    }
+}
