@@ -35,6 +35,8 @@ pub fn for_kind(kind: FileKind) -> String {
         FileKind::Fleet => render::<Fleet>("gamops.yaml: fleet settings"),
         FileKind::Plans => render::<Plans>("plans.yaml: bandwidth plans"),
         FileKind::Device => render::<Device>("devices/<device>.yaml: one GAM"),
-        FileKind::Subscriber => render::<Subscriber>("subscribers/<device>/<id>.yaml: one subscriber"),
+        FileKind::Subscriber => {
+            render::<Subscriber>("subscribers/<device>/<id>.yaml: one subscriber")
+        }
     }
 }

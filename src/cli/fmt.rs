@@ -14,7 +14,9 @@ use super::{CommandError, InventoryArgs};
 /// is and reported, since formatting would drop them. A file that does not parse is reported too
 /// (run `gamops validate` for details).
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:\n  gamops fmt\n  gamops fmt --check    # list files that differ; exit 1 if any")]
+#[command(
+    after_help = "Examples:\n  gamops fmt\n  gamops fmt --check    # list files that differ; exit 1 if any"
+)]
 pub struct Args {
     #[command(flatten)]
     pub inv: InventoryArgs,
@@ -50,11 +52,18 @@ pub fn run(args: Args) -> Result<u8, CommandError> {
             }
         }
     }
-    let verb = if args.check { "would reformat" } else { "formatted" };
+    let verb = if args.check {
+        "would reformat"
+    } else {
+        "formatted"
+    };
     println!("{verb} {changed} file(s), {unchanged} already canonical, {problems} not formatted");
     if problems > 0 {
-        return Err(CommandError::user(format!("{problems} file(s) could not be formatted"))
-            .hint("fix what `gamops validate` reports, and move comments to the top of the file"));
+        return Err(
+            CommandError::user(format!("{problems} file(s) could not be formatted")).hint(
+                "fix what `gamops validate` reports, and move comments to the top of the file",
+            ),
+        );
     }
     Ok(if args.check && changed > 0 { 1 } else { 0 })
 }

@@ -16,7 +16,9 @@ pub enum LabCommand {
 
 /// Write an inventory for a generated fleet of lab devices (valid and in canonical form).
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:\n  gamops lab gen --devices 3 --subscribers-per-device 20 --out /tmp/fleet\n  gamops lab gen --devices 1000 --subscribers-per-device 100 --out /tmp/big   # the validate benchmark")]
+#[command(
+    after_help = "Examples:\n  gamops lab gen --devices 3 --subscribers-per-device 20 --out /tmp/fleet\n  gamops lab gen --devices 1000 --subscribers-per-device 100 --out /tmp/big   # the validate benchmark"
+)]
 pub struct GenArgs {
     #[arg(long, default_value_t = 3)]
     pub devices: usize,
@@ -34,8 +36,10 @@ pub fn run(cmd: LabCommand) -> Result<u8, CommandError> {
     match cmd {
         LabCommand::Gen(args) => {
             if std::fs::read_dir(&args.out).is_ok_and(|mut d| d.next().is_some()) {
-                return Err(CommandError::user(format!("{} is not empty", args.out.display()))
-                    .hint("choose a new folder: gen never overwrites an inventory"));
+                return Err(
+                    CommandError::user(format!("{} is not empty", args.out.display()))
+                        .hint("choose a new folder: gen never overwrites an inventory"),
+                );
             }
             let spec = FleetSpec {
                 devices: args.devices,

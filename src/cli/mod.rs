@@ -20,7 +20,9 @@ pub use error::{CommandError, ErrorKind};
 /// plans the difference against the live GAMs and applies it safely.
 #[derive(Debug, Parser)]
 #[command(name = "gamops", version, propagate_version = true)]
-#[command(after_help = "Examples:\n  gamops validate\n  gamops validate --rev HEAD~1 --format json\n  gamops fmt --check\n  gamops lab gen --devices 3 --subscribers-per-device 10 --out /tmp/fleet")]
+#[command(
+    after_help = "Examples:\n  gamops validate\n  gamops validate --rev HEAD~1 --format json\n  gamops fmt --check\n  gamops lab gen --devices 3 --subscribers-per-device 10 --out /tmp/fleet"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -47,7 +49,12 @@ pub enum Format {
 #[derive(Debug, Clone, clap::Args)]
 pub struct InventoryArgs {
     /// The inventory folder (the one holding gamops.yaml).
-    #[arg(long, short = 'i', env = "GAMOPS_INVENTORY", default_value = "inventory")]
+    #[arg(
+        long,
+        short = 'i',
+        env = "GAMOPS_INVENTORY",
+        default_value = "inventory"
+    )]
     pub inventory: PathBuf,
 }
 

@@ -47,11 +47,14 @@ pub fn run(args: Args) -> Result<u8, CommandError> {
         for p in &stale {
             println!("out of date: {}", p.display());
         }
-        return Err(CommandError::user(format!(
-            "{} schema file(s) are out of date",
-            stale.len()
-        ))
-        .hint(format!("run `gamops schema --out {}` and commit the result", args.out.display())));
+        return Err(
+            CommandError::user(format!("{} schema file(s) are out of date", stale.len())).hint(
+                format!(
+                    "run `gamops schema --out {}` and commit the result",
+                    args.out.display()
+                ),
+            ),
+        );
     }
     Ok(0)
 }

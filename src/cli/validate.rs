@@ -10,7 +10,9 @@ use super::{CommandError, Format, InventoryArgs};
 /// Reports every problem at once, each as file:line:column with a hint, then a count.
 /// Exits 0 when the inventory is valid and 1 when it is not.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:\n  gamops validate\n  gamops validate --inventory ./inventory --format json\n  gamops validate --rev origin/main    # as committed, without touching the work tree")]
+#[command(
+    after_help = "Examples:\n  gamops validate\n  gamops validate --inventory ./inventory --format json\n  gamops validate --rev origin/main    # as committed, without touching the work tree"
+)]
 pub struct Args {
     #[command(flatten)]
     pub inv: InventoryArgs,

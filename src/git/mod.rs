@@ -70,11 +70,13 @@ pub fn read_tree_at(dir: &Path, rev: &str, max_bytes: usize) -> Result<TreeRead,
             repo: workdir.clone(),
             source,
         })?;
-    let commit = object.peel_to_commit().map_err(|source| GitError::NoRevision {
-        rev: rev.to_string(),
-        repo: workdir.clone(),
-        source,
-    })?;
+    let commit = object
+        .peel_to_commit()
+        .map_err(|source| GitError::NoRevision {
+            rev: rev.to_string(),
+            repo: workdir.clone(),
+            source,
+        })?;
     let root = commit.tree()?;
     let tree = if prefix.is_empty() {
         root
@@ -106,9 +108,9 @@ pub fn read_tree_at(dir: &Path, rev: &str, max_bytes: usize) -> Result<TreeRead,
             0o120000 => Err(BlobProblem::Symlink),
             0o160000 => Err(BlobProblem::Submodule),
             _ => match repo.find_blob(entry.id()) {
-                Ok(blob) if blob.size() > max_bytes => Err(BlobProblem::TooLarge {
-                    bytes: blob.size(),
-                }),
+                Ok(blob) if blob.size() > max_bytes => {
+                    Err(BlobProblem::TooLarge { bytes: blob.size() })
+                }
                 Ok(blob) => Ok(blob.content().to_vec()),
                 Err(e) => {
                     failure = Some(e);

@@ -102,7 +102,8 @@ pub fn render<T: Serialize>(
             }
         }
     }
-    let body = serde_saphyr::to_string(value).map_err(|e| CanonicalError::Serialize(e.to_string()))?;
+    let body =
+        serde_saphyr::to_string(value).map_err(|e| CanonicalError::Serialize(e.to_string()))?;
     let mut out = String::with_capacity(body.len() + 128);
     out.push_str(&kind.schema_line());
     out.push('\n');

@@ -59,8 +59,13 @@ impl FileKind {
 pub enum Placed<'a> {
     Fleet,
     Plans,
-    Device { stem: &'a str },
-    Subscriber { device: &'a str, stem: &'a str },
+    Device {
+        stem: &'a str,
+    },
+    Subscriber {
+        device: &'a str,
+        stem: &'a str,
+    },
     /// Not read: hidden, or a note.
     Ignored,
     /// Does not belong here; the string says what is expected instead.
@@ -120,13 +125,19 @@ mod tests {
         assert_eq!(place("devices/gam1.yaml"), Placed::Device { stem: "gam1" });
         assert_eq!(
             place("subscribers/gam1/s-1.yaml"),
-            Placed::Subscriber { device: "gam1", stem: "s-1" }
+            Placed::Subscriber {
+                device: "gam1",
+                stem: "s-1"
+            }
         );
         assert_eq!(place(".git/config"), Placed::Ignored);
         assert_eq!(place("README.md"), Placed::Ignored);
         assert!(matches!(place("devices/gam1.yml"), Placed::Unexpected(_)));
         assert!(matches!(place("notes.txt"), Placed::Unexpected(_)));
-        assert!(matches!(place("devices/x/gam1.yaml"), Placed::Unexpected(_)));
+        assert!(matches!(
+            place("devices/x/gam1.yaml"),
+            Placed::Unexpected(_)
+        ));
         assert!(matches!(place("subscribers/s.yaml"), Placed::Unexpected(_)));
     }
 

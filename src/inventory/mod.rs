@@ -66,15 +66,17 @@ pub enum LoadError {
 impl LoadError {
     pub fn hint(&self) -> Option<String> {
         match self {
-            LoadError::NotFound(_) | LoadError::NotADir(_) => Some(
-                "pass the folder that holds gamops.yaml with --inventory DIR".to_string(),
+            LoadError::NotFound(_) | LoadError::NotADir(_) => {
+                Some("pass the folder that holds gamops.yaml with --inventory DIR".to_string())
+            }
+            LoadError::Git(git::GitError::NoRevision { .. }) => Some(
+                "name a branch, a tag, a commit id or HEAD~N; `git log --oneline` lists commits"
+                    .to_string(),
             ),
-            LoadError::Git(git::GitError::NoRevision { .. }) => {
-                Some("name a branch, a tag, a commit id or HEAD~N; `git log --oneline` lists commits".to_string())
-            }
-            LoadError::Git(git::GitError::NoRepository { .. }) => {
-                Some("--rev reads from git: run inside a repository, or drop --rev to read the folder".to_string())
-            }
+            LoadError::Git(git::GitError::NoRepository { .. }) => Some(
+                "--rev reads from git: run inside a repository, or drop --rev to read the folder"
+                    .to_string(),
+            ),
             LoadError::Git(git::GitError::NoSuchPath { .. }) => {
                 Some("the inventory folder did not exist at that revision".to_string())
             }
@@ -190,8 +192,16 @@ impl Inventory {
         }
 
         for (rel, kind, present) in [
-            ("gamops.yaml", FileKind::Fleet, files.iter().any(|f| f.kind == Some(FileKind::Fleet))),
-            ("plans.yaml", FileKind::Plans, files.iter().any(|f| f.kind == Some(FileKind::Plans))),
+            (
+                "gamops.yaml",
+                FileKind::Fleet,
+                files.iter().any(|f| f.kind == Some(FileKind::Fleet)),
+            ),
+            (
+                "plans.yaml",
+                FileKind::Plans,
+                files.iter().any(|f| f.kind == Some(FileKind::Plans)),
+            ),
         ] {
             if !present {
                 let source = SourceId(files.len() as u32);
@@ -201,10 +211,15 @@ impl Inventory {
                     kind: Some(kind),
                 });
                 diagnostics.push(
-                    Diagnostic::error(Code::MissingFile, source, Pos::UNKNOWN, format!("{rel} is missing"))
-                        .with_hint(format!(
-                            "every inventory has {rel}; is --inventory the folder that holds it?"
-                        )),
+                    Diagnostic::error(
+                        Code::MissingFile,
+                        source,
+                        Pos::UNKNOWN,
+                        format!("{rel} is missing"),
+                    )
+                    .with_hint(format!(
+                        "every inventory has {rel}; is --inventory the folder that holds it?"
+                    )),
                 );
             }
         }
@@ -244,16 +259,19 @@ fn too_large(bytes: u64) -> Content {
     Content::Problem(
         Code::FileTooLarge,
         format!("the file is {bytes} bytes; gamops reads files up to {MAX_FILE_BYTES} bytes"),
-        "an inventory file describes one device or subscriber; split or remove this one".to_string(),
+        "an inventory file describes one device or subscriber; split or remove this one"
+            .to_string(),
     )
 }
 
-/// Lists the files below `root`, following links (a loop is reported, not followed forever) and
-/// skipping hidden folders such as `.git`.
+/// Lists the files below `root`, skipping hidden folders such as `.git`. Only directory entries
+/// are read here (no `stat` per file): sizes are checked when a file is read, in parallel.
+/// Links are not followed into folders, so a link loop cannot make the walk run forever; a link
+/// to a file is read like the file.
 fn walk_dir(root: &Path) -> Vec<Found> {
     let mut found = Vec::new();
     let walker = walkdir::WalkDir::new(root)
-        .follow_links(true)
+        .follow_links(false)
         .into_iter()
         .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
     for entry in walker {
@@ -261,18 +279,14 @@ fn walk_dir(root: &Path) -> Vec<Found> {
             Ok(e) if e.file_type().is_dir() => {}
             Ok(e) => {
                 let rel = rel_path(root, e.path());
-                let content = if !e.file_type().is_file() {
+                let content = if e.file_type().is_file() || e.file_type().is_symlink() {
+                    Content::Path(e.into_path())
+                } else {
                     Content::Problem(
                         Code::UnexpectedFile,
                         "this is not a regular file".to_string(),
                         "remove it from the inventory".to_string(),
                     )
-                } else {
-                    match e.metadata() {
-                        Ok(m) if m.len() > MAX_FILE_BYTES as u64 => too_large(m.len()),
-                        Ok(_) => Content::Path(e.into_path()),
-                        Err(err) => io_problem(&err.to_string()),
-                    }
                 };
                 found.push(Found { rel, content });
             }
@@ -281,21 +295,61 @@ fn walk_dir(root: &Path) -> Vec<Found> {
                     .path()
                     .map(|p| rel_path(root, p))
                     .unwrap_or_else(|| ".".to_string());
-                let content = if err.loop_ancestor().is_some() {
-                    Content::Problem(
-                        Code::Io,
-                        "this link points back to a folder that contains it (a loop)".to_string(),
-                        "remove the link".to_string(),
-                    )
-                } else {
-                    io_problem(&err.to_string())
-                };
-                found.push(Found { rel, content });
+                found.push(Found {
+                    rel,
+                    content: io_problem(&err.to_string()),
+                });
             }
         }
     }
     found
 }
+
+/// Reads at most `MAX_FILE_BYTES` (plus one, to tell a file that is too large).
+fn read_limited(path: &Path) -> Result<Vec<u8>, Content> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| read_problem(path, &e))?;
+    let mut bytes = Vec::with_capacity(1024);
+    file.take(MAX_FILE_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| read_problem(path, &e))?;
+    if bytes.len() > MAX_FILE_BYTES {
+        let size = std::fs::metadata(path).map_or(bytes.len() as u64, |m| m.len());
+        return Err(too_large(size));
+    }
+    Ok(bytes)
+}
+
+fn read_problem(path: &Path, e: &std::io::Error) -> Content {
+    let is_link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+    if is_link {
+        let (message, hint) = match e.raw_os_error() {
+            Some(40) => (
+                "this link is part of a loop of links".to_string(),
+                "remove the link, or point it at a file".to_string(),
+            ),
+            Some(21) => (
+                "this link points to a folder; gamops does not follow links to folders".to_string(),
+                "copy the folder into the inventory instead of linking it".to_string(),
+            ),
+            _ => (
+                format!("cannot follow this link: {e}"),
+                "remove the link, or point it at a file".to_string(),
+            ),
+        };
+        return Content::Problem(Code::Io, message, hint);
+    }
+    if e.kind() == std::io::ErrorKind::IsADirectory {
+        return Content::Problem(
+            Code::UnexpectedFile,
+            "this is a folder where a file is expected".to_string(),
+            LAYOUT_HINT_SHORT.to_string(),
+        );
+    }
+    io_problem(&e.to_string())
+}
+
+const LAYOUT_HINT_SHORT: &str = "see the inventory layout in the README";
 
 fn io_problem(err: &str) -> Content {
     Content::Problem(
@@ -314,7 +368,11 @@ fn rel_path(root: &Path, path: &Path) -> String {
         .join("/")
 }
 
-fn load_one(source: SourceId, placed: &Placed, content: Content) -> Result<Option<Parsed>, Diagnostic> {
+fn load_one(
+    source: SourceId,
+    placed: &Placed,
+    content: Content,
+) -> Result<Option<Parsed>, Diagnostic> {
     let problem = |code, message: String, hint: String| {
         Diagnostic::error(code, source, Pos::UNKNOWN, message).with_hint(hint)
     };
@@ -338,20 +396,10 @@ fn load_one(source: SourceId, placed: &Placed, content: Content) -> Result<Optio
     };
     let bytes = match content {
         Content::Bytes(b) => b,
-        Content::Path(p) => match std::fs::read(&p) {
-            Ok(b) if b.len() > MAX_FILE_BYTES => {
-                let Content::Problem(code, m, h) = too_large(b.len() as u64) else {
-                    return Ok(None);
-                };
-                return Err(problem(code, m, h));
-            }
+        Content::Path(p) => match read_limited(&p) {
             Ok(b) => b,
-            Err(e) => {
-                let Content::Problem(code, m, h) = io_problem(&e.to_string()) else {
-                    return Ok(None);
-                };
-                return Err(problem(code, m, h));
-            }
+            Err(Content::Problem(code, message, hint)) => return Err(problem(code, message, hint)),
+            Err(_) => return Ok(None),
         },
         Content::Problem(..) => return Ok(None),
     };
@@ -361,23 +409,26 @@ fn load_one(source: SourceId, placed: &Placed, content: Content) -> Result<Optio
 /// A device's `name` must match its file name, and a subscriber's `id` and `device` its file and
 /// folder: that is how people and bots find them.
 fn check_names(source: SourceId, rel: &str, parsed: &Parsed, out: &mut Vec<Diagnostic>) {
-    let mismatch = |pos: Pos, message: String, hint: String| {
-        Diagnostic {
-            severity: Severity::Error,
-            code: Code::FileNameMismatch,
-            source: Some(source),
-            pos,
-            message,
-            hint: Some(hint),
-            related: None,
-        }
+    let mismatch = |pos: Pos, message: String, hint: String| Diagnostic {
+        severity: Severity::Error,
+        code: Code::FileNameMismatch,
+        source: Some(source),
+        pos,
+        message,
+        hint: Some(hint),
+        related: None,
     };
     match (place(rel), parsed) {
-        (Placed::Device { stem }, Parsed::Device(d)) if d.name.as_str() != stem => out.push(mismatch(
-            d.name.pos,
-            format!("device {} is in devices/{stem}.yaml", d.name),
-            format!("rename the file to devices/{}.yaml, or set `name: {stem}`", d.name),
-        )),
+        (Placed::Device { stem }, Parsed::Device(d)) if d.name.as_str() != stem => {
+            out.push(mismatch(
+                d.name.pos,
+                format!("device {} is in devices/{stem}.yaml", d.name),
+                format!(
+                    "rename the file to devices/{}.yaml, or set `name: {stem}`",
+                    d.name
+                ),
+            ))
+        }
         (Placed::Subscriber { device, stem }, Parsed::Subscriber(s)) => {
             if s.id.as_str() != stem {
                 out.push(mismatch(
@@ -389,8 +440,14 @@ fn check_names(source: SourceId, rel: &str, parsed: &Parsed, out: &mut Vec<Diagn
             if s.device.as_str() != device {
                 out.push(mismatch(
                     s.device.pos,
-                    format!("subscriber of device {} is in the folder subscribers/{device}/", s.device),
-                    format!("move the file to subscribers/{}/, or set `device: {device}`", s.device),
+                    format!(
+                        "subscriber of device {} is in the folder subscribers/{device}/",
+                        s.device
+                    ),
+                    format!(
+                        "move the file to subscribers/{}/, or set `device: {device}`",
+                        s.device
+                    ),
                 ));
             }
         }

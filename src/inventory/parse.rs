@@ -49,7 +49,8 @@ pub fn parse(kind: FileKind, source: SourceId, bytes: &[u8]) -> Result<Parsed, D
 }
 
 fn doc<T: DeserializeOwned>(kind: FileKind, source: SourceId, text: &str) -> Result<T, Diagnostic> {
-    serde_saphyr::from_str_with_options(text, options()).map_err(|e| from_yaml_error(kind, source, &e))
+    serde_saphyr::from_str_with_options(text, options())
+        .map_err(|e| from_yaml_error(kind, source, &e))
 }
 
 fn is_blank(text: &str) -> bool {
@@ -59,7 +60,13 @@ fn is_blank(text: &str) -> bool {
     })
 }
 
-fn problem(code: Code, source: SourceId, pos: Pos, message: String, hint: Option<String>) -> Diagnostic {
+fn problem(
+    code: Code,
+    source: SourceId,
+    pos: Pos,
+    message: String,
+    hint: Option<String>,
+) -> Diagnostic {
     Diagnostic {
         severity: Severity::Error,
         code,
@@ -74,7 +81,12 @@ fn problem(code: Code, source: SourceId, pos: Pos, message: String, hint: Option
 fn not_utf8(source: SourceId, bytes: &[u8], e: std::str::Utf8Error) -> Diagnostic {
     let before = &bytes[..e.valid_up_to()];
     let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let column = before.len() - before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1) + 1;
+    let column = before.len()
+        - before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |p| p + 1)
+        + 1;
     problem(
         Code::NotUtf8,
         source,
@@ -108,12 +120,26 @@ fn from_yaml_error(kind: FileKind, source: SourceId, e: &serde_saphyr::Error) ->
     let schema = kind.schema_file();
     // A message built by a model type carries its own hint.
     if let Some((message, hint)) = text.split_once(HINT_SEP) {
-        return problem(Code::InvalidValue, source, pos, message.to_string(), Some(hint.to_string()));
+        return problem(
+            Code::InvalidValue,
+            source,
+            pos,
+            message.to_string(),
+            Some(hint.to_string()),
+        );
     }
     let (code, message, hint) = if text.starts_with("unknown field") {
-        (Code::UnknownField, text, format!("remove it or fix its spelling; schemas/{schema} lists the fields"))
+        (
+            Code::UnknownField,
+            text,
+            format!("remove it or fix its spelling; schemas/{schema} lists the fields"),
+        )
     } else if text.starts_with("missing field") {
-        (Code::MissingField, text, format!("add it; schemas/{schema} lists the required fields"))
+        (
+            Code::MissingField,
+            text,
+            format!("add it; schemas/{schema} lists the required fields"),
+        )
     } else if let Some(rest) = text.strip_prefix("duplicate mapping key: ") {
         let key = rest.split(',').next().unwrap_or(rest).trim();
         (
@@ -122,11 +148,23 @@ fn from_yaml_error(kind: FileKind, source: SourceId, e: &serde_saphyr::Error) ->
             "keep one of them: YAML would silently use the last".to_string(),
         )
     } else if text.starts_with("unknown variant") {
-        (Code::InvalidValue, text, "use one of the values listed".to_string())
+        (
+            Code::InvalidValue,
+            text,
+            "use one of the values listed".to_string(),
+        )
     } else if text.starts_with("invalid") || text.starts_with("expected") {
-        (Code::InvalidValue, text, format!("schemas/{schema} gives each field's type"))
+        (
+            Code::InvalidValue,
+            text,
+            format!("schemas/{schema} gives each field's type"),
+        )
     } else {
-        (Code::YamlSyntax, text, "check the YAML around this line (indentation, colons, quotes)".to_string())
+        (
+            Code::YamlSyntax,
+            text,
+            "check the YAML around this line (indentation, colons, quotes)".to_string(),
+        )
     };
     problem(code, source, pos, message, Some(hint))
 }
@@ -143,7 +181,9 @@ mod tests {
 
     #[test]
     fn parses_a_subscriber_with_positions() {
-        let Parsed::Subscriber(s) = parse(FileKind::Subscriber, SourceId(0), SUB.as_bytes()).unwrap() else {
+        let Parsed::Subscriber(s) =
+            parse(FileKind::Subscriber, SourceId(0), SUB.as_bytes()).unwrap()
+        else {
             panic!("not a subscriber")
         };
         assert_eq!(s.vlan.get(), 1409);
@@ -154,7 +194,11 @@ mod tests {
     fn yaml_errors_become_diagnostics() {
         let d = err(FileKind::Subscriber, &format!("{SUB}colour: red\n"));
         assert_eq!((d.code, d.pos), (Code::UnknownField, Pos::new(7, 1)));
-        assert!(d.message.starts_with("unknown field `colour`"), "{}", d.message);
+        assert!(
+            d.message.starts_with("unknown field `colour`"),
+            "{}",
+            d.message
+        );
 
         let d = err(FileKind::Subscriber, &SUB.replace("plan: 500M\n", ""));
         assert_eq!(d.code, Code::MissingField);
@@ -167,7 +211,10 @@ mod tests {
         let d = err(FileKind::Subscriber, &SUB.replace("1409", "5000"));
         assert_eq!((d.code, d.pos), (Code::InvalidValue, Pos::new(5, 7)));
         assert_eq!(d.message, "VLAN 5000 is not a VLAN id");
-        assert_eq!(d.hint.as_deref(), Some("a VLAN id is 1..4095; subscribers use 3..4093"));
+        assert_eq!(
+            d.hint.as_deref(),
+            Some("a VLAN id is 1..4095; subscribers use 3..4093")
+        );
 
         let d = err(FileKind::Subscriber, &SUB.replace("port: 3", "port: three"));
         assert_eq!(d.code, Code::InvalidValue);
@@ -179,7 +226,10 @@ mod tests {
 
     #[test]
     fn empty_and_binary_files() {
-        assert_eq!(err(FileKind::Device, "# only a comment\n").code, Code::MissingField);
+        assert_eq!(
+            err(FileKind::Device, "# only a comment\n").code,
+            Code::MissingField
+        );
         let d = parse(FileKind::Device, SourceId(0), b"name: a\nmodel: \xff\xfe\n").unwrap_err();
         assert_eq!((d.code, d.pos), (Code::NotUtf8, Pos::new(2, 8)));
     }

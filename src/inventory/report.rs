@@ -69,8 +69,12 @@ pub struct ReportRelated {
 
 impl Report {
     pub fn new(inv: &Inventory, diagnostics: &[Diagnostic]) -> Report {
-        let errors = diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
-        let path = |s: Option<crate::model::SourceId>| s.and_then(|s| inv.file(s)).map(|f| f.path.clone());
+        let errors = diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count();
+        let path =
+            |s: Option<crate::model::SourceId>| s.and_then(|s| inv.file(s)).map(|f| f.path.clone());
         let known = |n: u32| (n > 0).then_some(n);
         Report {
             format_version: FORMAT_VERSION,

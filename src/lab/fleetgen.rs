@@ -70,7 +70,12 @@ fn ident(s: &str) -> Located<Ident> {
 
 /// Picks a model with room for `subs` subscribers, varying by device index.
 fn model_for(i: usize, subs: usize) -> GamModel {
-    const CHOICES: [GamModel; 4] = [GamModel::Gam24C, GamModel::Gam12C, GamModel::Gam24M, GamModel::Gam4Cx];
+    const CHOICES: [GamModel; 4] = [
+        GamModel::Gam24C,
+        GamModel::Gam12C,
+        GamModel::Gam24M,
+        GamModel::Gam4Cx,
+    ];
     for k in 0..CHOICES.len() {
         let m = CHOICES[(i + k) % CHOICES.len()];
         let capacity = usize::from(m.ghn_ports()) * m.medium().endpoints_per_port();
@@ -92,7 +97,10 @@ pub fn write_fleet(spec: &FleetSpec, out: &Path) -> Result<GenSummary, GenError>
     }
     let last = usize::from(spec.base_port) + 2 * spec.devices;
     if last > 65535 {
-        return Err(GenError::Ports { devices: spec.devices, last });
+        return Err(GenError::Ports {
+            devices: spec.devices,
+            last,
+        });
     }
     let write = |rel: String, text: String| -> Result<(), GenError> {
         let path = out.join(&rel);
@@ -111,7 +119,9 @@ pub fn write_fleet(spec: &FleetSpec, out: &Path) -> Result<GenSummary, GenError>
     let fleet = Fleet {
         defaults: Defaults {
             snmp: Some(SnmpSettings {
-                community: Some(Located::bare(Credential::Env("GAMOPS_SNMP_COMMUNITY".into()))),
+                community: Some(Located::bare(Credential::Env(
+                    "GAMOPS_SNMP_COMMUNITY".into(),
+                ))),
                 ..SnmpSettings::default()
             }),
             ssh: Some(SshSettings {
@@ -151,14 +161,24 @@ pub fn write_fleet(spec: &FleetSpec, out: &Path) -> Result<GenSummary, GenError>
             safety: Default::default(),
             prune: None,
         };
-        write(format!("devices/{name}.yaml"), render(FileKind::Device, &device, None)?)?;
+        write(
+            format!("devices/{name}.yaml"),
+            render(FileKind::Device, &device, None)?,
+        )?;
 
         let ports = usize::from(model.ghn_ports());
         let q_in_q = i % 2 == 0;
         for j in 0..spec.subscribers_per_device {
             let serial = i * 384 + j;
             let id = format!("sub-{i:04}-{j:03}");
-            let mac = Mac([0x00, 0x0e, 0xd8, (serial >> 16) as u8, (serial >> 8) as u8, serial as u8]);
+            let mac = Mac([
+                0x00,
+                0x0e,
+                0xd8,
+                (serial >> 16) as u8,
+                (serial >> 8) as u8,
+                serial as u8,
+            ]);
             let plan = plan_names[j % plan_names.len()];
             let sub = Subscriber {
                 id: ident(&id),
@@ -180,7 +200,11 @@ pub fn write_fleet(spec: &FleetSpec, out: &Path) -> Result<GenSummary, GenError>
                     .map(Located::bare),
                 nni: None,
                 plan: ident(plan),
-                status: Located::bare(if j % 50 == 49 { Status::Suspended } else { Status::Active }),
+                status: Located::bare(if j % 50 == 49 {
+                    Status::Suspended
+                } else {
+                    Status::Active
+                }),
                 protect: false,
                 managed_by: ManagedBy::Manual,
             };
@@ -233,6 +257,9 @@ mod tests {
             subscribers_per_device: 385,
             base_port: 30000,
         };
-        assert!(matches!(write_fleet(&spec, dir.path()), Err(GenError::TooManySubscribers(385))));
+        assert!(matches!(
+            write_fleet(&spec, dir.path()),
+            Err(GenError::TooManySubscribers(385))
+        ));
     }
 }

@@ -32,7 +32,10 @@ pub struct Desired {
 impl Desired {
     /// The fleet settings, or the defaults when gamops.yaml could not be read.
     pub fn fleet(&self) -> Fleet {
-        self.fleet.as_ref().map(|d| d.value.clone()).unwrap_or_default()
+        self.fleet
+            .as_ref()
+            .map(|d| d.value.clone())
+            .unwrap_or_default()
     }
 
     pub fn plans(&self) -> Option<&Plans> {

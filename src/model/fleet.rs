@@ -95,9 +95,7 @@ impl SafetyOverride {
     /// The fleet's limits with this device's overrides applied.
     pub fn apply(&self, fleet: &Safety) -> Safety {
         Safety {
-            max_change_percent: self
-                .max_change_percent
-                .unwrap_or(fleet.max_change_percent),
+            max_change_percent: self.max_change_percent.unwrap_or(fleet.max_change_percent),
             min_existing: self.min_existing.unwrap_or(fleet.min_existing),
             allow_empty_device: self.allow_empty_device.unwrap_or(fleet.allow_empty_device),
         }

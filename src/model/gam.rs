@@ -173,8 +173,14 @@ mod tests {
         for info in CATALOGUE {
             assert_eq!(info.model.info(), info);
             assert_eq!(info.name.parse::<GamModel>(), Ok(info.model));
-            assert_eq!(GamModel::from_sys_object_id(info.sys_object_id), Some(info.model));
-            assert_eq!(CATALOGUE.iter().filter(|i| i.model == info.model).count(), 1);
+            assert_eq!(
+                GamModel::from_sys_object_id(info.sys_object_id),
+                Some(info.model)
+            );
+            assert_eq!(
+                CATALOGUE.iter().filter(|i| i.model == info.model).count(),
+                1
+            );
         }
     }
 

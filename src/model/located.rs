@@ -188,7 +188,10 @@ mod tests {
 
     #[test]
     fn equality_ignores_position() {
-        assert_eq!(Located::new(3, Pos::new(1, 1)), Located::new(3, Pos::new(9, 9)));
+        assert_eq!(
+            Located::new(3, Pos::new(1, 1)),
+            Located::new(3, Pos::new(9, 9))
+        );
     }
 
     #[test]

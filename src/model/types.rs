@@ -677,7 +677,13 @@ mod tests {
     fn mac_parses_and_prints_canonically() {
         let m: Mac = "00-0E-D8-19-97-E6".parse().unwrap();
         assert_eq!(m.to_string(), "00:0e:d8:19:97:e6");
-        for bad in ["", "00:0e:d8:19:97", "00:0e:d8:19:97:e6:01", "0:0e:d8:19:97:e6", "zz:0e:d8:19:97:e6"] {
+        for bad in [
+            "",
+            "00:0e:d8:19:97",
+            "00:0e:d8:19:97:e6:01",
+            "0:0e:d8:19:97:e6",
+            "zz:0e:d8:19:97:e6",
+        ] {
             assert!(bad.parse::<Mac>().is_err(), "{bad}");
         }
     }
@@ -712,8 +718,14 @@ mod tests {
 
     #[test]
     fn credentials() {
-        assert_eq!("env:GAM_PW".parse::<Credential>().unwrap(), Credential::Env("GAM_PW".into()));
-        assert_eq!("file:/run/pw".parse::<Credential>().unwrap(), Credential::File("/run/pw".into()));
+        assert_eq!(
+            "env:GAM_PW".parse::<Credential>().unwrap(),
+            Credential::Env("GAM_PW".into())
+        );
+        assert_eq!(
+            "file:/run/pw".parse::<Credential>().unwrap(),
+            Credential::File("/run/pw".into())
+        );
         assert_eq!("".parse::<Credential>().unwrap(), Credential::Empty);
         let lit = "hunter2".parse::<Credential>().unwrap();
         assert!(lit.is_literal());

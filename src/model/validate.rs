@@ -131,7 +131,11 @@ fn check_devices<'a>(
                     format!("device {} is defined twice", d.name),
                 )
                 .with_hint("device names are unique in the fleet; rename or remove one")
-                .with_related(first.device.source, first.device.name.pos, "first defined here"),
+                .with_related(
+                    first.device.source,
+                    first.device.name.pos,
+                    "first defined here",
+                ),
             );
             continue;
         }
@@ -142,7 +146,9 @@ fn check_devices<'a>(
                     Code::PortAwareOnCoax,
                     src,
                     d.subscriber_model.pos,
-                    format!("{model} is a coax model; port-aware mode works only on copper (M) models"),
+                    format!(
+                        "{model} is a coax model; port-aware mode works only on copper (M) models"
+                    ),
                 )
                 .with_hint("use `subscriber_model: endpoint-aware` on coax GAMs"),
             );
@@ -179,8 +185,7 @@ fn check_devices<'a>(
         }
         if let Some(snmp) = &d.snmp {
             check_snmp_secrets(src, snmp, out);
-            if snmp.version.as_ref().map(|v| **v) == Some(SnmpVersion::V3) && snmp.user.is_none()
-            {
+            if snmp.version.as_ref().map(|v| **v) == Some(SnmpVersion::V3) && snmp.user.is_none() {
                 out.push(
                     Diagnostic::error(
                         Code::IncompleteSettings,
@@ -274,7 +279,12 @@ fn check_vlan(src: SourceId, what: &str, v: &Located<Vlan>, out: &mut Vec<Diagno
     }
 }
 
-fn check_plan_ref(src: SourceId, name: &Located<super::types::Ident>, plans: &Plans, out: &mut Vec<Diagnostic>) {
+fn check_plan_ref(
+    src: SourceId,
+    name: &Located<super::types::Ident>,
+    plans: &Plans,
+    out: &mut Vec<Diagnostic>,
+) {
     if name.as_str() == UNTHROTTLED || plans.get(name.as_str()).is_some() {
         return;
     }
@@ -333,7 +343,9 @@ fn check_subscribers(
                     s.id.pos,
                     format!("subscriber id {} is used twice", s.id),
                 )
-                .with_hint("subscriber ids are unique across the fleet; they name the GAM subscriber")
+                .with_hint(
+                    "subscriber ids are unique across the fleet; they name the GAM subscriber",
+                )
                 .with_related(first_src, first_pos, "first used here"),
             );
         } else {
@@ -363,7 +375,12 @@ fn check_subscribers(
             );
         }
         for v in s.allowed_vlans.iter() {
-            check_vlan(src, "allowed VLAN", &Located::new(*v, s.allowed_vlans.pos), out);
+            check_vlan(
+                src,
+                "allowed VLAN",
+                &Located::new(*v, s.allowed_vlans.pos),
+                out,
+            );
         }
         if let Some(m) = &s.endpoint {
             let mac = m.mac.octets();
@@ -391,7 +408,10 @@ fn check_subscribers(
                     s.device.pos,
                     format!("device {} is not defined", s.device),
                 )
-                .with_hint(format!("add devices/{}.yaml, or fix the device name", s.device)),
+                .with_hint(format!(
+                    "add devices/{}.yaml, or fix the device name",
+                    s.device
+                )),
             );
             continue;
         };
@@ -405,7 +425,10 @@ fn check_subscribers(
                     Code::MissingEndpoint,
                     src,
                     s.id.pos,
-                    format!("{} is endpoint-aware, so the subscriber needs an endpoint", device.name),
+                    format!(
+                        "{} is endpoint-aware, so the subscriber needs an endpoint",
+                        device.name
+                    ),
                 )
                 .with_hint("add `endpoint: { mac: 00:0e:d8:xx:xx:xx }` with the CPE's MAC"),
             ),
@@ -414,7 +437,10 @@ fn check_subscribers(
                     Code::EndpointInPortAware,
                     src,
                     e.mac.pos,
-                    format!("{} is port-aware: subscribers attach to a port, not an endpoint", device.name),
+                    format!(
+                        "{} is port-aware: subscribers attach to a port, not an endpoint",
+                        device.name
+                    ),
                 )
                 .with_hint("remove `endpoint` (any CPE on the port serves the subscriber)"),
             ),
@@ -442,17 +468,19 @@ fn check_subscribers(
         }
 
         let load = loads.entry(device.name.as_str()).or_default();
-        let on_device = !(*s.status == Status::Suspended && *suspension.mode == SuspensionMode::Remove);
+        let on_device =
+            !(*s.status == Status::Suspended && *suspension.mode == SuspensionMode::Remove);
         if on_device {
             load.subscribers += 1;
             if load.first.is_none() {
                 load.first = Some((src, s.id.pos));
             }
-            let plan_in_use = if *s.status == Status::Suspended && *suspension.mode == SuspensionMode::Plan {
-                suspension.plan.as_ref().map(|p| p.as_str())
-            } else {
-                Some(s.plan.as_str())
-            };
+            let plan_in_use =
+                if *s.status == Status::Suspended && *suspension.mode == SuspensionMode::Plan {
+                    suspension.plan.as_ref().map(|p| p.as_str())
+                } else {
+                    Some(s.plan.as_str())
+                };
             if let Some(p) = plan_in_use.filter(|p| *p != UNTHROTTLED) {
                 let before = load.plans.len();
                 load.plans.insert(p);
@@ -482,7 +510,10 @@ fn check_subscribers(
                         Code::DuplicateVlan,
                         src,
                         s.vlan.pos,
-                        format!("{what} is already subscriber {first_id}'s on {}", device.name),
+                        format!(
+                            "{what} is already subscriber {first_id}'s on {}",
+                            device.name
+                        ),
                     )
                     .with_hint("each subscriber on a GAM needs its own C-VLAN (or outer VLAN)")
                     .with_related(first_src, first_pos, "first used here"),
@@ -500,7 +531,10 @@ fn check_subscribers(
                         Code::TooManyEndpoints,
                         src,
                         e.mac.pos,
-                        format!("{} would hold more than {MAX_ENDPOINTS} endpoints", device.name),
+                        format!(
+                            "{} would hold more than {MAX_ENDPOINTS} endpoints",
+                            device.name
+                        ),
                     )
                     .with_hint("move subscribers to another GAM"),
                 );
