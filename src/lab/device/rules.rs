@@ -665,3 +665,493 @@ impl RunningConfig {
         self.set_subscriber(id, edit)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::GamModel;
+
+    fn mac(n: u8) -> Mac {
+        Mac([0x00, 0x0e, 0xd8, 0x00, 0x00, n])
+    }
+
+    fn coax() -> RunningConfig {
+        RunningConfig::factory(GamModel::Gam12C, "GAM")
+    }
+
+    fn copper() -> RunningConfig {
+        RunningConfig::factory(GamModel::Gam12M, "GAM")
+    }
+
+    fn ep(n: u8, port: EndpointPort) -> EndpointEdit {
+        EndpointEdit {
+            mac: Some(mac(n)),
+            port: Some(port),
+            ..EndpointEdit::default()
+        }
+    }
+
+    fn profile(name: &str, rate: u16) -> ProfileEdit {
+        ProfileEdit {
+            name: Some(name.into()),
+            description: None,
+            downstream_mbps: Some(rate),
+            upstream_mbps: Some(rate),
+        }
+    }
+
+    /// Asserts that `f` fails with `err` and leaves the configuration as it was.
+    fn rejects(
+        cfg: &mut RunningConfig,
+        err: GhnError,
+        f: impl FnOnce(&mut RunningConfig) -> Result<(), GhnError>,
+    ) {
+        let before = cfg.clone();
+        assert_eq!(f(cfg), Err(err));
+        assert_eq!(*cfg, before, "a rejected change must change nothing");
+    }
+
+    #[test]
+    fn error_strings_and_codes_are_the_gams() {
+        assert_eq!(
+            GhnError::NonUniqueSubscriberName.to_string(),
+            "Non-unique G.hn subscriber name"
+        );
+        assert_eq!(GhnError::Generic.vtss_error_code(), -9_437_183);
+        assert_eq!(GhnError::InvalidBwProfileName.vtss_error_code(), -9_437_162);
+        assert_eq!(
+            GhnError::InvalidSubscriberModel.vtss_error_code(),
+            -9_437_127
+        );
+        assert_eq!(
+            GhnError::MaxProfilesSystem.to_string(),
+            "Maximum number of G.hn banbdwidth profile reached for the system"
+        );
+    }
+
+    #[test]
+    fn profile_rules() {
+        let mut c = coax();
+        c.set_profile(2, profile("1G", 1000)).unwrap();
+        assert_eq!(c.profiles[&2].downstream_mbps, 1000);
+        rejects(&mut c, GhnError::NonUniqueBwProfileName, |c| {
+            c.set_profile(3, profile("1G", 100))
+        });
+        rejects(&mut c, GhnError::InvalidBwProfileName, |c| {
+            c.set_profile(3, profile("", 100))
+        });
+        rejects(&mut c, GhnError::InvalidBwProfileName, |c| {
+            c.set_profile(3, profile(&"x".repeat(32), 100))
+        });
+        c.set_profile(3, profile(&"x".repeat(31), 100)).unwrap();
+        rejects(&mut c, GhnError::InvalidDownstream, |c| {
+            c.set_profile(4, profile("a", 9))
+        });
+        rejects(&mut c, GhnError::InvalidDownstream, |c| {
+            c.set_profile(4, profile("a", 2000))
+        });
+        rejects(&mut c, GhnError::InvalidUpstream, |c| {
+            c.set_profile(
+                2,
+                ProfileEdit {
+                    upstream_mbps: Some(0),
+                    ..ProfileEdit::default()
+                },
+            )
+        });
+        rejects(&mut c, GhnError::InvalidBwProfile, |c| {
+            c.set_profile(16, profile("a", 100))
+        });
+        rejects(&mut c, GhnError::InvalidBwProfile, |c| {
+            c.set_profile(
+                4,
+                ProfileEdit {
+                    description: Some("d".repeat(128)),
+                    ..profile("a", 100)
+                },
+            )
+        });
+        // The walk's 1G profile exists on a coax GAM: no 800 Mbps cap on the device.
+        c.set_profile(5, profile("1999", 1999)).unwrap();
+    }
+
+    #[test]
+    fn profile_deletion_rules() {
+        let mut c = coax();
+        rejects(&mut c, GhnError::InvalidBwProfile, |c| c.delete_profile(1));
+        rejects(&mut c, GhnError::NonExistingBwProfile, |c| {
+            c.delete_profile(2)
+        });
+        c.set_profile(2, profile("p", 100)).unwrap();
+        c.set_subscriber(
+            1,
+            SubscriberEdit {
+                bw_profile: Some(BwRef::Profile(2)),
+                ..SubscriberEdit::default()
+            },
+        )
+        .unwrap();
+        rejects(&mut c, GhnError::InvalidBwProfile, |c| c.delete_profile(2));
+        c.delete_subscriber(1).unwrap();
+        c.delete_profile(2).unwrap();
+        assert!(!c.profiles.contains_key(&2));
+    }
+
+    #[test]
+    fn endpoint_rules() {
+        let mut c = coax();
+        rejects(&mut c, GhnError::InvalidEndpointMac, |c| {
+            c.set_endpoint(1, EndpointEdit::default())
+        });
+        rejects(&mut c, GhnError::InvalidEndpointMac, |c| {
+            c.set_endpoint(
+                1,
+                EndpointEdit {
+                    mac: Some(Mac([1, 0, 0, 0, 0, 1])),
+                    ..EndpointEdit::default()
+                },
+            )
+        });
+        rejects(&mut c, GhnError::InvalidEndpoint, |c| {
+            c.set_endpoint(385, ep(1, EndpointPort::Auto))
+        });
+        c.set_endpoint(1, ep(1, EndpointPort::Port(1))).unwrap();
+        assert_eq!(c.endpoints[&1].name, "Positron_000001");
+        rejects(&mut c, GhnError::NonUniqueEndpointMac, |c| {
+            c.set_endpoint(2, ep(1, EndpointPort::Port(2)))
+        });
+        rejects(&mut c, GhnError::NonUniqueEndpointName, |c| {
+            c.set_endpoint(
+                2,
+                EndpointEdit {
+                    name: Some("Positron_000001".into()),
+                    ..ep(2, EndpointPort::Port(2))
+                },
+            )
+        });
+        rejects(&mut c, GhnError::InvalidEndpointName, |c| {
+            c.set_endpoint(
+                2,
+                EndpointEdit {
+                    name: Some(String::new()),
+                    ..ep(2, EndpointPort::Port(2))
+                },
+            )
+        });
+        rejects(&mut c, GhnError::InvalidEndpoint, |c| {
+            c.set_endpoint(
+                2,
+                EndpointEdit {
+                    description: Some("d".repeat(128)),
+                    ..ep(2, EndpointPort::Port(2))
+                },
+            )
+        });
+        rejects(&mut c, GhnError::InvalidPort, |c| {
+            c.set_endpoint(2, ep(2, EndpointPort::Port(13)))
+        });
+        // An existing endpoint keeps its MAC when the edit leaves it out.
+        c.set_endpoint(
+            1,
+            EndpointEdit {
+                description: Some("C#".into()),
+                ..EndpointEdit::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(c.endpoints[&1].mac, mac(1));
+    }
+
+    #[test]
+    fn endpoints_per_port_copper_one_coax_sixteen() {
+        let mut m = copper();
+        m.set_endpoint(1, ep(1, EndpointPort::Port(1))).unwrap();
+        rejects(&mut m, GhnError::MaxEndpointsPort, |c| {
+            c.set_endpoint(2, ep(2, EndpointPort::Port(1)))
+        });
+        // Unassigned and auto endpoints take no port slot; re-saving the same endpoint is fine.
+        m.set_endpoint(2, ep(2, EndpointPort::Unassigned)).unwrap();
+        m.set_endpoint(3, ep(3, EndpointPort::Auto)).unwrap();
+        m.set_endpoint(1, ep(1, EndpointPort::Port(1))).unwrap();
+
+        let mut c = coax();
+        for n in 1..=16 {
+            c.set_endpoint(u16::from(n), ep(n, EndpointPort::Port(5)))
+                .unwrap();
+        }
+        rejects(&mut c, GhnError::MaxEndpointsPort, |c| {
+            c.set_endpoint(17, ep(17, EndpointPort::Port(5)))
+        });
+        c.set_endpoint(17, ep(17, EndpointPort::Port(6))).unwrap();
+        // Moving an endpoint onto the full port is refused too.
+        rejects(&mut c, GhnError::MaxEndpointsPort, |c| {
+            c.set_endpoint(
+                17,
+                EndpointEdit {
+                    port: Some(EndpointPort::Port(5)),
+                    ..EndpointEdit::default()
+                },
+            )
+        });
+    }
+
+    #[test]
+    fn endpoint_deletion_rules() {
+        let mut c = coax();
+        rejects(&mut c, GhnError::NonExistingEndpoint, |c| {
+            c.delete_endpoint(1)
+        });
+        rejects(&mut c, GhnError::NonExistingEndpoint, |c| {
+            c.edit_existing_endpoint(1, EndpointEdit::default())
+        });
+        c.set_endpoint(1, ep(1, EndpointPort::Port(1))).unwrap();
+        c.set_subscriber(
+            1,
+            SubscriberEdit {
+                endpoint: Some(Some(1)),
+                ..SubscriberEdit::default()
+            },
+        )
+        .unwrap();
+        rejects(&mut c, GhnError::InvalidEndpoint, |c| c.delete_endpoint(1));
+        c.edit_existing_subscriber(
+            1,
+            SubscriberEdit {
+                endpoint: Some(None),
+                ..SubscriberEdit::default()
+            },
+        )
+        .unwrap();
+        c.delete_endpoint(1).unwrap();
+        assert!(c.endpoints.is_empty());
+    }
+
+    fn with_endpoints(mut c: RunningConfig) -> RunningConfig {
+        c.set_endpoint(1, ep(1, EndpointPort::Port(1))).unwrap();
+        c.set_endpoint(2, ep(2, EndpointPort::Port(2))).unwrap();
+        c
+    }
+
+    fn sub(f: impl FnOnce(&mut SubscriberEdit)) -> SubscriberEdit {
+        let mut e = SubscriberEdit::default();
+        f(&mut e);
+        e
+    }
+
+    #[test]
+    fn subscriber_defaults() {
+        let mut c = coax();
+        c.set_subscriber(7, SubscriberEdit::default()).unwrap();
+        let s = &c.subscribers[&7];
+        assert_eq!(s.name, "7");
+        assert_eq!(s.vid, 4094);
+        assert_eq!(s.bw_profile, BwRef::Profile(1));
+        assert_eq!(s.poe, PoeMode::Enable);
+        assert!(!s.double_tags());
+    }
+
+    #[test]
+    fn subscriber_reference_rules() {
+        let mut c = with_endpoints(coax());
+        c.set_subscriber(1, sub(|e| e.endpoint = Some(Some(1))))
+            .unwrap();
+        rejects(&mut c, GhnError::EndpointAlreadyAssigned, |c| {
+            c.set_subscriber(2, sub(|e| e.endpoint = Some(Some(1))))
+        });
+        rejects(&mut c, GhnError::NonExistingEndpoint, |c| {
+            c.set_subscriber(2, sub(|e| e.endpoint = Some(Some(3))))
+        });
+        rejects(&mut c, GhnError::NonExistingBwProfile, |c| {
+            c.set_subscriber(2, sub(|e| e.bw_profile = Some(BwRef::Profile(9))))
+        });
+        rejects(&mut c, GhnError::InvalidSubscriberModel, |c| {
+            c.set_subscriber(2, sub(|e| e.port = Some(Some(2))))
+        });
+        rejects(&mut c, GhnError::InvalidSubscriber, |c| {
+            c.set_subscriber(0, SubscriberEdit::default())
+        });
+        rejects(&mut c, GhnError::NonExistingSubscriber, |c| {
+            c.delete_subscriber(2)
+        });
+        rejects(&mut c, GhnError::NonExistingSubscriber, |c| {
+            c.edit_existing_subscriber(2, SubscriberEdit::default())
+        });
+    }
+
+    #[test]
+    fn subscriber_name_rules() {
+        let mut c = coax();
+        c.set_subscriber(1, sub(|e| e.name = Some("Unit 4B".into())))
+            .unwrap();
+        rejects(&mut c, GhnError::NonUniqueSubscriberName, |c| {
+            c.set_subscriber(2, sub(|e| e.name = Some("Unit 4B".into())))
+        });
+        // A new row's default name (its id) can clash too.
+        c.set_subscriber(3, sub(|e| e.name = Some("2".into())))
+            .unwrap();
+        rejects(&mut c, GhnError::NonUniqueSubscriberName, |c| {
+            c.set_subscriber(2, SubscriberEdit::default())
+        });
+        rejects(&mut c, GhnError::InvalidSubscriberName, |c| {
+            c.set_subscriber(1, sub(|e| e.name = Some("n".repeat(32))))
+        });
+        rejects(&mut c, GhnError::InvalidSubscriberName, |c| {
+            c.set_subscriber(1, sub(|e| e.name = Some(String::new())))
+        });
+        rejects(&mut c, GhnError::InvalidSubscriber, |c| {
+            c.set_subscriber(1, sub(|e| e.description = Some("d".repeat(128))))
+        });
+    }
+
+    #[test]
+    fn subscriber_vlan_rules() {
+        let mut c = coax();
+        c.set_subscriber(1, sub(|e| e.vid = Some(3))).unwrap();
+        c.set_subscriber(1, sub(|e| e.vid = Some(4093))).unwrap();
+        c.set_subscriber(1, sub(|e| e.vid = Some(4094))).unwrap();
+        for bad in [1, 2, 3840, 3841, 3842, 4095] {
+            rejects(&mut c, GhnError::InvalidVid, |c| {
+                c.set_subscriber(1, sub(|e| e.vid = Some(bad)))
+            });
+        }
+        rejects(&mut c, GhnError::InvalidRemappedVid, |c| {
+            c.set_subscriber(1, sub(|e| e.remapped_vid = Some(Some(2))))
+        });
+        rejects(&mut c, GhnError::InvalidPort2Vid, |c| {
+            c.set_subscriber(1, sub(|e| e.port2_vid = Some(Some(4094))))
+        });
+        c.set_subscriber(1, sub(|e| e.vid = Some(100))).unwrap();
+        rejects(&mut c, GhnError::VidSameAsPort2Vid, |c| {
+            c.set_subscriber(1, sub(|e| e.port2_vid = Some(Some(100))))
+        });
+        rejects(&mut c, GhnError::TooManyAllowedVlans, |c| {
+            c.set_subscriber(1, sub(|e| e.allowed_vlans = Some((10..25).collect())))
+        });
+        c.set_subscriber(1, sub(|e| e.allowed_vlans = Some((10..24).collect())))
+            .unwrap();
+        rejects(&mut c, GhnError::InvalidVid, |c| {
+            c.set_subscriber(1, sub(|e| e.allowed_vlans = Some(vec![2])))
+        });
+        rejects(&mut c, GhnError::InvalidOuterVid, |c| {
+            c.set_subscriber(1, sub(|e| e.outer_vid = Some(Some(3841))))
+        });
+        c.set_subscriber(1, sub(|e| e.outer_vid = Some(Some(120))))
+            .unwrap();
+        assert!(c.subscribers[&1].double_tags());
+    }
+
+    #[test]
+    fn nni_rules() {
+        let mut c = coax();
+        c.set_subscriber(1, sub(|e| e.nni_ifindex = Some(Some(1_000_014))))
+            .unwrap();
+        rejects(&mut c, GhnError::NniNotUplink, |c| {
+            c.set_subscriber(1, sub(|e| e.nni_ifindex = Some(Some(1_000_003))))
+        });
+        rejects(&mut c, GhnError::NniNotUplink, |c| {
+            c.set_subscriber(1, sub(|e| e.nni_ifindex = Some(Some(1_000_015))))
+        });
+        rejects(&mut c, GhnError::InvalidNni, |c| {
+            c.set_subscriber(1, sub(|e| e.nni_ifindex = Some(Some(77))))
+        });
+        rejects(&mut c, GhnError::NniNotUplink, |c| {
+            c.set_global(GlobalEdit {
+                default_nni_ifindex: Some(1_000_001),
+                ..GlobalEdit::default()
+            })
+        });
+    }
+
+    #[test]
+    fn port_rules() {
+        let mut c = coax();
+        rejects(&mut c, GhnError::InvalidPortMode, |c| {
+            c.set_port(
+                1,
+                PortEdit {
+                    mode: Some(PortMode::Mimo),
+                    ..PortEdit::default()
+                },
+            )
+        });
+        rejects(&mut c, GhnError::InvalidPort, |c| {
+            c.set_port(13, PortEdit::default())
+        });
+        rejects(&mut c, GhnError::InvalidPort, |c| {
+            c.set_port(0, PortEdit::default())
+        });
+        let named = |n: &str| PortEdit {
+            name: Some(n.into()),
+            ..PortEdit::default()
+        };
+        c.set_port(1, named("riser")).unwrap();
+        rejects(&mut c, GhnError::NonUniquePortName, |c| {
+            c.set_port(2, named("riser"))
+        });
+        rejects(&mut c, GhnError::InvalidPort, |c| {
+            c.set_port(2, named(&"r".repeat(32)))
+        });
+        // Empty names never clash.
+        c.set_port(1, named("")).unwrap();
+        c.set_port(2, named("")).unwrap();
+        c.set_port(
+            3,
+            PortEdit {
+                shutdown: Some(true),
+                ..PortEdit::default()
+            },
+        )
+        .unwrap();
+        assert!(c.ports[2].shutdown);
+
+        let mut m = copper();
+        m.set_port(
+            4,
+            PortEdit {
+                mode: Some(PortMode::Siso),
+                ..PortEdit::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(m.ports[3].mode, PortMode::Siso);
+    }
+
+    #[test]
+    fn port_aware_only_on_copper() {
+        let mut c = coax();
+        rejects(&mut c, GhnError::InvalidSubscriberModel, |c| {
+            c.set_global(GlobalEdit {
+                subscriber_model: Some(SubscriberModel::PortAware),
+                ..GlobalEdit::default()
+            })
+        });
+        let mut m = with_endpoints(copper());
+        m.set_subscriber(1, sub(|e| e.endpoint = Some(Some(2))))
+            .unwrap();
+        m.set_subscriber(2, SubscriberEdit::default()).unwrap();
+        m.set_global(GlobalEdit {
+            subscriber_model: Some(SubscriberModel::PortAware),
+            ..GlobalEdit::default()
+        })
+        .unwrap();
+        // Endpoint 2 is on port 2: the subscriber now holds port 2 directly.
+        assert_eq!(m.subscribers[&1].port, Some(2));
+        assert_eq!(m.subscribers[&1].endpoint, None);
+        rejects(&mut m, GhnError::PortAlreadyAssigned, |c| {
+            c.set_subscriber(2, sub(|e| e.port = Some(Some(2))))
+        });
+        rejects(&mut m, GhnError::InvalidSubscriberModel, |c| {
+            c.set_subscriber(2, sub(|e| e.endpoint = Some(Some(1))))
+        });
+        m.set_subscriber(2, sub(|e| e.port = Some(Some(1))))
+            .unwrap();
+        m.set_global(GlobalEdit {
+            subscriber_model: Some(SubscriberModel::EndpointAware),
+            ..GlobalEdit::default()
+        })
+        .unwrap();
+        assert_eq!(m.subscribers[&1].endpoint, Some(2));
+        assert_eq!(m.subscribers[&2].endpoint, Some(1));
+        assert_eq!(m.subscribers[&2].port, None);
+    }
+}
