@@ -337,11 +337,12 @@ impl Parser<'_> {
         }
     }
 
-    /// A string argument (quoted or a bare word). A bare word may not contain `"`, so that
-    /// every accepted string renders back into a line that parses the same.
+    /// A string argument (quoted or a bare word). A bare word may not contain `"`, and no
+    /// string may hold control characters, so that every accepted string renders back into
+    /// one line that parses the same.
     fn string(&mut self) -> Result<String, SyntaxError> {
         let t = self.next()?;
-        if !t.quoted && t.text.contains('"') {
+        if (!t.quoted && t.text.contains('"')) || t.text.chars().any(char::is_control) {
             return Err(SyntaxError::Invalid { col: t.col });
         }
         Ok(t.text.clone())
@@ -880,6 +881,10 @@ mod tests {
         );
         assert_eq!(
             conf(r#"ghn subscriber 1 name a"b"#),
+            Err(SyntaxError::Invalid { col: 22 })
+        );
+        assert_eq!(
+            conf("ghn subscriber 1 name \"a\tb\""),
             Err(SyntaxError::Invalid { col: 22 })
         );
         assert_eq!(

@@ -456,8 +456,9 @@ impl RunningConfig {
         if let Some(m) = edit.allow_management_access {
             e.allow_management_access = m;
         }
-        // Multicast and all-zero addresses cannot be a CPE.
-        if e.mac.0 == [0; 6] || e.mac.0[0] & 1 == 1 {
+        // The all-zero and broadcast addresses cannot be a CPE. (Multicast-bit MACs are let
+        // through: the CLI guide's own examples use 11:2F:1F:A1:CC:DF.)
+        if e.mac.0 == [0; 6] || e.mac.0 == [0xff; 6] {
             return Err(GhnError::InvalidEndpointMac);
         }
         let others = || {
@@ -807,7 +808,7 @@ mod tests {
             c.set_endpoint(
                 1,
                 EndpointEdit {
-                    mac: Some(Mac([1, 0, 0, 0, 0, 1])),
+                    mac: Some(Mac([0xff; 6])),
                     ..EndpointEdit::default()
                 },
             )
