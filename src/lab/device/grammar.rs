@@ -249,14 +249,89 @@ const GHN_CONFIG_WORDS: &[&str] = &[
     "vectorboost",
 ];
 
-/// Parses one line typed in `mode`.
+/// Parses one line typed in `mode` (no output filter allowed).
 pub fn parse(line: &str, mode: Mode, ctx: Context) -> Result<Command, SyntaxError> {
+    parse_tokens(&tokenize(line), mode, ctx)
+}
+
+/// How an output modifier (`| include ghn`) filters a command's output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FilterKind {
+    /// Only the lines that contain the pattern.
+    Include,
+    /// All but the lines that contain the pattern.
+    Exclude,
+    /// From the first line that contains the pattern on.
+    Begin,
+}
+
+/// An ICLI output modifier: `<command> | {include|exclude|begin} <text>`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Filter {
+    pub kind: FilterKind,
+    /// The rest of the line after the keyword, as typed (case-sensitive).
+    pub pattern: String,
+}
+
+impl Filter {
+    /// Applies the filter to command output (lines ending in `\n`).
+    pub fn apply(&self, text: &str) -> String {
+        let mut out = String::new();
+        let mut begun = false;
+        for line in text.lines() {
+            let hit = line.contains(&self.pattern);
+            let keep = match self.kind {
+                FilterKind::Include => hit,
+                FilterKind::Exclude => !hit,
+                FilterKind::Begin => {
+                    begun |= hit;
+                    begun
+                }
+            };
+            if keep {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        out
+    }
+}
+
+/// Parses one line typed at the prompt: a command, optionally followed by `| <modifier>`.
+pub fn parse_line(
+    line: &str,
+    mode: Mode,
+    ctx: Context,
+) -> Result<(Command, Option<Filter>), SyntaxError> {
     let toks = tokenize(line);
+    let Some(bar) = toks.iter().position(|t| !t.quoted && t.text == "|") else {
+        return Ok((parse_tokens(&toks, mode, ctx)?, None));
+    };
+    let (cmd_toks, rest) = toks.split_at(bar);
+    let cmd = parse_tokens(cmd_toks, mode, ctx)?;
     let mut p = Parser {
-        toks: &toks,
-        i: 0,
+        toks: rest,
+        i: 1,
         ctx,
     };
+    let kind = match p.kw(&["begin", "exclude", "include"])? {
+        "begin" => FilterKind::Begin,
+        "exclude" => FilterKind::Exclude,
+        _ => FilterKind::Include,
+    };
+    let start = rest.get(2).ok_or(SyntaxError::Incomplete)?.col;
+    let pattern: String = line.chars().skip(start).collect();
+    Ok((
+        cmd,
+        Some(Filter {
+            kind,
+            pattern: pattern.trim_end().to_string(),
+        }),
+    ))
+}
+
+fn parse_tokens(toks: &[Token], mode: Mode, ctx: Context) -> Result<Command, SyntaxError> {
+    let mut p = Parser { toks, i: 0, ctx };
     if p.at_end()
         || toks
             .first()
@@ -349,7 +424,13 @@ impl Parser<'_> {
     }
 
     fn exec(&mut self) -> Result<Command, SyntaxError> {
-        match self.kw(EXEC_WORDS)? {
+        // `do` is a no-op in EXEC mode; a loop, not recursion, so `do do do ...` cannot
+        // exhaust the stack.
+        let mut word = self.kw(EXEC_WORDS)?;
+        while word == "do" {
+            word = self.kw(EXEC_WORDS)?;
+        }
+        match word {
             "configure" => {
                 self.kw(&["terminal"])?;
                 Ok(Command::ConfigureTerminal)
@@ -370,7 +451,6 @@ impl Parser<'_> {
                 other => Err(unsupported(&["reload", other])),
             },
             "show" => self.show(),
-            "do" => self.exec(),
             other => Err(unsupported(&[other])),
         }
     }
@@ -894,6 +974,58 @@ mod tests {
             })
         );
         assert_eq!(conf("show run"), Err(SyntaxError::Invalid { col: 0 }));
+    }
+
+    #[test]
+    fn output_filters() {
+        let (cmd, f) = parse_line("sh run | inc ghn sub", Mode::Exec, CTX).unwrap();
+        assert_eq!(cmd, Command::ShowRunning);
+        let f = f.unwrap();
+        assert_eq!(f.kind, FilterKind::Include);
+        assert_eq!(f.pattern, "ghn sub");
+        let text = "a\nghn sub 1\nb\nghn sub 2\n";
+        assert_eq!(f.apply(text), "ghn sub 1\nghn sub 2\n");
+        let ex = Filter {
+            kind: FilterKind::Exclude,
+            pattern: "ghn".into(),
+        };
+        assert_eq!(ex.apply(text), "a\nb\n");
+        let begin = Filter {
+            kind: FilterKind::Begin,
+            pattern: "sub 1".into(),
+        };
+        assert_eq!(begin.apply(text), "ghn sub 1\nb\nghn sub 2\n");
+        assert_eq!(
+            parse_line("sh run |", Mode::Exec, CTX),
+            Err(SyntaxError::Incomplete)
+        );
+        assert_eq!(
+            parse_line("sh run | include", Mode::Exec, CTX),
+            Err(SyntaxError::Incomplete)
+        );
+        assert_eq!(
+            parse_line("sh run | grep x", Mode::Exec, CTX),
+            Err(SyntaxError::Invalid { col: 9 })
+        );
+        assert_eq!(
+            parse_line("sh bogus | include x", Mode::Exec, CTX),
+            Err(SyntaxError::Invalid { col: 3 })
+        );
+        // A quoted bar is a string, not a modifier.
+        assert!(matches!(
+            parse_line("ghn subscriber 1 name \"|\"", Mode::Config, CTX),
+            Ok((Command::Subscriber(1, _), None))
+        ));
+    }
+
+    #[test]
+    fn deep_do_chains_do_not_recurse() {
+        let line = format!("{}show run", "do ".repeat(100_000));
+        assert_eq!(exec(&line), Ok(Command::ShowRunning));
+        assert_eq!(
+            conf(&format!("do {line}")),
+            Ok(Command::Do(Box::new(Command::ShowRunning)))
+        );
     }
 
     #[test]

@@ -80,9 +80,13 @@ impl Session {
         } else if let Some(out) = dev.take_command_fault(line) {
             (with_newline(out), false)
         } else {
-            let parsed = grammar::parse(line, self.mode, context(&dev.running));
+            let parsed = grammar::parse_line(line, self.mode, context(&dev.running));
             match parsed {
-                Ok(cmd) => self.run(&mut dev, cmd),
+                Ok((cmd, None)) => self.run(&mut dev, cmd),
+                Ok((cmd, Some(filter))) => {
+                    let (text, close) = self.run(&mut dev, cmd);
+                    (filter.apply(&text), close)
+                }
                 Err(e) => (syntax_error(&e, prompt_len), false),
             }
         };
