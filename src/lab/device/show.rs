@@ -58,11 +58,7 @@ pub fn port(dev: &DeviceState, n: u8, view: View) -> Result<String, GhnError> {
             }
         }
         View::Status | View::StatusDetail => {
-            let seen: Vec<_> = if p.shutdown {
-                Vec::new()
-            } else {
-                dev.cpes_on_port(n).collect()
-            };
+            let seen: Vec<_> = dev.cpes_on_port(n).collect();
             let _ = writeln!(out, "Active Links: {}", seen.len());
             out.push_str("Discovered Endpoint MAC:\n");
             for c in seen {
@@ -258,12 +254,11 @@ pub fn discover(dev: &DeviceState) -> String {
     let mut out = String::from(
         "Port  MACAddress         Configured  IsUP\n-----------------------------------------\n",
     );
-    let mut cpes: Vec<_> = dev.cpes.iter().collect();
+    let mut cpes: Vec<_> = dev.visible_cpes().collect();
     cpes.sort_by_key(|c| (c.port, c.mac));
     for c in cpes {
         let configured = dev.endpoint_id_by_mac(c.mac).is_some();
-        let up = dev.cpe_state(c.mac) == Some(EndpointState::Ok)
-            && dev.running.port(c.port).is_some_and(|p| !p.shutdown);
+        let up = dev.cpe_state(c.mac) == Some(EndpointState::Ok);
         let _ = writeln!(
             out,
             "{:>2}    {}  {:<11} {}",

@@ -473,14 +473,21 @@ impl DeviceState {
         self.cpes.retain(|c| c.mac != mac);
     }
 
-    /// The CPE with this MAC, if seen.
-    pub fn cpe(&self, mac: Mac) -> Option<&DetectedCpe> {
-        self.cpes.iter().find(|c| c.mac == mac)
+    /// The CPEs the GAM can see: those cabled to an existing port that is not shut down.
+    pub fn visible_cpes(&self) -> impl Iterator<Item = &DetectedCpe> {
+        self.cpes
+            .iter()
+            .filter(|c| self.running.port(c.port).is_some_and(|p| !p.shutdown))
     }
 
-    /// CPEs seen on G.hn port `n`.
+    /// The CPE with this MAC, if the GAM sees it.
+    pub fn cpe(&self, mac: Mac) -> Option<&DetectedCpe> {
+        self.visible_cpes().find(|c| c.mac == mac)
+    }
+
+    /// CPEs the GAM sees on G.hn port `n`.
     pub fn cpes_on_port(&self, n: u8) -> impl Iterator<Item = &DetectedCpe> {
-        self.cpes.iter().filter(move |c| c.port == n)
+        self.visible_cpes().filter(move |c| c.port == n)
     }
 
     /// The state of configured endpoint `id` (None if not configured).
@@ -609,6 +616,11 @@ mod tests {
         d.running.endpoints.insert(1, ep);
         assert_eq!(d.endpoint_state(1), Some(EndpointState::Ok));
         assert_eq!(d.cpe_state(mac), Some(EndpointState::Ok));
+        d.running.ports[11].shutdown = true;
+        assert_eq!(d.endpoint_state(1), Some(EndpointState::NotDetected));
+        assert_eq!(d.cpe_state(mac), None);
+        d.running.ports[11].shutdown = false;
+        assert_eq!(d.endpoint_state(1), Some(EndpointState::Ok));
         d.remove_cpe(mac);
         assert_eq!(d.endpoint_state(1), Some(EndpointState::NotDetected));
         assert_eq!(d.endpoint_state(2), None);
