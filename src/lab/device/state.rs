@@ -463,9 +463,35 @@ impl DeviceState {
 
     /// A CPE appears on a port (or moves there). An `auto` endpoint with its MAC is in
     /// service wherever it is seen (the lab does not model the first-seen binding).
-    pub fn detect_cpe(&mut self, cpe: DetectedCpe) {
-        self.cpes.retain(|c| c.mac != cpe.mac);
+    ///
+    /// In port-aware mode the GAM configures an unknown CPE itself, "with a default name the
+    /// first time it is detected" (JSON-RPC guide §2.1.1): an endpoint row at the lowest free
+    /// id, named `Positron_XXXXXX`, bound to no port. Returns the id of a row so created.
+    pub fn detect_cpe(&mut self, cpe: DetectedCpe) -> Option<u16> {
+        let mac = cpe.mac;
+        self.cpes.retain(|c| c.mac != mac);
         self.cpes.push(cpe);
+        let port_aware = self.running.global.subscriber_model == SubscriberModel::PortAware;
+        if !port_aware || self.endpoint_id_by_mac(mac).is_some() {
+            return None;
+        }
+        let id = (1..=MAX_ENDPOINTS).find(|id| !self.running.endpoints.contains_key(id))?;
+        let mut name = mac.default_endpoint_name();
+        if self.running.endpoints.values().any(|e| e.name == name) {
+            // Two CPEs sharing their last three MAC bytes: keep names unique.
+            name = format!("{name}_{id}");
+        }
+        self.running.endpoints.insert(
+            id,
+            Endpoint {
+                name,
+                mac,
+                description: String::new(),
+                port: EndpointPort::Unassigned,
+                allow_management_access: false,
+            },
+        );
+        Some(id)
     }
 
     /// A CPE disappears (unplugged, powered off).
@@ -496,6 +522,19 @@ impl DeviceState {
         let Some(cpe) = self.cpe(ep.mac) else {
             return Some(EndpointState::NotDetected);
         };
+        if self.running.global.subscriber_model == SubscriberModel::PortAware {
+            // Endpoints float: service follows the port's subscriber.
+            let served = self
+                .running
+                .subscribers
+                .values()
+                .any(|s| s.port == Some(cpe.port));
+            return Some(if served {
+                EndpointState::Ok
+            } else {
+                EndpointState::QuarantinedWrongPort
+            });
+        }
         Some(match ep.port {
             EndpointPort::Auto => EndpointState::Ok,
             EndpointPort::Port(p) if p == cpe.port => EndpointState::Ok,
@@ -625,6 +664,42 @@ mod tests {
         assert_eq!(d.endpoint_state(1), Some(EndpointState::NotDetected));
         assert_eq!(d.endpoint_state(2), None);
         assert_eq!(EndpointState::QuarantinedUnknownMac.mib_value(), 3);
+    }
+
+    #[test]
+    fn port_aware_mode_adopts_unknown_cpes() {
+        let mut d = DeviceState::factory(GamModel::Gam12M, "GAM");
+        let mut cpe = DetectedCpe::walk_example();
+        cpe.port = 3;
+        // Endpoint-aware: an unknown CPE stays unknown.
+        assert_eq!(d.detect_cpe(cpe.clone()), None);
+        assert_eq!(
+            d.cpe_state(cpe.mac),
+            Some(EndpointState::QuarantinedUnknownMac)
+        );
+        d.running.global.subscriber_model = SubscriberModel::PortAware;
+        d.running.endpoints.insert(
+            1,
+            Endpoint {
+                name: "Positron_1997E6".into(),
+                mac: Mac([0, 0x0e, 0xd8, 0, 0, 1]),
+                description: String::new(),
+                port: EndpointPort::Unassigned,
+                allow_management_access: false,
+            },
+        );
+        assert_eq!(d.detect_cpe(cpe.clone()), Some(2));
+        assert_eq!(d.running.endpoints[&2].mac, cpe.mac);
+        assert_eq!(d.running.endpoints[&2].name, "Positron_1997E6_2");
+        assert_eq!(d.detect_cpe(cpe.clone()), None, "already configured");
+        assert_eq!(
+            d.endpoint_state(2),
+            Some(EndpointState::QuarantinedWrongPort)
+        );
+        let mut s = Subscriber::new(1);
+        s.port = Some(3);
+        d.running.subscribers.insert(1, s);
+        assert_eq!(d.endpoint_state(2), Some(EndpointState::Ok));
     }
 
     #[test]
