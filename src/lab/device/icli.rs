@@ -383,6 +383,40 @@ mod tests {
     }
 
     #[test]
+    fn port_aware_session_on_copper() {
+        let dev = share(DeviceState::factory(GamModel::Gam24M, "GAM"));
+        let mut s = Session::new(Arc::clone(&dev));
+        quiet(
+            &mut s,
+            &[
+                "conf t",
+                "ghn global subscriber-model port-aware",
+                "ghn port 3 mode siso",
+                "ghn subscriber 1 name \"Subscriber 2\" port 3 vid 1111 tagged remapped-vid 201 outer-vid 2800 allowed-vlan 301,302,310 bw-profile 1",
+            ],
+        );
+        assert_eq!(
+            out(&mut s, "ghn subscriber 2 port 3"),
+            "% G.hn port is already assigned to another subscriber\n"
+        );
+        assert_eq!(
+            out(&mut s, "ghn subscriber 2 endpoint 1"),
+            "% Invalid G.hn subscriber model\n"
+        );
+        assert!(out(&mut s, "do show running-config").contains(
+            "ghn subscriber 1 name \"Subscriber 2\" vid 1111 tagged remapped-vid 201 port 3 allowed-vlan 301-302,310 outer-vid 2800\n"
+        ));
+        assert!(out(&mut s, "do show ghn subscriber 1").contains("\nPort Id: 3\n"));
+        quiet(&mut s, &["no ghn subscriber 1 port"]);
+        assert_eq!(lock(&dev).running.subscribers[&1].port, None);
+        quiet(&mut s, &["ghn port 3 mode mimo"]);
+        assert_eq!(
+            lock(&dev).running.ports[2].mode,
+            crate::lab::device::state::PortMode::Mimo
+        );
+    }
+
+    #[test]
     fn rejected_commands_print_the_error_and_change_nothing() {
         let (dev, mut s) = gam12c();
         quiet(&mut s, &["conf t", "ghn subscriber 1 name a"]);
