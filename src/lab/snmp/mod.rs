@@ -4,11 +4,19 @@
 //!
 //! - [`snmprec`]: read and write snmpsim `.snmprec` walks, exactly.
 //! - [`MibView`]: the shared, ordered OID → value map the agent serves.
+//! - [`SnmpAgent`]: the agent (v1/v2c communities, v3 USM, GET/GETNEXT/GETBULK, read-only).
+//! - [`SnmpFaults`]: latency, jitter, loss and per-subtree time-outs.
 
+mod agent;
+mod faults;
+mod front;
+mod handler;
 pub mod snmprec;
 mod view;
 
-pub use async_snmp::{Oid, Value};
+pub use agent::{DEFAULT_MAX_MESSAGE_SIZE, SnmpAgent, SnmpAgentConfig, SnmpAgentError, SnmpV3User};
+pub use async_snmp::{AuthProtocol, Oid, PrivProtocol, Value};
+pub use faults::{SnmpFaultConfig, SnmpFaults};
 pub use snmprec::{SnmprecError, SnmprecErrorKind, SnmprecRecord};
 pub use view::{Lookup, MibView};
 
