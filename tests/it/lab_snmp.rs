@@ -273,6 +273,19 @@ async fn get_and_getnext_answer_values_and_exceptions() {
         "{}",
         describe(&output)
     );
+    // SNMPv1 reads too (the GAM offers v1).
+    let output = run(
+        "snmpget",
+        target(&agent, &["-v1", "-c", "public"], &PATIENT),
+        &["1.3.6.1.2.1.1.7.0"],
+    )
+    .await;
+    assert_eq!(
+        stdout(&output).trim_end(),
+        ".1.3.6.1.2.1.1.7.0 = INTEGER: 3",
+        "{}",
+        describe(&output)
+    );
     agent.shutdown().await;
 }
 
