@@ -4,3 +4,4 @@
 
 pub mod device;
 pub mod fleetgen;
+pub mod snmp;
