@@ -279,7 +279,16 @@ fn walk_dir(root: &Path) -> Vec<Found> {
             Ok(e) if e.file_type().is_dir() => {}
             Ok(e) => {
                 let rel = rel_path(root, e.path());
-                let content = if e.file_type().is_file() || e.file_type().is_symlink() {
+                let link_to_dir = e.file_type().is_symlink()
+                    && std::fs::metadata(e.path()).is_ok_and(|m| m.is_dir());
+                let content = if link_to_dir {
+                    Content::Problem(
+                        Code::Io,
+                        "this link points to a folder; gamops does not follow links to folders"
+                            .to_string(),
+                        "copy the folder into the inventory instead of linking it".to_string(),
+                    )
+                } else if e.file_type().is_file() || e.file_type().is_symlink() {
                     Content::Path(e.into_path())
                 } else {
                     Content::Problem(

@@ -153,6 +153,8 @@ fn from_yaml_error(kind: FileKind, source: SourceId, e: &serde_saphyr::Error) ->
             text,
             "use one of the values listed".to_string(),
         )
+    } else if text.contains("boolean") {
+        (Code::InvalidValue, text, "write true or false".to_string())
     } else if text.starts_with("invalid") || text.starts_with("expected") {
         (
             Code::InvalidValue,

@@ -153,21 +153,32 @@ impl Report {
         }
         let s = &self.summary;
         let what = format!(
-            "{} files: {} devices, {} subscribers, {} plans",
-            s.files, s.devices, s.subscribers, s.plans
+            "{}: {}, {}, {}",
+            count(s.files, "file"),
+            count(s.devices, "device"),
+            count(s.subscribers, "subscriber"),
+            count(s.plans, "plan")
         );
         if self.valid {
             let _ = writeln!(out, "{} {what}", paint("1;32", "valid:"));
         } else {
             let _ = writeln!(
                 out,
-                "{} {} {} in {what}",
+                "{} {} in {what}",
                 paint("1;31", "invalid:"),
-                s.errors,
-                if s.errors == 1 { "error" } else { "errors" }
+                count(s.errors, "error")
             );
         }
         out
+    }
+}
+
+/// "1 device", "3 devices".
+fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
     }
 }
 

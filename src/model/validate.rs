@@ -101,7 +101,7 @@ fn check_plans(doc: &Doc<Plans>, out: &mut Vec<Diagnostic>) {
                     Code::ReservedPlanName,
                     doc.source,
                     plan.down_mbps.pos,
-                    format!("a plan cannot be called {name:?}"),
+                    format!("a plan cannot be called {:?}", name.as_str()),
                 )
                 .with_hint("`unthrottled` means no shaping; give this plan another name"),
             );

@@ -1,3 +1,8 @@
 //! The one integration-test binary: a module per area.
 
+mod bad_input;
+mod fmt;
+mod git_rev;
 mod lab_snmp;
+mod support;
+mod validate;
