@@ -588,3 +588,148 @@ fn check_subscribers(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Device, Fleet, Plans};
+
+    fn yaml<T: serde::de::DeserializeOwned>(text: &str) -> T {
+        serde_saphyr::from_str(text).unwrap()
+    }
+
+    const PLANS: &str = "500M: {down_mbps: 545, up_mbps: 545}\n1G: {down_mbps: 1000, up_mbps: 1000}\n";
+
+    fn device(name: &str, model: &str) -> Doc<Device> {
+        Doc {
+            source: SourceId(100),
+            value: yaml(&format!("name: {name}\nmodel: {model}\naddress: 127.0.0.1\n")),
+        }
+    }
+
+    fn subscriber(i: usize, device: &str, port: usize, extra: &str) -> Doc<Subscriber> {
+        let text = format!(
+            "id: s{i}\ndevice: {device}\nport: {port}\nendpoint: {{mac: \"00:0e:d8:00:{:02x}:{:02x}\"}}\nvlan: {}\nplan: 500M\n{extra}",
+            i / 256,
+            i % 256,
+            100 + i
+        );
+        Doc {
+            source: SourceId(i as u32),
+            value: yaml(&text),
+        }
+    }
+
+    fn desired(devices: Vec<Doc<Device>>, subscribers: Vec<Doc<Subscriber>>) -> Desired {
+        Desired {
+            fleet: Some(Doc { source: SourceId(1000), value: Fleet::default() }),
+            plans: Some(Doc { source: SourceId(1001), value: yaml::<Plans>(PLANS) }),
+            devices,
+            subscribers,
+        }
+    }
+
+    fn codes(d: &Desired) -> Vec<Code> {
+        validate(d).into_iter().map(|d| d.code).collect()
+    }
+
+    #[test]
+    fn a_full_coax_gam_is_fine_and_one_more_is_too_many() {
+        // 24 coax ports x 16 endpoints = 384 subscribers: exactly the GAM's limit.
+        let subs: Vec<_> = (0..384).map(|i| subscriber(i, "g", 1 + i % 24, "")).collect();
+        let d = desired(vec![device("g", "GAM-24-C")], subs.clone());
+        assert_eq!(codes(&d), vec![]);
+
+        let mut more = subs;
+        more.push(subscriber(384, "g", 1, ""));
+        let d = desired(vec![device("g", "GAM-24-C")], more);
+        let c = codes(&d);
+        assert!(c.contains(&Code::TooManySubscribers), "{c:?}");
+        assert!(c.contains(&Code::TooManyEndpoints), "{c:?}");
+        assert!(c.contains(&Code::TooManyEndpointsOnPort), "{c:?}");
+    }
+
+    #[test]
+    fn suspended_subscribers_removed_by_policy_do_not_count() {
+        let mut subs: Vec<_> = (0..384).map(|i| subscriber(i, "g", 1 + i % 24, "")).collect();
+        // Two subscribers on one VLAN: a clash only while both are on the device.
+        subs.push(subscriber(384, "g", 2, "status: suspended\n"));
+        subs[384].value.vlan = subs[0].value.vlan;
+        let d = desired(vec![device("g", "GAM-24-C")], subs);
+        let c = codes(&d);
+        // The endpoint stays (the captive portal serves it), so endpoints overflow; the
+        // subscriber and its VLAN do not.
+        assert!(!c.contains(&Code::TooManySubscribers), "{c:?}");
+        assert!(!c.contains(&Code::DuplicateVlan), "{c:?}");
+        assert!(c.contains(&Code::TooManyEndpoints), "{c:?}");
+    }
+
+    #[test]
+    fn coax_plans_above_800_must_be_unthrottled_but_copper_may_shape_them() {
+        let coax = desired(vec![device("g", "GAM-12-C")], vec![subscriber(1, "g", 1, "")]);
+        assert_eq!(codes(&coax), vec![]);
+        let mut fast = subscriber(1, "g", 1, "");
+        fast.value.plan = Located::bare("1G".parse().unwrap());
+        let coax = desired(vec![device("g", "GAM-12-C")], vec![fast.clone()]);
+        assert_eq!(codes(&coax), vec![Code::CoaxRateLimit]);
+        let copper = desired(vec![device("g", "GAM-12-M")], vec![fast.clone()]);
+        assert_eq!(codes(&copper), vec![]);
+        fast.value.plan = Located::bare("unthrottled".parse().unwrap());
+        let coax = desired(vec![device("g", "GAM-12-C")], vec![fast]);
+        assert_eq!(codes(&coax), vec![]);
+    }
+
+    #[test]
+    fn the_same_c_vlan_under_different_outer_vlans_is_fine() {
+        let a = subscriber(1, "g", 1, "outer_vlan: 120\n");
+        let mut b = subscriber(2, "g", 2, "outer_vlan: 121\n");
+        b.value.vlan = a.value.vlan;
+        let d = desired(vec![device("g", "GAM-12-C")], vec![a.clone(), b.clone()]);
+        assert_eq!(codes(&d), vec![]);
+        b.value.outer_vlan = a.value.outer_vlan;
+        let d = desired(vec![device("g", "GAM-12-C")], vec![a, b]);
+        assert_eq!(codes(&d), vec![Code::DuplicateVlan]);
+    }
+
+    #[test]
+    fn the_same_vlan_on_two_devices_is_fine() {
+        let a = subscriber(1, "g1", 1, "");
+        let mut b = subscriber(2, "g2", 1, "");
+        b.value.vlan = a.value.vlan;
+        let d = desired(vec![device("g1", "GAM-12-C"), device("g2", "GAM-12-C")], vec![a, b]);
+        assert_eq!(codes(&d), vec![]);
+    }
+
+    #[test]
+    fn suspension_policy_is_checked() {
+        let mut d = desired(vec![], vec![]);
+        let fleet: Fleet = yaml("suspension: {mode: plan, plan: 50M}\n");
+        d.fleet = Some(Doc { source: SourceId(1), value: fleet });
+        assert_eq!(codes(&d), vec![Code::UnknownPlan]);
+        d.fleet = Some(Doc { source: SourceId(1), value: yaml("suspension: {mode: vlan}\n") });
+        assert_eq!(codes(&d), vec![Code::IncompleteSettings]);
+        d.fleet = Some(Doc { source: SourceId(1), value: yaml("suspension: {mode: vlan, vlan: 4094}\n") });
+        assert_eq!(codes(&d), vec![Code::ReservedVlan]);
+        d.fleet = Some(Doc { source: SourceId(1), value: yaml("safety: {max_change_percent: 150}\n") });
+        assert_eq!(codes(&d), vec![Code::InvalidValue]);
+    }
+
+    #[test]
+    fn snmp_v3_needs_a_user_and_secrets_must_be_references() {
+        let mut dev = device("g", "GAM-12-C");
+        dev.value.snmp = Some(yaml("version: v3\nauth_password: env:A\npriv_password: s3cret\n"));
+        let d = desired(vec![dev], vec![]);
+        let c = codes(&d);
+        assert!(c.contains(&Code::IncompleteSettings), "{c:?}");
+        assert!(c.contains(&Code::LiteralSecret), "{c:?}");
+        let text = format!("{:?}", validate(&d));
+        assert!(!text.contains("s3cret"), "a diagnostic leaked the secret: {text}");
+    }
+
+    #[test]
+    fn an_empty_password_is_the_factory_login_not_a_secret() {
+        let mut dev = device("g", "GAM-12-C");
+        dev.value.ssh = Some(yaml("username: admin\npassword: \"\"\n"));
+        assert_eq!(codes(&desired(vec![dev], vec![])), vec![]);
+    }
+}
