@@ -1,3 +1,5 @@
 //! The GAM simulator: device state, SNMP agent, SSH CLI server and fault injection.
 //!
 //! Nothing outside `cli` and the tests depends on this module.
+
+pub mod terminal;
