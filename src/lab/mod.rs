@@ -2,4 +2,5 @@
 //!
 //! Nothing outside `cli` and the tests depends on this module.
 
+pub mod ssh;
 pub mod terminal;

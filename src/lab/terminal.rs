@@ -285,7 +285,8 @@ impl<R: AsyncRead + Unpin> Keys<R> {
                 return Ok(None);
             }
             self.buf.clear();
-            self.buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
+            self.buf
+                .extend_from_slice(chunk.get(..n).unwrap_or_default());
             self.pos = 0;
         }
     }
@@ -583,12 +584,10 @@ mod tests {
                 seen.push(line.to_string());
             }
             match line {
-                "long" => Reply::output(
-                    (1..=100)
-                        .map(|i| format!("line {i}\n"))
-                        .collect::<String>(),
-                )
-                .paged(self.page),
+                "long" => {
+                    Reply::output((1..=100).map(|i| format!("line {i}\n")).collect::<String>())
+                        .paged(self.page)
+                }
                 "exit" => Reply::output("bye").closing(),
                 "bad" => Reply::error("% Invalid word detected"),
                 other => Reply::output(format!("ran: {other}\n")).paged(self.page),
@@ -860,13 +859,20 @@ mod tests {
     #[tokio::test]
     async fn run_command_prints_without_prompt() {
         let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let mut shell = EchoShell { seen, page: Some(2) };
+        let mut shell = EchoShell {
+            seen,
+            page: Some(2),
+        };
         let mut out = Vec::new();
-        let reply = run_command(&mut shell, "long", &mut out, true).await.unwrap();
+        let reply = run_command(&mut shell, "long", &mut out, true)
+            .await
+            .unwrap();
         assert!(!reply.is_error);
         assert_eq!(String::from_utf8(out).unwrap(), numbered(1, 100, "\r\n"));
         let mut out = Vec::new();
-        let reply = run_command(&mut shell, "bad", &mut out, false).await.unwrap();
+        let reply = run_command(&mut shell, "bad", &mut out, false)
+            .await
+            .unwrap();
         assert!(reply.is_error);
         assert_eq!(out, b"% Invalid word detected\n");
     }
