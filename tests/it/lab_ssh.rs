@@ -297,6 +297,18 @@ async fn russh_shell_without_pty_does_not_echo() {
 }
 
 #[tokio::test]
+async fn keys_sent_before_the_shell_request_are_kept() {
+    let server = start(base_config()).await;
+    let session = login(&server, "admin", "").await;
+    let channel = session.channel_open_session().await.unwrap();
+    channel.data(&b"early\n"[..]).await.unwrap();
+    channel.request_shell(false).await.unwrap();
+    channel.data(&b"exit\n"[..]).await.unwrap();
+    let (out, status) = Term::new(channel).rest().await;
+    assert_eq!((out.as_str(), status), ("t#ran: early\nt#", Some(0)));
+}
+
+#[tokio::test]
 async fn russh_exec_runs_one_command_with_its_status() {
     let server = start(base_config()).await;
     let session = login(&server, "admin", "").await;

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use russh::server::Msg;
 use russh::{Channel, ChannelMsg, ChannelWriteHalf};
+use tokio::io::AsyncReadExt;
 
 use super::Shared;
 use crate::lab::terminal::{TerminalMode, run_command, run_session};
@@ -55,6 +56,8 @@ pub(super) async fn run_channel(channel: Channel<Msg>, shared: Arc<Shared>, user
     let (mut rx, tx) = channel.split();
     let idle = shared.config.idle_timeout;
     let mut pty = false;
+    // Keys typed before the shell request was handled are kept for the shell.
+    let mut early: Vec<u8> = Vec::new();
     let start = loop {
         let wait = rx.wait();
         let msg = tokio::select! {
@@ -68,6 +71,11 @@ pub(super) async fn run_channel(channel: Channel<Msg>, shared: Arc<Shared>, user
         };
         match msg {
             Some(ChannelMsg::RequestPty { .. }) => pty = true,
+            Some(ChannelMsg::Data { data }) => {
+                if early.len() + data.len() <= crate::lab::terminal::MAX_LINE_BYTES {
+                    early.extend_from_slice(&data);
+                }
+            }
             Some(ChannelMsg::RequestShell { .. }) => break Start::Shell,
             Some(ChannelMsg::Exec { command, .. }) => break Start::Exec(command),
             Some(ChannelMsg::Eof | ChannelMsg::Close) | None => {
@@ -105,7 +113,7 @@ pub(super) async fn run_channel(channel: Channel<Msg>, shared: Arc<Shared>, user
                 interactive: pty,
                 idle_timeout: idle,
             };
-            let reader = rx.make_reader();
+            let reader = early.as_slice().chain(rx.make_reader());
             let writer = tx.make_writer();
             tokio::pin!(writer);
             tokio::select! {
