@@ -5,3 +5,5 @@
 pub mod device;
 pub mod fleetgen;
 pub mod snmp;
+pub mod ssh;
+pub mod terminal;

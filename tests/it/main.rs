@@ -4,5 +4,6 @@ mod bad_input;
 mod fmt;
 mod git_rev;
 mod lab_snmp;
+mod lab_ssh;
 mod support;
 mod validate;
