@@ -242,3 +242,44 @@ mod tests {
         assert_eq!(d.code, Code::InvalidValue, "{d:?}");
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const SEEDS: [&str; 3] = [
+        "id: a1\ndevice: d1\nport: 3\nendpoint: { mac: 00:0e:d8:1c:95:08 }\nvlan: 1409\nplan: 500M\nallowed_vlans: [3, 4]\n",
+        "name: g\nmodel: GAM-12-C\naddress: 127.0.0.1\nsnmp: {port: 161, community: env:C}\nports:\n  - {port: 1, mode: mimo}\n",
+        "1G: {down_mbps: 1000, up_mbps: 1000, description: x}\n",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Any bytes, as any kind: a document or a diagnostic, never a panic.
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..256), k in 0usize..4) {
+            let _ = parse(FileKind::ALL[k], SourceId(0), &bytes);
+        }
+
+        /// Valid files with a few bytes changed: still no panic, and whatever parses formats
+        /// to a canonical form that reads back the same.
+        #[test]
+        fn mutated_files_never_panic(seed in 0usize..3, edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..6), k in 0usize..4) {
+            let mut bytes = SEEDS[seed].as_bytes().to_vec();
+            for (at, b) in edits {
+                let i = at % bytes.len();
+                bytes[i] = b;
+            }
+            let kind = FileKind::ALL[k];
+            if parse(kind, SourceId(0), &bytes).is_ok() && let Ok(text) = std::str::from_utf8(&bytes) {
+                match crate::inventory::canonical::format_file(kind, text) {
+                    Ok(_) | Err(crate::inventory::canonical::CanonicalError::InnerComment { .. }) => {}
+                    Err(e) => prop_assert!(false, "parsed but did not format: {e}"),
+                }
+            }
+        }
+    }
+}

@@ -598,12 +598,15 @@ mod tests {
         serde_saphyr::from_str(text).unwrap()
     }
 
-    const PLANS: &str = "500M: {down_mbps: 545, up_mbps: 545}\n1G: {down_mbps: 1000, up_mbps: 1000}\n";
+    const PLANS: &str =
+        "500M: {down_mbps: 545, up_mbps: 545}\n1G: {down_mbps: 1000, up_mbps: 1000}\n";
 
     fn device(name: &str, model: &str) -> Doc<Device> {
         Doc {
             source: SourceId(100),
-            value: yaml(&format!("name: {name}\nmodel: {model}\naddress: 127.0.0.1\n")),
+            value: yaml(&format!(
+                "name: {name}\nmodel: {model}\naddress: 127.0.0.1\n"
+            )),
         }
     }
 
@@ -622,8 +625,14 @@ mod tests {
 
     fn desired(devices: Vec<Doc<Device>>, subscribers: Vec<Doc<Subscriber>>) -> Desired {
         Desired {
-            fleet: Some(Doc { source: SourceId(1000), value: Fleet::default() }),
-            plans: Some(Doc { source: SourceId(1001), value: yaml::<Plans>(PLANS) }),
+            fleet: Some(Doc {
+                source: SourceId(1000),
+                value: Fleet::default(),
+            }),
+            plans: Some(Doc {
+                source: SourceId(1001),
+                value: yaml::<Plans>(PLANS),
+            }),
             devices,
             subscribers,
         }
@@ -636,7 +645,9 @@ mod tests {
     #[test]
     fn a_full_coax_gam_is_fine_and_one_more_is_too_many() {
         // 24 coax ports x 16 endpoints = 384 subscribers: exactly the GAM's limit.
-        let subs: Vec<_> = (0..384).map(|i| subscriber(i, "g", 1 + i % 24, "")).collect();
+        let subs: Vec<_> = (0..384)
+            .map(|i| subscriber(i, "g", 1 + i % 24, ""))
+            .collect();
         let d = desired(vec![device("g", "GAM-24-C")], subs.clone());
         assert_eq!(codes(&d), vec![]);
 
@@ -651,7 +662,9 @@ mod tests {
 
     #[test]
     fn suspended_subscribers_removed_by_policy_do_not_count() {
-        let mut subs: Vec<_> = (0..384).map(|i| subscriber(i, "g", 1 + i % 24, "")).collect();
+        let mut subs: Vec<_> = (0..384)
+            .map(|i| subscriber(i, "g", 1 + i % 24, ""))
+            .collect();
         // Two subscribers on one VLAN: a clash only while both are on the device.
         subs.push(subscriber(384, "g", 2, "status: suspended\n"));
         subs[384].value.vlan = subs[0].value.vlan;
@@ -666,7 +679,10 @@ mod tests {
 
     #[test]
     fn coax_plans_above_800_must_be_unthrottled_but_copper_may_shape_them() {
-        let coax = desired(vec![device("g", "GAM-12-C")], vec![subscriber(1, "g", 1, "")]);
+        let coax = desired(
+            vec![device("g", "GAM-12-C")],
+            vec![subscriber(1, "g", 1, "")],
+        );
         assert_eq!(codes(&coax), vec![]);
         let mut fast = subscriber(1, "g", 1, "");
         fast.value.plan = Located::bare("1G".parse().unwrap());
@@ -696,7 +712,10 @@ mod tests {
         let a = subscriber(1, "g1", 1, "");
         let mut b = subscriber(2, "g2", 1, "");
         b.value.vlan = a.value.vlan;
-        let d = desired(vec![device("g1", "GAM-12-C"), device("g2", "GAM-12-C")], vec![a, b]);
+        let d = desired(
+            vec![device("g1", "GAM-12-C"), device("g2", "GAM-12-C")],
+            vec![a, b],
+        );
         assert_eq!(codes(&d), vec![]);
     }
 
@@ -704,26 +723,43 @@ mod tests {
     fn suspension_policy_is_checked() {
         let mut d = desired(vec![], vec![]);
         let fleet: Fleet = yaml("suspension: {mode: plan, plan: 50M}\n");
-        d.fleet = Some(Doc { source: SourceId(1), value: fleet });
+        d.fleet = Some(Doc {
+            source: SourceId(1),
+            value: fleet,
+        });
         assert_eq!(codes(&d), vec![Code::UnknownPlan]);
-        d.fleet = Some(Doc { source: SourceId(1), value: yaml("suspension: {mode: vlan}\n") });
+        d.fleet = Some(Doc {
+            source: SourceId(1),
+            value: yaml("suspension: {mode: vlan}\n"),
+        });
         assert_eq!(codes(&d), vec![Code::IncompleteSettings]);
-        d.fleet = Some(Doc { source: SourceId(1), value: yaml("suspension: {mode: vlan, vlan: 4094}\n") });
+        d.fleet = Some(Doc {
+            source: SourceId(1),
+            value: yaml("suspension: {mode: vlan, vlan: 4094}\n"),
+        });
         assert_eq!(codes(&d), vec![Code::ReservedVlan]);
-        d.fleet = Some(Doc { source: SourceId(1), value: yaml("safety: {max_change_percent: 150}\n") });
+        d.fleet = Some(Doc {
+            source: SourceId(1),
+            value: yaml("safety: {max_change_percent: 150}\n"),
+        });
         assert_eq!(codes(&d), vec![Code::InvalidValue]);
     }
 
     #[test]
     fn snmp_v3_needs_a_user_and_secrets_must_be_references() {
         let mut dev = device("g", "GAM-12-C");
-        dev.value.snmp = Some(yaml("version: v3\nauth_password: env:A\npriv_password: s3cret\n"));
+        dev.value.snmp = Some(yaml(
+            "version: v3\nauth_password: env:A\npriv_password: s3cret\n",
+        ));
         let d = desired(vec![dev], vec![]);
         let c = codes(&d);
         assert!(c.contains(&Code::IncompleteSettings), "{c:?}");
         assert!(c.contains(&Code::LiteralSecret), "{c:?}");
         let text = format!("{:?}", validate(&d));
-        assert!(!text.contains("s3cret"), "a diagnostic leaked the secret: {text}");
+        assert!(
+            !text.contains("s3cret"),
+            "a diagnostic leaked the secret: {text}"
+        );
     }
 
     #[test]

@@ -5,7 +5,11 @@ use std::path::Path;
 use crate::support::{gamops, stderr, stdout, temp_inventory};
 
 fn validate(inv: &Path) -> std::process::Output {
-    gamops().args(["validate", "--inventory"]).arg(inv).output().unwrap()
+    gamops()
+        .args(["validate", "--inventory"])
+        .arg(inv)
+        .output()
+        .unwrap()
 }
 
 fn no_panic(out: &std::process::Output) {
@@ -41,9 +45,15 @@ fn symlink_loops_and_links_to_folders_are_reported() {
     no_panic(&out);
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
-    assert!(text.contains("loop-a.yaml: error[io]: this link is part of a loop of links"), "{text}");
+    assert!(
+        text.contains("loop-a.yaml: error[io]: this link is part of a loop of links"),
+        "{text}"
+    );
     assert!(text.contains("loop-b.yaml: error[io]"), "{text}");
-    assert!(text.contains("subscribers/up: error[io]: this link points to a folder"), "{text}");
+    assert!(
+        text.contains("subscribers/up: error[io]: this link points to a folder"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -65,8 +75,14 @@ fn a_missing_inventory_folder_is_a_user_error() {
     no_panic(&out);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(err.contains("error: inventory folder /nonexistent/inventory does not exist"), "{err}");
-    assert!(err.contains("hint: pass the folder that holds gamops.yaml"), "{err}");
+    assert!(
+        err.contains("error: inventory folder /nonexistent/inventory does not exist"),
+        "{err}"
+    );
+    assert!(
+        err.contains("hint: pass the folder that holds gamops.yaml"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -75,7 +91,10 @@ fn an_empty_folder_lacks_its_two_files() {
     let out = validate(tmp.path());
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
-    assert!(text.contains("gamops.yaml: error[missing-file]: gamops.yaml is missing"), "{text}");
+    assert!(
+        text.contains("gamops.yaml: error[missing-file]: gamops.yaml is missing"),
+        "{text}"
+    );
     assert!(text.contains("plans.yaml: error[missing-file]"), "{text}");
 }
 
@@ -86,7 +105,10 @@ fn garbage_in_every_file_kind_is_reported_per_file() {
         ("gamops.yaml", b"\x00\x01\x02"),
         ("plans.yaml", b"[1, 2"),
         ("devices/bldg-7-gam1.yaml", b"{{{{"),
-        ("subscribers/bldg-12-gam1/sonar-10423.yaml", b"&a [*a, *a]\n"),
+        (
+            "subscribers/bldg-12-gam1/sonar-10423.yaml",
+            b"&a [*a, *a]\n",
+        ),
     ];
     for (rel, bytes) in junk {
         std::fs::write(inv.join(rel), bytes).unwrap();
@@ -96,6 +118,9 @@ fn garbage_in_every_file_kind_is_reported_per_file() {
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
     for (rel, _) in junk {
-        assert!(text.contains(&format!("inventory/{rel}:")), "{rel} not named in:\n{text}");
+        assert!(
+            text.contains(&format!("inventory/{rel}:")),
+            "{rel} not named in:\n{text}"
+        );
     }
 }

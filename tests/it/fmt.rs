@@ -6,7 +6,12 @@ use crate::support::{gamops, stderr, stdout, temp_inventory};
 fn snapshot(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
     let mut files: Vec<_> = walk(dir)
         .into_iter()
-        .map(|p| (p.strip_prefix(dir).unwrap().display().to_string(), std::fs::read(&p).unwrap()))
+        .map(|p| {
+            (
+                p.strip_prefix(dir).unwrap().display().to_string(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
         .collect();
     files.sort();
     files
@@ -29,11 +34,23 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 fn fmt_of_the_canonical_inventory_changes_no_byte() {
     let (_tmp, inv) = temp_inventory();
     let before = snapshot(&inv);
-    let out = gamops().args(["fmt", "--check", "--inventory"]).arg(&inv).output().unwrap();
+    let out = gamops()
+        .args(["fmt", "--check", "--inventory"])
+        .arg(&inv)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
-    let out = gamops().args(["fmt", "--inventory"]).arg(&inv).output().unwrap();
+    let out = gamops()
+        .args(["fmt", "--inventory"])
+        .arg(&inv)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0));
-    assert!(stdout(&out).contains("formatted 0 file(s), 35 already canonical"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("formatted 0 file(s), 35 already canonical"),
+        "{}",
+        stdout(&out)
+    );
     assert_eq!(before, snapshot(&inv));
 }
 
@@ -45,12 +62,24 @@ fn fmt_rewrites_a_hand_edit_keeping_values_and_top_comments() {
     let messy = "# Moved from unit 3A in 2025.\n\n# Ticket NOC-112.\n---\nplan: '500M'\nvlan: 1409\nid: sonar-10423\nouter_vlan: 120\nendpoint: {mac: 00-0E-D8-19-97-E6}\ndevice: bldg-12-gam1\nport: 12\nname: \"Unit 4B\"\nmanaged_by: sonar\nprotect: false\n";
     std::fs::write(&path, messy).unwrap();
 
-    let out = gamops().args(["fmt", "--check", "--inventory"]).arg(&inv).output().unwrap();
+    let out = gamops()
+        .args(["fmt", "--check", "--inventory"])
+        .arg(&inv)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(stdout(&out).contains("would reformat"), "{}", stdout(&out));
-    assert_eq!(std::fs::read_to_string(&path).unwrap(), messy, "--check changed the file");
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        messy,
+        "--check changed the file"
+    );
 
-    let out = gamops().args(["fmt", "--inventory"]).arg(&inv).output().unwrap();
+    let out = gamops()
+        .args(["fmt", "--inventory"])
+        .arg(&inv)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let formatted = std::fs::read_to_string(&path).unwrap();
     let mut lines = canonical.lines();
@@ -63,7 +92,11 @@ fn fmt_rewrites_a_hand_edit_keeping_values_and_top_comments() {
     assert_eq!(formatted, expected);
 
     // Formatting again is a no-op.
-    let out = gamops().args(["fmt", "--check", "--inventory"]).arg(&inv).output().unwrap();
+    let out = gamops()
+        .args(["fmt", "--check", "--inventory"])
+        .arg(&inv)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0));
 }
 
@@ -71,11 +104,22 @@ fn fmt_rewrites_a_hand_edit_keeping_values_and_top_comments() {
 fn fmt_refuses_to_drop_comments_inside_a_document() {
     let (_tmp, inv) = temp_inventory();
     let path = inv.join("plans.yaml");
-    let text = std::fs::read_to_string(&path).unwrap().replace("1G:\n", "1G:   # the fastest\n");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("1G:\n", "1G:   # the fastest\n");
     std::fs::write(&path, &text).unwrap();
-    let out = gamops().args(["fmt", "--inventory"]).arg(&inv).output().unwrap();
+    let out = gamops()
+        .args(["fmt", "--inventory"])
+        .arg(&inv)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("plans.yaml: not formatted: line 3 has a comment inside the document"), "{}", stderr(&out));
+    assert!(
+        stderr(&out)
+            .contains("plans.yaml: not formatted: line 3 has a comment inside the document"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
 }
 
@@ -84,7 +128,11 @@ fn fmt_leaves_files_that_do_not_parse_alone() {
     let (_tmp, inv) = temp_inventory();
     let path = inv.join("devices/campus-gam2.yaml");
     std::fs::write(&path, "name: [broken\n").unwrap();
-    let out = gamops().args(["fmt", "--inventory"]).arg(&inv).output().unwrap();
+    let out = gamops()
+        .args(["fmt", "--inventory"])
+        .arg(&inv)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("campus-gam2.yaml: not formatted: the file does not parse"));
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "name: [broken\n");
@@ -93,13 +141,23 @@ fn fmt_leaves_files_that_do_not_parse_alone() {
 #[test]
 fn committed_schemas_are_up_to_date() {
     let out = gamops().args(["schema", "--check"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
 }
 
 #[test]
 fn schema_check_fails_on_a_stale_file() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = gamops().args(["schema", "--out"]).arg(tmp.path()).output().unwrap();
+    let out = gamops()
+        .args(["schema", "--out"])
+        .arg(tmp.path())
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let sub = tmp.path().join("subscriber.schema.json");
     let schema: serde_json::Value = serde_json::from_slice(&std::fs::read(&sub).unwrap()).unwrap();
@@ -108,7 +166,11 @@ fn schema_check_fails_on_a_stale_file() {
     assert_eq!(schema["additionalProperties"], false);
 
     std::fs::write(&sub, "{}").unwrap();
-    let out = gamops().args(["schema", "--check", "--out"]).arg(tmp.path()).output().unwrap();
+    let out = gamops()
+        .args(["schema", "--check", "--out"])
+        .arg(tmp.path())
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(stdout(&out).contains("out of date:"), "{}", stdout(&out));
 }

@@ -12,7 +12,9 @@ fn two_commit_repo() -> tempfile::TempDir {
     git(repo, &["add", "-A"]);
     git(repo, &["commit", "-q", "-m", "valid inventory"]);
     let sub = repo.join("inventory/subscribers/bldg-12-gam1/sonar-10423.yaml");
-    let text = std::fs::read_to_string(&sub).unwrap().replace("vlan: 1409", "vlan: 4094");
+    let text = std::fs::read_to_string(&sub)
+        .unwrap()
+        .replace("vlan: 1409", "vlan: 4094");
     std::fs::write(&sub, text).unwrap();
     git(repo, &["commit", "-q", "-am", "break a VLAN"]);
     tmp
@@ -30,7 +32,13 @@ fn validates_each_revision_without_touching_the_work_tree() {
         .args(["validate", "--rev", "HEAD~1"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
 
     let out = gamops()
         .current_dir(repo)
@@ -63,7 +71,13 @@ fn a_commit_id_and_a_subfolder_work_too() {
         .args(["validate", "--inventory", ".", "--rev", first.trim()])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -76,7 +90,10 @@ fn a_revision_that_does_not_exist_is_a_clear_error() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(err.contains("error: revision \"no-such-branch\" does not exist"), "{err}");
+    assert!(
+        err.contains("error: revision \"no-such-branch\" does not exist"),
+        "{err}"
+    );
     assert!(err.contains("hint: name a branch"), "{err}");
 }
 
@@ -91,14 +108,22 @@ fn rev_outside_a_repository_says_so() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("is not inside a git repository"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is not inside a git repository"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
 fn symlinks_committed_to_git_are_reported() {
     let tmp = two_commit_repo();
     let repo = tmp.path();
-    std::os::unix::fs::symlink("sonar-10424.yaml", repo.join("inventory/subscribers/bldg-12-gam1/alias.yaml")).unwrap();
+    std::os::unix::fs::symlink(
+        "sonar-10424.yaml",
+        repo.join("inventory/subscribers/bldg-12-gam1/alias.yaml"),
+    )
+    .unwrap();
     git(repo, &["add", "-A"]);
     git(repo, &["commit", "-q", "-m", "a link"]);
     let out = gamops()

@@ -11,7 +11,9 @@ pub fn root() -> PathBuf {
 /// The `gamops` binary built for this test run, run from the project root.
 pub fn gamops() -> assert_cmd::Command {
     let mut cmd = assert_cmd::Command::cargo_bin("gamops").expect("gamops binary");
-    cmd.current_dir(root()).env("NO_COLOR", "1").env_remove("GAMOPS_INVENTORY");
+    cmd.current_dir(root())
+        .env("NO_COLOR", "1")
+        .env_remove("GAMOPS_INVENTORY");
     cmd
 }
 

@@ -30,7 +30,10 @@ fn examples_print_their_expected_diagnostics() {
         }
         let expected = std::fs::read_to_string(&expected_path)
             .unwrap_or_else(|_| panic!("{name}: missing expected.txt (run with GAMOPS_BLESS=1)"));
-        assert_eq!(actual, expected, "{name}: diagnostics differ from expected.txt");
+        assert_eq!(
+            actual, expected,
+            "{name}: diagnostics differ from expected.txt"
+        );
         checked += 1;
     }
     assert!(checked >= 5, "only {checked} examples found");
@@ -41,13 +44,22 @@ fn the_project_inventory_is_valid() {
     let out = gamops().args(["validate"]).output().unwrap();
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
-    assert_eq!(text, "valid: 35 files: 3 devices, 30 subscribers, 4 plans\n");
+    assert_eq!(
+        text,
+        "valid: 35 files: 3 devices, 30 subscribers, 4 plans\n"
+    );
 }
 
 #[test]
 fn json_report_has_the_documented_shape() {
     let out = gamops()
-        .args(["validate", "--format", "json", "--inventory", "examples/uniqueness/inventory"])
+        .args([
+            "validate",
+            "--format",
+            "json",
+            "--inventory",
+            "examples/uniqueness/inventory",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
@@ -61,7 +73,10 @@ fn json_report_has_the_documented_shape() {
     assert_eq!(diags.len(), 3);
     let mac = diags.iter().find(|d| d["code"] == "duplicate-mac").unwrap();
     assert_eq!(mac["severity"], "error");
-    assert_eq!(mac["file"], "examples/uniqueness/inventory/subscribers/gam2/s4.yaml");
+    assert_eq!(
+        mac["file"],
+        "examples/uniqueness/inventory/subscribers/gam2/s4.yaml"
+    );
     assert_eq!(mac["line"], 5);
     assert_eq!(mac["column"], 8);
     assert!(mac["hint"].as_str().unwrap().contains("one subscriber"));
@@ -73,7 +88,10 @@ fn json_report_has_the_documented_shape() {
 
 #[test]
 fn json_report_of_a_valid_inventory() {
-    let out = gamops().args(["validate", "--format", "json"]).output().unwrap();
+    let out = gamops()
+        .args(["validate", "--format", "json"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["valid"], true);
