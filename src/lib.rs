@@ -8,4 +8,5 @@ pub mod git;
 pub mod inventory;
 pub mod lab;
 pub mod model;
+pub mod plan;
 pub mod schema;

@@ -1,0 +1,95 @@
+//! The vocabulary of a plan: what changes on which object, how disruptive it is.
+
+use serde::{Deserialize, Serialize};
+
+use crate::device::live::{LiveEndpoint, LivePort, LiveProfile, LiveSubscriber};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Create,
+    Update,
+    Delete,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ObjectKind {
+    Port,
+    Profile,
+    Endpoint,
+    Subscriber,
+}
+
+impl ObjectKind {
+    pub fn noun(self) -> &'static str {
+        match self {
+            ObjectKind::Port => "port",
+            ObjectKind::Profile => "bandwidth profile",
+            ObjectKind::Endpoint => "endpoint",
+            ObjectKind::Subscriber => "subscriber",
+        }
+    }
+}
+
+/// How much a change hurts the subscribers it touches.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Disruption {
+    /// Labels and descriptions: nobody notices.
+    #[default]
+    None,
+    /// A bandwidth change: traffic keeps flowing at a new rate.
+    Rate,
+    /// VLAN, endpoint or port changes, and deletes: the subscriber's traffic drops.
+    Interrupt,
+}
+
+/// An object as it is before or after a change, with its numeric id on the device.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Object {
+    Port(LivePort),
+    Profile(LiveProfile),
+    Endpoint(LiveEndpoint),
+    Subscriber(LiveSubscriber),
+}
+
+/// One field's values before and after, rendered for people (profile names, not ids).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldChange {
+    pub field: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+/// One change to one object on one device.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    pub action: Action,
+    pub kind: ObjectKind,
+    /// The object's natural key: a profile's or subscriber's name, an endpoint's MAC, a port's
+    /// number.
+    pub key: String,
+    /// The id the device knows the object by (kept for existing objects; the lowest free id for
+    /// new ones).
+    pub id: u16,
+    pub before: Option<Object>,
+    pub after: Option<Object>,
+    pub fields: Vec<FieldChange>,
+    pub disruption: Disruption,
+    /// The object exists on the device but no YAML owns it.
+    pub orphan: bool,
+    /// Subscribers whose service this change touches.
+    pub affects: Vec<String>,
+}
+
+/// A live object that no YAML owns, left in place because pruning is off.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Orphan {
+    pub kind: ObjectKind,
+    pub key: String,
+    pub id: u16,
+}
