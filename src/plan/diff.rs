@@ -542,6 +542,7 @@ fn subscriber_fields(
     fields: &mut Vec<FieldChange>,
     before: Option<(&LiveSubscriber, &Resolved)>,
     t: &TargetSubscriber,
+    after: &LiveSubscriber,
 ) -> Disruption {
     let b = before.map(|(s, _)| s);
     let r = before.map(|(_, r)| r);
@@ -553,8 +554,16 @@ fn subscriber_fields(
         b.map(|s| &s.description),
         Some(&t.description),
     );
-    interrupt |=
-        field_opt(fields, "endpoint", r.map(|r| r.endpoint), t.endpoint) && before.is_some();
+    // References compare by the ids the device will hold, shown as MACs and names: a CPE
+    // swapped in place keeps its endpoint id, and the subscriber need not change.
+    interrupt |= reference(
+        fields,
+        "endpoint",
+        b.map(|s| s.endpoint_id),
+        after.endpoint_id,
+        r.map(|r| r.endpoint),
+        t.endpoint,
+    );
     interrupt |= field_opt(fields, "port", b.map(|s| s.port), t.port) && before.is_some();
     interrupt |= field(fields, "vlan", b.map(|s| &s.vlan), Some(&t.vlan)) && before.is_some();
     interrupt |= field(fields, "tagged", b.map(|s| &s.tagged), Some(&t.tagged)) && before.is_some();
@@ -574,19 +583,54 @@ fn subscriber_fields(
         field_opt(fields, "outer_vlan", b.map(|s| s.outer_vlan), t.outer_vlan) && before.is_some();
     interrupt |=
         field_opt(fields, "nni", b.map(|s| s.nni_if_index), t.nni_if_index) && before.is_some();
-    let rate = field(
+    let rate = reference(
         fields,
         "plan",
-        r.map(|r| r.profile.clone().unwrap_or_else(|| unthrottled.clone()))
-            .as_ref(),
-        Some(&t.profile.clone().unwrap_or(unthrottled)),
-    ) && before.is_some();
+        b.map(|s| s.profile),
+        after.profile,
+        r.map(|r| Some(r.profile.clone().unwrap_or_else(|| unthrottled.clone()))),
+        Some(t.profile.clone().unwrap_or(unthrottled)),
+    );
     if interrupt {
         Disruption::Interrupt
     } else if rate {
         Disruption::Rate
     } else {
         Disruption::None
+    }
+}
+
+/// A reference to another object: changed when the id differs (or on create), displayed with
+/// the referenced object's key. Returns whether an existing subscriber's reference changes.
+fn reference<I: PartialEq, T: ToString>(
+    fields: &mut Vec<FieldChange>,
+    name: &str,
+    before_id: Option<I>,
+    after_id: I,
+    before_show: Option<Option<T>>,
+    after_show: Option<T>,
+) -> bool {
+    let show = |v: Option<T>| v.map_or_else(|| "none".to_string(), |v| v.to_string());
+    match before_id {
+        Some(b) if b == after_id => false,
+        Some(_) => {
+            fields.push(FieldChange {
+                field: name.to_string(),
+                before: Some(show(before_show.flatten())),
+                after: Some(show(after_show)),
+            });
+            true
+        }
+        None => {
+            if after_show.is_some() {
+                fields.push(FieldChange {
+                    field: name.to_string(),
+                    before: None,
+                    after: Some(show(after_show)),
+                });
+            }
+            false
+        }
     }
 }
 
@@ -676,25 +720,9 @@ fn diff_subscribers(
         match existing {
             Some(l) => {
                 let r = resolve(l, live);
-                let mut disruption = subscriber_fields(&mut fields, Some((l, &r)), t);
-                // The same settings pointing at a renumbered object still needs a write.
-                let ids_differ = l.endpoint_id != after.endpoint_id || l.profile != after.profile;
-                if fields.is_empty() && !ids_differ {
-                    continue;
-                }
+                let disruption = subscriber_fields(&mut fields, Some((l, &r)), t, &after);
                 if fields.is_empty() {
-                    fields.push(FieldChange {
-                        field: "references".to_string(),
-                        before: Some(format!(
-                            "endpoint {:?}, profile {:?}",
-                            l.endpoint_id, l.profile
-                        )),
-                        after: Some(format!(
-                            "endpoint {:?}, profile {:?}",
-                            after.endpoint_id, after.profile
-                        )),
-                    });
-                    disruption = disruption.max(Disruption::Interrupt);
+                    continue;
                 }
                 updates.push(Change {
                     action: Action::Update,
@@ -710,7 +738,7 @@ fn diff_subscribers(
                 });
             }
             None => {
-                subscriber_fields(&mut fields, None, t);
+                subscriber_fields(&mut fields, None, t, &after);
                 creates.push(create_change(
                     ObjectKind::Subscriber,
                     t.name.clone(),

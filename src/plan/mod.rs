@@ -7,6 +7,7 @@
 pub mod change;
 pub mod diff;
 pub mod ids;
+pub mod render;
 pub mod safety;
 pub mod simulate;
 pub mod target;
@@ -252,5 +253,7 @@ impl Plan {
     }
 }
 
+#[cfg(test)]
+mod render_tests;
 #[cfg(test)]
 mod tests;

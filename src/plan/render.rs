@@ -1,0 +1,326 @@
+//! Plans for people and programs: terminal text (Terraform's `+ ~ -` symbols, coloured on a
+//! terminal), Markdown for a pull-request comment (one collapsible section per device), and JSON
+//! (the plan file's shape, `schemas/plan.schema.json`).
+
+use std::fmt::Write as _;
+
+use super::change::{Action, Change, Disruption, FieldChange};
+use super::{Outcome, Plan, Summary};
+
+/// Terminal colours, or none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Colour {
+    Never,
+    Always,
+}
+
+struct Paint(Colour);
+
+impl Paint {
+    fn code(&self, code: &str, s: &str) -> String {
+        match self.0 {
+            Colour::Always => format!("\x1b[{code}m{s}\x1b[0m"),
+            Colour::Never => s.to_string(),
+        }
+    }
+}
+
+fn symbol(a: Action) -> &'static str {
+    match a {
+        Action::Create => "+",
+        Action::Update => "~",
+        Action::Delete => "-",
+    }
+}
+
+fn colour_of(a: Action) -> &'static str {
+    match a {
+        Action::Create => "32",
+        Action::Update => "33",
+        Action::Delete => "31",
+    }
+}
+
+fn disruption_tag(d: Disruption) -> &'static str {
+    match d {
+        Disruption::None => "",
+        Disruption::Rate => "  [rate change]",
+        Disruption::Interrupt => "  [interrupts service]",
+    }
+}
+
+fn headline(c: &Change) -> String {
+    let orphan = if c.orphan { " (orphan)" } else { "" };
+    format!(
+        "{} {} {} (id {}){orphan}",
+        symbol(c.action),
+        c.kind.noun(),
+        c.key,
+        c.id
+    )
+}
+
+fn field_line(f: &FieldChange) -> String {
+    let quote = |v: &String| {
+        if v.is_empty() {
+            "\"\"".to_string()
+        } else {
+            v.clone()
+        }
+    };
+    match (f.before.as_ref().map(quote), f.after.as_ref().map(quote)) {
+        (Some(b), Some(a)) => format!("{}: {b} -> {a}", f.field),
+        (None, Some(a)) => format!("{}: {a}", f.field),
+        (Some(b), None) => format!("{}: {b} -> (none)", f.field),
+        (None, None) => f.field.clone(),
+    }
+}
+
+fn counts(s: &Summary) -> String {
+    format!(
+        "{} to create, {} to update, {} to delete",
+        s.creates, s.updates, s.deletes
+    )
+}
+
+fn subscriber_counts(s: &Summary) -> String {
+    format!(
+        "{} interrupted, {} rate change only, {} created, {} deleted",
+        s.subscribers_interrupted,
+        s.subscribers_rate_changed,
+        s.subscribers_created,
+        s.subscribers_deleted
+    )
+}
+
+/// The changes of one device as `+ ~ -` lines with their fields indented below.
+fn change_lines(changes: &[Change], out: &mut String, paint: &Paint, indent: &str) {
+    for c in changes {
+        let line = format!("{}{}", headline(c), disruption_tag(c.disruption));
+        let _ = writeln!(out, "{indent}{}", paint.code(colour_of(c.action), &line));
+        // A new object lists what it is created with; empty values say nothing there.
+        let shown = c.fields.iter().filter(|f| {
+            c.action != Action::Create || f.after.as_ref().is_some_and(|a| !a.is_empty())
+        });
+        for f in shown {
+            let _ = writeln!(out, "{indent}    {}", field_line(f));
+        }
+        if c.disruption != Disruption::None
+            && !c.affects.is_empty()
+            && c.kind != super::ObjectKind::Subscriber
+        {
+            let _ = writeln!(out, "{indent}    affects: {}", c.affects.join(", "));
+        }
+    }
+}
+
+/// The human form.
+pub fn text(plan: &Plan, colour: Colour) -> String {
+    let paint = Paint(colour);
+    let mut out = String::new();
+    for d in &plan.devices {
+        match &d.outcome {
+            Outcome::Planned {
+                changes,
+                orphans,
+                violations,
+                summary,
+                ..
+            } => {
+                if changes.is_empty() && orphans.is_empty() && violations.is_empty() {
+                    let _ = writeln!(out, "{}: no changes", paint.code("1", &d.device));
+                    continue;
+                }
+                let _ = writeln!(out, "{}: {}", paint.code("1", &d.device), counts(summary));
+                change_lines(changes, &mut out, &paint, "  ");
+                if !orphans.is_empty() {
+                    let list: Vec<String> = orphans
+                        .iter()
+                        .map(|o| format!("{} {} (id {})", o.kind.noun(), o.key, o.id))
+                        .collect();
+                    let _ = writeln!(
+                        out,
+                        "  orphans, kept because prune is off: {}",
+                        list.join(", ")
+                    );
+                }
+                for v in violations {
+                    let label = if plan.forced {
+                        "safety limit overridden by --force"
+                    } else {
+                        "blocked by a safety limit"
+                    };
+                    let _ = writeln!(out, "  {} {label}: {}", paint.code("1;31", "!"), v.message);
+                    let _ = writeln!(out, "      hint: {}", v.hint);
+                }
+            }
+            Outcome::Unknown { reason } => {
+                let _ = writeln!(
+                    out,
+                    "{}: {} {reason} (nothing planned)",
+                    paint.code("1", &d.device),
+                    paint.code("1;31", "unknown:")
+                );
+            }
+            Outcome::Error { message, hint } => {
+                let _ = writeln!(
+                    out,
+                    "{}: {} {message}",
+                    paint.code("1", &d.device),
+                    paint.code("1;31", "error:")
+                );
+                let _ = writeln!(out, "      hint: {hint}");
+            }
+        }
+    }
+    let s = &plan.summary;
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    if s.changes() == 0 {
+        let _ = writeln!(out, "No changes: the devices match the inventory.");
+    } else {
+        let _ = writeln!(
+            out,
+            "Plan: {} on {} device(s).",
+            counts(s),
+            plan.devices.len()
+        );
+        let _ = writeln!(out, "Subscribers: {}.", subscriber_counts(s));
+    }
+    if s.devices_unknown > 0 {
+        let _ = writeln!(
+            out,
+            "{} device(s) could not be read and were not planned.",
+            s.devices_unknown
+        );
+    }
+    if s.devices_blocked > 0 {
+        let _ = writeln!(
+            out,
+            "{} device(s) go past a safety limit: apply will refuse them without --force.",
+            s.devices_blocked
+        );
+    }
+    out
+}
+
+/// Markdown for a pull-request comment.
+pub fn markdown(plan: &Plan) -> String {
+    let s = &plan.summary;
+    let mut out = String::new();
+    let title = if s.changes() == 0 {
+        "no changes".to_string()
+    } else {
+        counts(s)
+    };
+    let _ = writeln!(out, "### gamops plan: {title}\n");
+    if let Some(commit) = &plan.commit {
+        let _ = writeln!(
+            out,
+            "Commit `{commit}`{}\n",
+            if plan.forced {
+                ", **forced past the safety limits**"
+            } else {
+                ""
+            }
+        );
+    }
+    let _ = writeln!(out, "**Subscribers:** {}\n", subscriber_counts(s));
+    let _ = writeln!(
+        out,
+        "| device | status | create | update | delete | interrupted | rate only |"
+    );
+    let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|");
+    for d in &plan.devices {
+        match &d.outcome {
+            Outcome::Planned {
+                summary: ds,
+                violations,
+                ..
+            } => {
+                let status = if violations.is_empty() {
+                    "planned"
+                } else if plan.forced {
+                    "forced"
+                } else {
+                    "**blocked**"
+                };
+                let _ = writeln!(
+                    out,
+                    "| `{}` | {status} | {} | {} | {} | {} | {} |",
+                    d.device,
+                    ds.creates,
+                    ds.updates,
+                    ds.deletes,
+                    ds.subscribers_interrupted,
+                    ds.subscribers_rate_changed
+                );
+            }
+            Outcome::Unknown { .. } => {
+                let _ = writeln!(out, "| `{}` | **unknown** | | | | | |", d.device);
+            }
+            Outcome::Error { .. } => {
+                let _ = writeln!(out, "| `{}` | **error** | | | | | |", d.device);
+            }
+        }
+    }
+    out.push('\n');
+    for d in &plan.devices {
+        match &d.outcome {
+            Outcome::Planned {
+                changes,
+                orphans,
+                violations,
+                summary: ds,
+                ..
+            } => {
+                if changes.is_empty() && orphans.is_empty() && violations.is_empty() {
+                    continue;
+                }
+                let _ = writeln!(
+                    out,
+                    "<details><summary><code>{}</code>: {} ({} interrupted)</summary>\n",
+                    d.device,
+                    counts(ds),
+                    ds.subscribers_interrupted
+                );
+                for v in violations {
+                    let _ = writeln!(out, "> **Safety limit:** {} _{}_\n", v.message, v.hint);
+                }
+                if !changes.is_empty() {
+                    out.push_str("```diff\n");
+                    change_lines(changes, &mut out, &Paint(Colour::Never), "");
+                    out.push_str("```\n\n");
+                }
+                if !orphans.is_empty() {
+                    let list: Vec<String> = orphans
+                        .iter()
+                        .map(|o| format!("{} `{}`", o.kind.noun(), o.key))
+                        .collect();
+                    let _ = writeln!(out, "Orphans kept (prune is off): {}\n", list.join(", "));
+                }
+                out.push_str("</details>\n\n");
+            }
+            Outcome::Unknown { reason } => {
+                let _ = writeln!(
+                    out,
+                    "**`{}` could not be read:** {reason}. Nothing was planned for it.\n",
+                    d.device
+                );
+            }
+            Outcome::Error { message, hint } => {
+                let _ = writeln!(out, "**`{}`:** {message} ({hint})\n", d.device);
+            }
+        }
+    }
+    out
+}
+
+/// The plan as JSON (the plan file).
+pub fn json(plan: &Plan) -> String {
+    let mut s =
+        serde_json::to_string_pretty(plan).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    s.push('\n');
+    s
+}
