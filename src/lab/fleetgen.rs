@@ -188,6 +188,7 @@ pub fn write_fleet(spec: &FleetSpec, out: &Path) -> Result<GenSummary, GenError>
                 endpoint: Some(Endpoint {
                     mac: Located::bare(mac),
                     name: None,
+                    description: None,
                 }),
                 // j < 384, so 100..=483: never a reserved VLAN.
                 vlan: Located::bare(Vlan::new(100 + j as u16).expect("100..=483")),

@@ -70,6 +70,9 @@ pub struct Endpoint {
     /// out, as the GAM names endpoints itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<Located<Ident>>,
+    /// The endpoint's description on the GAM.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<Located<Description>>,
 }
 
 impl Endpoint {

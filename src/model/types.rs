@@ -354,9 +354,10 @@ pub const MAX_NAME_LEN: usize = 31;
 /// The longest description gamops writes to the GAM.
 pub const MAX_DESCRIPTION_LEN: usize = 63;
 
-/// A name that is a key both on the GAM and in the inventory's file names: 1..=31 characters
-/// of `A-Z a-z 0-9 . _ -`, starting with a letter or digit. Device names, subscriber ids and
-/// plan names are `Ident`s.
+/// A name that is a key both on the GAM and in the inventory's file names: 1..=31 printable
+/// ASCII characters without spaces, quotes (`"`, which the GAM's CLI cannot carry) or slashes
+/// (`/`, `\`, which a file name cannot), not starting with `.` or `-`. Real GAMs carry names such
+/// as `C#` and `Positron_1997E6`. Device names, subscriber ids and plan names are `Ident`s.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Ident(String);
 
@@ -364,13 +365,18 @@ impl Ident {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Whether `c` may appear in a name.
+    pub fn allowed_char(c: char) -> bool {
+        c.is_ascii_graphic() && !matches!(c, '"' | '/' | '\\')
+    }
 }
 
 impl FromStr for Ident {
     type Err = ValueError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let hint = "use 1..31 characters of A-Z a-z 0-9 . _ - starting with a letter or digit";
+        let hint = "use 1..31 printable ASCII characters without spaces, quotes or slashes";
         if s.is_empty() {
             return Err(ValueError::new("a name cannot be empty", hint));
         }
@@ -383,19 +389,16 @@ impl FromStr for Ident {
                 hint,
             ));
         }
-        if let Some(c) = s
-            .chars()
-            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
-        {
+        if let Some(c) = s.chars().find(|c| !Ident::allowed_char(*c)) {
             return Err(ValueError::new(
                 format!("{s:?} has the character {c:?}, which a GAM name cannot hold"),
                 hint,
             ));
         }
-        if !s.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        if s.starts_with(['.', '-']) {
             return Err(ValueError::new(
-                format!("{s:?} must start with a letter or digit"),
-                hint,
+                format!("{s:?} starts with {:?}", &s[..1]),
+                "a name cannot start with `.` (a hidden file) or `-` (an option)",
             ));
         }
         Ok(Ident(s.to_string()))
@@ -417,8 +420,8 @@ impl std::borrow::Borrow<str> for Ident {
 string_value_type!(
     Ident,
     "Ident",
-    "^[A-Za-z0-9][A-Za-z0-9._-]{0,30}$",
-    "A GAM name: 1..31 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit."
+    "^[!#-,0-\\[\\]-~][!#-.0-\\[\\]-~]{0,30}$",
+    "A GAM name: 1..31 printable ASCII characters without spaces, quotes or slashes, not starting with . or -."
 );
 
 /// A free-text label the GAM stores as a description: printable ASCII without `"`, at most 63
@@ -703,9 +706,12 @@ mod tests {
         assert!("".parse::<Ident>().is_err());
         assert!("a".repeat(32).parse::<Ident>().is_err());
         assert!("a".repeat(31).parse::<Ident>().is_ok());
+        assert!("C#".parse::<Ident>().is_ok(), "a real GAM's subscriber name");
         assert!("unit 4b".parse::<Ident>().is_err());
         assert!(".hidden".parse::<Ident>().is_err());
+        assert!("-rf".parse::<Ident>().is_err());
         assert!("bad/name".parse::<Ident>().is_err());
+        assert!("say\"hi".parse::<Ident>().is_err());
     }
 
     #[test]
