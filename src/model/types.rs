@@ -706,7 +706,10 @@ mod tests {
         assert!("".parse::<Ident>().is_err());
         assert!("a".repeat(32).parse::<Ident>().is_err());
         assert!("a".repeat(31).parse::<Ident>().is_ok());
-        assert!("C#".parse::<Ident>().is_ok(), "a real GAM's subscriber name");
+        assert!(
+            "C#".parse::<Ident>().is_ok(),
+            "a real GAM's subscriber name"
+        );
         assert!("unit 4b".parse::<Ident>().is_err());
         assert!(".hidden".parse::<Ident>().is_err());
         assert!("-rf".parse::<Ident>().is_err());

@@ -7,6 +7,7 @@
 pub mod change;
 pub mod diff;
 pub mod ids;
+pub mod import;
 pub mod render;
 pub mod safety;
 pub mod simulate;

@@ -92,7 +92,11 @@ pub fn target_for(
             t.endpoints.push(TargetEndpoint {
                 mac: *e.mac,
                 name: e.gam_name(),
-                description: e.description.as_ref().map(|d| d.to_string()).unwrap_or_default(),
+                description: e
+                    .description
+                    .as_ref()
+                    .map(|d| d.to_string())
+                    .unwrap_or_default(),
                 port: s.port.get(),
                 subscriber: s.id.to_string(),
             });
