@@ -22,10 +22,16 @@ pub fn all() -> Vec<(&'static str, String)> {
     FileKind::ALL
         .iter()
         .map(|&k| (k.schema_file(), for_kind(k)))
-        .chain([(
-            "validate-report.schema.json",
-            render::<Report>("gamops validate --format json"),
-        )])
+        .chain([
+            (
+                "validate-report.schema.json",
+                render::<Report>("gamops validate --format json"),
+            ),
+            (
+                "plan.schema.json",
+                render::<crate::plan::Plan>("gamops plan --format json, and saved plan files"),
+            ),
+        ])
         .collect()
 }
 

@@ -5,12 +5,13 @@
 //! Values are kept as the device reports them, even where the inventory's rules would refuse
 //! them (a subscriber left on VLAN 4094, say): the plan must see the device as it is.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{GamModel, Mac, SubscriberModel};
 
 /// What one read of a device gave.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "status", rename_all = "lowercase")]
 pub enum Observation {
     /// The device answered every table completely.
@@ -21,7 +22,7 @@ pub enum Observation {
 }
 
 /// Everything gamops reconciles on one GAM.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct LiveDevice {
     pub system: SystemInfo,
     pub global: LiveGlobal,
@@ -35,7 +36,7 @@ pub struct LiveDevice {
     pub detected: Vec<DetectedCpe>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct SystemInfo {
     /// sysDescr, e.g. `GAM-12-C GigaBit Ethernet Switch, firmware GAM-12/24-C_v1.5.4`.
     pub descr: String,
@@ -57,7 +58,7 @@ impl SystemInfo {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct LiveGlobal {
     pub subscriber_model: SubscriberModel,
     /// ifIndex of the default NNI (10G 1/1 is 1000000 + ports + 1).
@@ -65,7 +66,7 @@ pub struct LiveGlobal {
     pub endpoint_auto_fw_upgrade: bool,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum LivePortMode {
     Coax,
@@ -73,14 +74,14 @@ pub enum LivePortMode {
     Siso,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct LivePort {
     pub port: u8,
     pub name: String,
     pub mode: LivePortMode,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct LiveProfile {
     pub id: u8,
     pub name: String,
@@ -90,7 +91,7 @@ pub struct LiveProfile {
 }
 
 /// Where an endpoint is bound.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum EndpointBinding {
     Port(u8),
@@ -98,7 +99,7 @@ pub enum EndpointBinding {
     Auto,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct LiveEndpoint {
     pub id: u16,
     pub mac: Mac,
@@ -108,14 +109,14 @@ pub struct LiveEndpoint {
 }
 
 /// A subscriber's bandwidth profile: none (unthrottled) or a profile id.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ProfileRef {
     Unthrottled,
     Id(u8),
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct LiveSubscriber {
     pub id: u16,
     pub name: String,
@@ -136,7 +137,7 @@ pub struct LiveSubscriber {
 }
 
 /// The state of a CPE seen by the device.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum CpeState {
     NotDetected,
@@ -145,7 +146,7 @@ pub enum CpeState {
     QuarantinedUnknownMac,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct DetectedCpe {
     pub mac: Mac,
     pub port: Option<u8>,

@@ -1,10 +1,13 @@
 //! The vocabulary of a plan: what changes on which object, how disruptive it is.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::device::live::{LiveEndpoint, LivePort, LiveProfile, LiveSubscriber};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
     Create,
@@ -12,7 +15,9 @@ pub enum Action {
     Delete,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum ObjectKind {
     Port,
@@ -34,7 +39,18 @@ impl ObjectKind {
 
 /// How much a change hurts the subscribers it touches.
 #[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    JsonSchema,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Disruption {
@@ -48,7 +64,7 @@ pub enum Disruption {
 }
 
 /// An object as it is before or after a change, with its numeric id on the device.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Object {
     Port(LivePort),
@@ -58,7 +74,7 @@ pub enum Object {
 }
 
 /// One field's values before and after, rendered for people (profile names, not ids).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct FieldChange {
     pub field: String,
     pub before: Option<String>,
@@ -66,7 +82,7 @@ pub struct FieldChange {
 }
 
 /// One change to one object on one device.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Change {
     pub action: Action,
     pub kind: ObjectKind,
@@ -87,7 +103,7 @@ pub struct Change {
 }
 
 /// A live object that no YAML owns, left in place because pruning is off.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Orphan {
     pub kind: ObjectKind,
     pub key: String,

@@ -15,6 +15,7 @@ pub mod target;
 
 use std::collections::BTreeSet;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -36,7 +37,7 @@ pub struct PlanOptions {
 }
 
 /// A plan for a set of devices.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Plan {
     pub format_version: u32,
     /// The git commit the desired state was read at, when it came from git.
@@ -47,7 +48,7 @@ pub struct Plan {
     pub summary: Summary,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct DevicePlan {
     pub device: String,
     #[serde(flatten)]
@@ -55,7 +56,7 @@ pub struct DevicePlan {
 }
 
 /// What planning gave for one device.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "status", rename_all = "lowercase")]
 pub enum Outcome {
     Planned {
@@ -74,7 +75,7 @@ pub enum Outcome {
 }
 
 /// Counts, per device and in all.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Summary {
     pub creates: usize,
     pub updates: usize,

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::device::live::LiveDevice;
@@ -11,7 +12,7 @@ use crate::model::Safety;
 use super::change::{Action, Change, ObjectKind};
 use super::target::Target;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Limit {
     ChangeShare,
@@ -20,7 +21,7 @@ pub enum Limit {
 }
 
 /// One limit a plan goes past.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Violation {
     pub limit: Limit,
     pub message: String,
