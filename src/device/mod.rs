@@ -3,6 +3,7 @@
 //!
 //! Invariant: nothing here knows git, plan rendering or the lab.
 
+pub mod cli;
 pub mod live;
 
 pub use live::{LiveDevice, Observation};

@@ -1,0 +1,232 @@
+//! The GAM's CLI dialect: every `ghn ...` line gamops sends is rendered here, and nowhere else,
+//! because the syntax of some options differs by firmware.
+//!
+//! Each `set_*` line states every field explicitly (`remapped-vid none`, `outer-vid none`, ...),
+//! so one line brings an object to a known state whatever it held before: the same line creates
+//! a row, updates it, or (from a snapshot) puts it back during a rollback.
+//!
+//! Forms follow the GAM CLI guide (§15) and a real running-config
+//! (`ghn subscriber 1 name "test" vid 100 endpoint 1 bw-profile unthrottled poe disable`). The
+//! Q-in-Q options (`outer-vid`, `nni`) and the port-aware `port` option are not in the guide; the
+//! forms here are the ones the lab accepts, to be checked against a device on the firmware in use.
+
+use std::fmt::Write as _;
+
+use crate::device::live::{
+    EndpointBinding, LiveEndpoint, LivePort, LivePortMode, LiveProfile, LiveSubscriber, ProfileRef,
+};
+
+/// Commands around a change session.
+pub const TERMINAL_LENGTH_0: &str = "terminal length 0";
+pub const CONFIGURE: &str = "configure terminal";
+pub const END: &str = "end";
+pub const SAVE: &str = "copy running-config startup-config";
+/// What a save prints when another save or load is running.
+pub const SAVE_BUSY: &str = "Another load/save operation is already in progress";
+
+fn quoted(s: &str) -> String {
+    // Names and descriptions cannot hold `"` (the model refuses it), so no escaping is needed.
+    format!("\"{s}\"")
+}
+
+/// A VLAN list as the CLI takes it: `300-302,310`.
+pub fn vlan_list(vids: &[u16]) -> String {
+    let mut sorted = vids.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut parts: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < sorted.len() {
+        let start = sorted[i];
+        let mut end = start;
+        while i + 1 < sorted.len() && sorted[i + 1] == end + 1 {
+            end += 1;
+            i += 1;
+        }
+        parts.push(if end == start {
+            start.to_string()
+        } else {
+            format!("{start}-{end}")
+        });
+        i += 1;
+    }
+    parts.join(",")
+}
+
+/// `ghn port N name ... mode ...`.
+pub fn set_port(p: &LivePort) -> String {
+    let mut line = format!("ghn port {} name {}", p.port, quoted(&p.name));
+    match p.mode {
+        LivePortMode::Mimo => line.push_str(" mode mimo"),
+        LivePortMode::Siso => line.push_str(" mode siso"),
+        LivePortMode::Coax => {}
+    }
+    line
+}
+
+/// `ghn bw-profile ID name ... description ... rate-downstream D rate-upstream U`.
+pub fn set_profile(p: &LiveProfile) -> String {
+    format!(
+        "ghn bw-profile {} name {} description {} rate-downstream {} rate-upstream {}",
+        p.id,
+        quoted(&p.name),
+        quoted(&p.description),
+        p.down_mbps,
+        p.up_mbps
+    )
+}
+
+pub fn delete_profile(id: u8) -> String {
+    format!("no ghn bw-profile {id}")
+}
+
+/// `ghn endpoint ID name ... mac-address ... description ... port N|auto|unassigned`.
+pub fn set_endpoint(e: &LiveEndpoint) -> String {
+    let port = match e.binding {
+        EndpointBinding::Port(n) => n.to_string(),
+        EndpointBinding::Auto => "auto".to_string(),
+        EndpointBinding::Unassigned => "unassigned".to_string(),
+    };
+    format!(
+        "ghn endpoint {} name {} mac-address {} description {} port {port}",
+        e.id,
+        quoted(&e.name),
+        e.mac,
+        quoted(&e.description)
+    )
+}
+
+pub fn delete_endpoint(id: u16) -> String {
+    format!("no ghn endpoint {id}")
+}
+
+/// `ghn subscriber ID ...` with every option stated. `uplink_base` is the ifIndex before the
+/// first 10G uplink (1000000 + the model's G.hn port count), to name the NNI.
+pub fn set_subscriber(s: &LiveSubscriber, uplink_base: u32) -> String {
+    let mut line = format!(
+        "ghn subscriber {} name {} description {} vid {} {}",
+        s.id,
+        quoted(&s.name),
+        quoted(&s.description),
+        s.vlan,
+        if s.tagged { "tagged" } else { "untagged" }
+    );
+    let _ = write!(
+        line,
+        " remapped-vid {}",
+        s.remapped_vlan
+            .map_or_else(|| "none".to_string(), |v| v.to_string())
+    );
+    if let Some(e) = s.endpoint_id {
+        let _ = write!(line, " endpoint {e}");
+    }
+    if let Some(p) = s.port {
+        let _ = write!(line, " port {p}");
+    }
+    match s.profile {
+        ProfileRef::Unthrottled => line.push_str(" bw-profile unthrottled"),
+        ProfileRef::Id(id) => {
+            let _ = write!(line, " bw-profile {id}");
+        }
+    }
+    if s.allowed_vlans.is_empty() {
+        line.push_str(" allowed-vlan none");
+    } else {
+        let _ = write!(line, " allowed-vlan {}", vlan_list(&s.allowed_vlans));
+    }
+    match s.outer_vlan {
+        Some(v) => {
+            let _ = write!(line, " outer-vid {v}");
+        }
+        None => line.push_str(" outer-vid none"),
+    }
+    match s.nni_if_index.and_then(|i| i.checked_sub(uplink_base)) {
+        Some(n) if n > 0 => {
+            let _ = write!(line, " nni 10GigabitEthernet 1/{n}");
+        }
+        _ => line.push_str(" nni default"),
+    }
+    line
+}
+
+pub fn delete_subscriber(id: u16) -> String {
+    format!("no ghn subscriber {id}")
+}
+
+/// The device's complaint in a command's output: its `%` lines, joined.
+pub fn error_in(output: &str) -> Option<String> {
+    let lines: Vec<&str> = output
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with('%') && !l.starts_with("% Saving"))
+        .collect();
+    (!lines.is_empty()).then(|| lines.join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_documented_examples_render() {
+        let e = LiveEndpoint {
+            id: 1,
+            mac: "00:0e:d8:1c:95:08".parse().unwrap(),
+            name: "Positron_1C9508".into(),
+            description: String::new(),
+            binding: EndpointBinding::Port(4),
+        };
+        assert_eq!(
+            set_endpoint(&e),
+            "ghn endpoint 1 name \"Positron_1C9508\" mac-address 00:0e:d8:1c:95:08 description \"\" port 4"
+        );
+        let s = LiveSubscriber {
+            id: 1,
+            name: "C#".into(),
+            description: "C#".into(),
+            endpoint_id: Some(1),
+            port: None,
+            vlan: 1409,
+            tagged: false,
+            remapped_vlan: None,
+            allowed_vlans: vec![],
+            profile: ProfileRef::Id(3),
+            outer_vlan: Some(120),
+            nni_if_index: None,
+        };
+        assert_eq!(
+            set_subscriber(&s, 1_000_012),
+            "ghn subscriber 1 name \"C#\" description \"C#\" vid 1409 untagged remapped-vid none endpoint 1 bw-profile 3 allowed-vlan none outer-vid 120 nni default"
+        );
+        let p = LiveProfile {
+            id: 3,
+            name: "500M".into(),
+            description: "500M/500M".into(),
+            down_mbps: 545,
+            up_mbps: 545,
+        };
+        assert_eq!(
+            set_profile(&p),
+            "ghn bw-profile 3 name \"500M\" description \"500M/500M\" rate-downstream 545 rate-upstream 545"
+        );
+        assert_eq!(delete_subscriber(7), "no ghn subscriber 7");
+    }
+
+    #[test]
+    fn vlan_lists_use_ranges() {
+        assert_eq!(vlan_list(&[310, 300, 301, 302]), "300-302,310");
+        assert_eq!(vlan_list(&[]), "");
+    }
+
+    #[test]
+    fn errors_are_the_percent_lines() {
+        assert_eq!(
+            error_in("gam1(config)# \n% Invalid G.hn subscriber name.\n"),
+            Some("% Invalid G.hn subscriber name.".into())
+        );
+        assert_eq!(
+            error_in("Building configuration...\n% Saving 1234 bytes to flash: startup-config\n"),
+            None
+        );
+    }
+}
