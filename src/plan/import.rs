@@ -275,94 +275,12 @@ pub fn import_device(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::device::live::{
-        LiveEndpoint, LiveGlobal, LivePort, LiveProfile, LiveSubscriber, SystemInfo,
-    };
     use crate::model::Fleet;
     use crate::plan::diff::{DiffOptions, diff};
     use crate::plan::target_for;
 
-    /// The real GAM-12-C walk's configuration.
-    pub(crate) fn walk_device() -> LiveDevice {
-        LiveDevice {
-            system: SystemInfo {
-                descr: "GAM-12-C GigaBit Ethernet Switch, firmware GAM-12/24-C_v1.5.4".into(),
-                model_id: Some(14),
-                name: "<private>".into(),
-                uptime_ticks: 463_099_189,
-            },
-            global: LiveGlobal {
-                subscriber_model: crate::model::SubscriberModel::EndpointAware,
-                default_nni_if_index: 1_000_013,
-                endpoint_auto_fw_upgrade: true,
-            },
-            ports: (1..=12)
-                .map(|n| LivePort {
-                    port: n,
-                    name: String::new(),
-                    mode: LivePortMode::Coax,
-                })
-                .collect(),
-            profiles: vec![
-                LiveProfile {
-                    id: 1,
-                    name: "Default BW Profile".into(),
-                    description: String::new(),
-                    down_mbps: 10,
-                    up_mbps: 10,
-                },
-                LiveProfile {
-                    id: 2,
-                    name: "1G".into(),
-                    description: "1G/1G".into(),
-                    down_mbps: 1000,
-                    up_mbps: 1000,
-                },
-                LiveProfile {
-                    id: 3,
-                    name: "500M".into(),
-                    description: "500M/500M".into(),
-                    down_mbps: 545,
-                    up_mbps: 545,
-                },
-                LiveProfile {
-                    id: 4,
-                    name: "250M".into(),
-                    description: "250M/250M".into(),
-                    down_mbps: 270,
-                    up_mbps: 270,
-                },
-                LiveProfile {
-                    id: 5,
-                    name: "100M".into(),
-                    description: "100M/100M".into(),
-                    down_mbps: 118,
-                    up_mbps: 118,
-                },
-            ],
-            endpoints: vec![LiveEndpoint {
-                id: 1,
-                mac: "00:0e:d8:19:97:e6".parse().unwrap(),
-                name: "Positron_1997E6".into(),
-                description: "C#".into(),
-                binding: EndpointBinding::Port(12),
-            }],
-            subscribers: vec![LiveSubscriber {
-                id: 1,
-                name: "C#".into(),
-                description: "C#".into(),
-                endpoint_id: Some(1),
-                port: None,
-                vlan: 1409,
-                tagged: false,
-                remapped_vlan: None,
-                allowed_vlans: vec![],
-                profile: ProfileRef::Id(3),
-                outer_vlan: Some(120),
-                nni_if_index: None,
-            }],
-            detected: vec![],
-        }
+    fn walk_device() -> LiveDevice {
+        crate::device::live::walk_example()
     }
 
     #[test]

@@ -180,20 +180,7 @@ mod tests {
             set_endpoint(&e),
             "ghn endpoint 1 name \"Positron_1C9508\" mac-address 00:0e:d8:1c:95:08 description \"\" port 4"
         );
-        let s = LiveSubscriber {
-            id: 1,
-            name: "C#".into(),
-            description: "C#".into(),
-            endpoint_id: Some(1),
-            port: None,
-            vlan: 1409,
-            tagged: false,
-            remapped_vlan: None,
-            allowed_vlans: vec![],
-            profile: ProfileRef::Id(3),
-            outer_vlan: Some(120),
-            nni_if_index: None,
-        };
+        let s = crate::device::live::walk_example().subscribers.remove(0);
         assert_eq!(
             set_subscriber(&s, 1_000_012),
             "ghn subscriber 1 name \"C#\" description \"C#\" vid 1409 untagged remapped-vid none endpoint 1 bw-profile 3 allowed-vlan none outer-vid 120 nni default"
