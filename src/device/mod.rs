@@ -3,6 +3,8 @@
 //!
 //! Invariant: nothing here knows git, plan rendering or the lab.
 
+pub mod credentials;
 pub mod live;
+pub mod snmp;
 
 pub use live::{LiveDevice, Observation};
