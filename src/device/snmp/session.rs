@@ -75,7 +75,8 @@ enum TryError {
 /// A session with one device.
 pub struct Session<'t> {
     target: &'t SnmpTarget,
-    /// snmp2 keeps a 64 KiB receive buffer inline; it lives on the heap here.
+    /// Boxed: small to move around (its 64 KiB receive buffer is on the heap, with snmp2's
+    /// `heap_buffers` feature; inline, it overflowed test threads' stacks).
     inner: Option<Box<AsyncSession>>,
     stats: ReadStats,
     answered: bool,
