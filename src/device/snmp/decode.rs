@@ -25,7 +25,7 @@ pub enum DecodeError {
     #[error("not a GAM: sysObjectID is {object_id} (sysDescr {descr:?})")]
     NotAGam { object_id: String, descr: String },
     /// A scalar is missing or ill-typed.
-    #[error("{0}")]
+    #[error("system group and G.hn globals: {0}")]
     Scalar(String),
     /// A table row is missing a column or holds a bad value.
     #[error("{what} ({oid}): {problem}")]
@@ -686,7 +686,8 @@ mod tests {
         missing[5].value = Value::NoSuchObject;
         assert_eq!(
             system(&missing).unwrap_err().to_string(),
-            "DefaultNNIIfIndex (1.3.6.1.4.1.20095.2001.143.1.2.5.20.0) is noSuchObject"
+            "system group and G.hn globals: DefaultNNIIfIndex \
+             (1.3.6.1.4.1.20095.2001.143.1.2.5.20.0) is noSuchObject"
         );
     }
 }
