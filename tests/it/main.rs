@@ -6,5 +6,6 @@ mod fmt;
 mod git_rev;
 mod lab_snmp;
 mod lab_ssh;
+mod observe;
 mod support;
 mod validate;

@@ -1,0 +1,183 @@
+//! Reading whole devices: [`observe`] one, [`observe_all`] a fleet with bounded concurrency.
+//!
+//! A device is read in a fixed order: one GET of the system group and the G.hn globals (which
+//! also tells a GAM from anything else), then one multi-column GETBULK walk per table. Anything
+//! short of a complete, well-formed read is [`Observation::Unknown`] with a one-line reason.
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+
+use tokio::task::JoinSet;
+
+use super::decode::{self, DecodeError};
+use super::oids::{self, Table};
+use super::session::{ReadStats, RequestError, Session};
+use super::target::{Security, SnmpTarget};
+use super::walk::{self, Rows, WalkError};
+use crate::device::live::{LiveDevice, Observation};
+
+/// How many devices are read at once when the caller does not say (`--concurrency`).
+pub const DEFAULT_CONCURRENCY: usize = 32;
+
+/// Reads one device.
+pub async fn observe(target: &SnmpTarget) -> Observation {
+    observe_with_stats(target).await.0
+}
+
+/// Reads one device, and says what the read cost.
+pub async fn observe_with_stats(target: &SnmpTarget) -> (Observation, ReadStats) {
+    let mut session = Session::new(target);
+    let result = read(&mut session, target).await;
+    let observation = match result {
+        Ok(device) => Observation::Live(Box::new(device)),
+        Err(reason) => Observation::Unknown { reason },
+    };
+    (observation, session.stats())
+}
+
+async fn read(session: &mut Session<'_>, target: &SnmpTarget) -> Result<LiveDevice, String> {
+    let reps = NonZeroU32::new(target.max_repetitions).unwrap_or(NonZeroU32::MIN);
+    let answer = session
+        .get(&decode::scalar_oids())
+        .await
+        .map_err(|e| request_reason(&e, session, target, "1.3.6.1.2.1.1", "system group"))?;
+    let (system, global) = decode::system(&answer).map_err(|e| e.to_string())?;
+
+    let ports = read_table(session, target, &oids::PORTS, reps).await?;
+    let endpoints = read_table(session, target, &oids::ENDPOINTS, reps).await?;
+    let profiles = read_table(session, target, &oids::PROFILES, reps).await?;
+    let subscribers = read_table(session, target, &oids::SUBSCRIBERS, reps).await?;
+    let detected = read_table(session, target, &oids::DETECTED, reps).await?;
+
+    let text = |e: DecodeError| e.to_string();
+    Ok(LiveDevice {
+        system,
+        global,
+        ports: decode::ports(&ports).map_err(text)?,
+        profiles: decode::profiles(&profiles).map_err(text)?,
+        endpoints: decode::endpoints(&endpoints).map_err(text)?,
+        subscribers: decode::subscribers(&subscribers).map_err(text)?,
+        detected: decode::detected(&detected).map_err(text)?,
+    })
+}
+
+async fn read_table(
+    session: &mut Session<'_>,
+    target: &SnmpTarget,
+    table: &Table,
+    reps: NonZeroU32,
+) -> Result<Rows, String> {
+    walk::walk(session, table, reps).await.map_err(|e| match e {
+        WalkError::Request(e) => request_reason(&e, session, target, &table.dotted(), table.what),
+        WalkError::Malformed(detail) => format!(
+            "malformed answer reading {} ({}): {detail}",
+            table.dotted(),
+            table.what
+        ),
+    })
+}
+
+/// The one-line reason for a failed request. A device that never answered at all is told apart
+/// from one that stopped answering half way.
+fn request_reason(
+    error: &RequestError,
+    session: &Session<'_>,
+    target: &SnmpTarget,
+    oid: &str,
+    what: &str,
+) -> String {
+    let addr = target.addr;
+    match error {
+        RequestError::NoAnswer {
+            tries, discovery, ..
+        } if *discovery && !session.answered() => format!(
+            "no answer from {addr} to SNMPv3 engine discovery after {tries} tries \
+             (SNMP disabled or device unreachable)"
+        ),
+        RequestError::NoAnswer {
+            tries,
+            what: "port unreachable",
+            ..
+        } if !session.answered() => format!(
+            "no answer from {addr} after {tries} tries (port unreachable: SNMP disabled or \
+             nothing listening)"
+        ),
+        RequestError::NoAnswer { tries, .. } if !session.answered() => match target.security {
+            Security::V2c { .. } => format!(
+                "no answer from {addr} after {tries} tries (wrong community, SNMP disabled or \
+                 device unreachable)"
+            ),
+            Security::V3 { .. } => format!(
+                "no answer from {addr} after {tries} tries (SNMPv3 access refused, SNMP \
+                 disabled or device unreachable)"
+            ),
+        },
+        RequestError::NoAnswer { .. } => format!("{error} reading {oid} ({what})"),
+        RequestError::Auth(_) => error.to_string(),
+        RequestError::Malformed(detail) => {
+            format!("malformed answer reading {oid} ({what}): {detail}")
+        }
+        RequestError::ErrorStatus { .. } => format!("{error} reading {oid} ({what})"),
+    }
+}
+
+/// Reads many devices, at most `concurrency` at once (0 counts as 1). Results come back in the
+/// order of `targets`; `progress(done, total, name)` is called as each device finishes.
+pub async fn observe_all<N>(
+    targets: Vec<(N, SnmpTarget)>,
+    concurrency: usize,
+    progress: impl Fn(usize, usize, &N),
+) -> Vec<(N, Observation)> {
+    let total = targets.len();
+    let limit = concurrency.max(1);
+    let mut names = Vec::with_capacity(total);
+    let mut pending = Vec::with_capacity(total);
+    for (name, target) in targets {
+        names.push(name);
+        pending.push(target);
+    }
+    let mut results: Vec<Option<Observation>> = vec![None; total];
+    let mut tasks = JoinSet::new();
+    let mut index_of = HashMap::new();
+    let mut queue = pending.into_iter().enumerate();
+    let mut done = 0;
+    loop {
+        while tasks.len() < limit {
+            let Some((index, target)) = queue.next() else {
+                break;
+            };
+            let handle = tasks.spawn(async move { observe(&target).await });
+            index_of.insert(handle.id(), index);
+        }
+        let Some(joined) = tasks.join_next_with_id().await else {
+            break;
+        };
+        let (id, observation) = match joined {
+            Ok((id, observation)) => (id, observation),
+            Err(error) => (
+                error.id(),
+                Observation::Unknown {
+                    reason: format!("internal error: the read stopped ({error})"),
+                },
+            ),
+        };
+        let Some(&index) = index_of.get(&id) else {
+            continue;
+        };
+        if let (Some(slot), Some(name)) = (results.get_mut(index), names.get(index)) {
+            *slot = Some(observation);
+            done += 1;
+            progress(done, total, name);
+        }
+    }
+    names
+        .into_iter()
+        .zip(results)
+        .map(|(name, observation)| {
+            let observation = observation.unwrap_or_else(|| Observation::Unknown {
+                reason: "internal error: the read did not finish".to_string(),
+            });
+            (name, observation)
+        })
+        .collect()
+}

@@ -1,0 +1,194 @@
+//! The OIDs gamops reads: the system group and the GAM-GHN-AGENT-MIB tables of section 4 of
+//! DESIGN.md, with the columns each table is read for. Nothing else is ever asked for; in
+//! particular the enterprise tree is never walked (the syslog table alone is megabytes).
+
+/// `1.3.6.1.2.1.1.1.0` sysDescr.
+pub const SYS_DESCR: &[u32] = &[1, 3, 6, 1, 2, 1, 1, 1, 0];
+/// `1.3.6.1.2.1.1.2.0` sysObjectID.
+pub const SYS_OBJECT_ID: &[u32] = &[1, 3, 6, 1, 2, 1, 1, 2, 0];
+/// `1.3.6.1.2.1.1.3.0` sysUpTime.
+pub const SYS_UPTIME: &[u32] = &[1, 3, 6, 1, 2, 1, 1, 3, 0];
+/// `1.3.6.1.2.1.1.5.0` sysName.
+pub const SYS_NAME: &[u32] = &[1, 3, 6, 1, 2, 1, 1, 5, 0];
+
+/// `gamProducts` model branch: a GAM's sysObjectID is this plus one arc, the model number.
+pub const GAM_PRODUCTS_MODEL: &[u32] = &[1, 3, 6, 1, 4, 1, 20095, 2000, 1];
+
+/// `1.3.6.1.4.1.20095.2001.143.1`: the objects of GAM-GHN-AGENT-MIB.
+pub const GHN_AGENT: &[u32] = &[1, 3, 6, 1, 4, 1, 20095, 2001, 143, 1];
+
+/// The global scalars `.2.5.{10,20,30}.0`: SubscriberModel, DefaultNNIIfIndex,
+/// EndpointAutoFwUpgrade.
+pub const GLOBAL_SUBSCRIBER_MODEL: &[u32] = &[1, 3, 6, 1, 4, 1, 20095, 2001, 143, 1, 2, 5, 10, 0];
+pub const GLOBAL_DEFAULT_NNI: &[u32] = &[1, 3, 6, 1, 4, 1, 20095, 2001, 143, 1, 2, 5, 20, 0];
+pub const GLOBAL_AUTO_FW_UPGRADE: &[u32] = &[1, 3, 6, 1, 4, 1, 20095, 2001, 143, 1, 2, 5, 30, 0];
+
+/// ifIndex of G.hn port n is `PORT_IF_INDEX_BASE + n` (GAM-TC GAMInterfaceIndex).
+pub const PORT_IF_INDEX_BASE: u32 = 1_000_000;
+
+/// One column of a table: its number under the entry and its MIB name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Column {
+    pub id: u32,
+    pub name: &'static str,
+    /// Some firmware leaves the column out altogether (the GAM-12-C on 1.5.4 has no
+    /// allowed-VLAN quarters); when it appears at all, every row must have it.
+    pub optional: bool,
+}
+
+const fn col(id: u32, name: &'static str) -> Column {
+    Column {
+        id,
+        name,
+        optional: false,
+    }
+}
+
+const fn opt(id: u32, name: &'static str) -> Column {
+    Column {
+        id,
+        name,
+        optional: true,
+    }
+}
+
+/// A conceptual table: its entry OID (`table.1`) and the columns read from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Table {
+    /// What the table holds, for messages (`subscribers`).
+    pub what: &'static str,
+    /// The table's OID (`...143.1.2.40`), as named in messages.
+    pub oid: &'static [u32],
+    /// The entry OID (`...143.1.2.40.1`); a column is `entry.column.index`.
+    pub entry: &'static [u32],
+    /// How many arcs the index has (6 for a MAC index, 1 otherwise).
+    pub index_len: usize,
+    pub columns: &'static [Column],
+}
+
+impl Table {
+    /// The column with this number.
+    pub fn column(&self, id: u32) -> Option<&Column> {
+        self.columns.iter().find(|c| c.id == id)
+    }
+
+    /// The table OID in dotted form.
+    pub fn dotted(&self) -> String {
+        dotted(self.oid)
+    }
+}
+
+/// An OID in dotted form, `1.3.6.1...`.
+pub fn dotted(oid: &[u32]) -> String {
+    let mut out = String::with_capacity(oid.len() * 4);
+    for (i, arc) in oid.iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        out.push_str(&arc.to_string());
+    }
+    out
+}
+
+macro_rules! agent_oid {
+    ($($arc:literal),*) => { &[1, 3, 6, 1, 4, 1, 20095, 2001, 143, 1, $($arc),*] };
+}
+
+/// `.2.10` gamGhnAgentConfigPortTable, indexed by ifIndex.
+pub const PORTS: Table = Table {
+    what: "ports",
+    oid: agent_oid!(2, 10),
+    entry: agent_oid!(2, 10, 1),
+    index_len: 1,
+    columns: &[col(30, "Name"), col(50, "PortMode")],
+};
+
+/// `.2.20` gamGhnAgentConfigEndpointTable, indexed by endpoint id.
+pub const ENDPOINTS: Table = Table {
+    what: "endpoints",
+    oid: agent_oid!(2, 20),
+    entry: agent_oid!(2, 20, 1),
+    index_len: 1,
+    columns: &[
+        col(20, "MacAddress"),
+        col(30, "Name"),
+        col(40, "Description"),
+        col(50, "PortIfIndex"),
+        col(55, "AutoPort"),
+    ],
+};
+
+/// `.2.30` gamGhnAgentConfigBwProfileTable, indexed by profile id.
+pub const PROFILES: Table = Table {
+    what: "profiles",
+    oid: agent_oid!(2, 30),
+    entry: agent_oid!(2, 30, 1),
+    index_len: 1,
+    columns: &[
+        col(30, "Name"),
+        col(40, "Description"),
+        col(50, "DsBw"),
+        col(60, "UsBw"),
+    ],
+};
+
+/// `.2.40` gamGhnAgentConfigUserTable (subscribers), indexed by user id.
+pub const SUBSCRIBERS: Table = Table {
+    what: "subscribers",
+    oid: agent_oid!(2, 40),
+    entry: agent_oid!(2, 40, 1),
+    index_len: 1,
+    columns: &[
+        col(30, "Name"),
+        col(40, "Description"),
+        col(50, "EndpointId"),
+        col(70, "BwProfileId"),
+        col(90, "VlanId"),
+        col(100, "VlanIsTagged"),
+        col(110, "RemappedVlanId"),
+        opt(130, "AllowedTaggedVlans0To1K"),
+        opt(140, "AllowedTaggedVlans1KTo2K"),
+        opt(150, "AllowedTaggedVlans2KTo3K"),
+        opt(160, "AllowedTaggedVlans3KTo4K"),
+        col(180, "PortIfIndex"),
+        col(190, "DoubleTags"),
+        col(200, "NNIIfIndex"),
+        col(210, "OuterTagVlanId"),
+    ],
+};
+
+/// `.3.30.10` gamGhnAgentStatusEndpointByMacBriefTable, indexed by MAC (6 arcs): every CPE
+/// the device sees, configured or not.
+pub const DETECTED: Table = Table {
+    what: "detected endpoints",
+    oid: agent_oid!(3, 30, 10),
+    entry: agent_oid!(3, 30, 10, 1),
+    index_len: 6,
+    columns: &[
+        col(40, "DetectedPortIfIndex"),
+        col(90, "State"),
+        col(110, "ModelString"),
+    ],
+};
+
+/// The tables read, in the order they are read.
+pub const TABLES: [&Table; 5] = [&PORTS, &ENDPOINTS, &PROFILES, &SUBSCRIBERS, &DETECTED];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_sit_under_the_ghn_agent_and_their_entries_under_the_tables() {
+        for table in TABLES {
+            assert!(table.oid.starts_with(GHN_AGENT), "{}", table.what);
+            assert_eq!(&table.entry[..table.oid.len()], table.oid);
+            assert_eq!(table.entry.last(), Some(&1));
+            let mut ids: Vec<u32> = table.columns.iter().map(|c| c.id).collect();
+            ids.dedup();
+            assert!(ids.windows(2).all(|w| w[0] < w[1]), "{}", table.what);
+        }
+        assert_eq!(SUBSCRIBERS.dotted(), "1.3.6.1.4.1.20095.2001.143.1.2.40");
+        assert!(GLOBAL_DEFAULT_NNI.starts_with(GHN_AGENT));
+    }
+}
