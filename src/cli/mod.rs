@@ -3,7 +3,9 @@
 
 mod error;
 mod fmt;
+mod import;
 mod lab;
+mod plan;
 mod schema;
 mod validate;
 
@@ -31,6 +33,8 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     Validate(validate::Args),
+    Plan(plan::Args),
+    Import(import::Args),
     Fmt(fmt::Args),
     Schema(schema::Args),
     #[command(subcommand)]
@@ -62,6 +66,8 @@ pub struct InventoryArgs {
 pub fn run(cli: Cli) -> Result<u8, CommandError> {
     match cli.command {
         Command::Validate(args) => validate::run(args),
+        Command::Plan(args) => plan::run(args),
+        Command::Import(args) => import::run(args),
         Command::Fmt(args) => fmt::run(args),
         Command::Schema(args) => schema::run(args),
         Command::Lab(cmd) => lab::run(cmd),

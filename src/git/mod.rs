@@ -143,3 +143,10 @@ fn relative_to(workdir: &Path, dir: &Path) -> String {
         })
         .unwrap_or_default()
 }
+
+/// The commit checked out in the repository holding `dir`, if it is in one.
+pub fn head_commit(dir: &Path) -> Option<String> {
+    let repo = git2::Repository::discover(dir).ok()?;
+    let head = repo.head().ok()?.peel_to_commit().ok()?;
+    Some(head.id().to_string())
+}
