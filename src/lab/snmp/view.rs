@@ -126,6 +126,25 @@ impl MibView {
         kept
     }
 
+    /// Replaces everything at or under any of `prefixes` with `entries`, in one step that no
+    /// reader can observe half done (one write lock). Entries outside every prefix are ignored.
+    /// Returns how many entries were kept. This is how a renderer that owns several subtrees
+    /// (system group, IF-MIB tables, an enterprise subtree) refreshes them together while the
+    /// rest of the view (say, a real walk's other MIBs) stays as it was.
+    pub fn replace_subtrees(
+        &self,
+        prefixes: &[Oid],
+        entries: impl IntoIterator<Item = (Oid, Value)>,
+    ) -> usize {
+        let owned = |oid: &Oid| prefixes.iter().any(|p| oid.starts_with(p));
+        let fresh: Vec<(Oid, Value)> = entries.into_iter().filter(|(oid, _)| owned(oid)).collect();
+        let kept = fresh.len();
+        let mut map = self.write();
+        map.retain(|oid, _| !owned(oid));
+        map.extend(fresh);
+        kept
+    }
+
     /// Replaces the whole view.
     pub fn replace_all(&self, entries: impl IntoIterator<Item = (Oid, Value)>) {
         let fresh: BTreeMap<Oid, Value> = entries.into_iter().collect();
@@ -203,6 +222,24 @@ mod tests {
         );
         assert_eq!(v.lookup(&oid("1")), Lookup::NoSuchObject);
         assert_eq!(v.lookup(&Oid::empty()), Lookup::NoSuchObject);
+    }
+
+    #[test]
+    fn replace_subtrees_keeps_what_no_prefix_owns() {
+        let v = view();
+        let kept = v.replace_subtrees(
+            &[oid("1.3.6.1.2.1.1"), oid("1.3.6.1.2.1.2.2.1.2.10")],
+            [
+                (oid("1.3.6.1.2.1.1.5.0"), Value::OctetString("gam".into())),
+                (oid("1.3.6.1.4.1.1.0"), Value::Integer(1)),
+            ],
+        );
+        assert_eq!(kept, 1);
+        assert_eq!(v.len(), 2);
+        assert!(v.get(&oid("1.3.6.1.2.1.1.1.0")).is_none());
+        assert!(v.get(&oid("1.3.6.1.2.1.1.5.0")).is_some());
+        assert!(v.get(&oid("1.3.6.1.2.1.2.2.1.2.1")).is_some());
+        assert!(v.get(&oid("1.3.6.1.2.1.2.2.1.2.10")).is_none());
     }
 
     #[test]
