@@ -4,4 +4,5 @@
 
 pub mod device;
 pub mod fleetgen;
+pub mod mib;
 pub mod snmp;
