@@ -127,21 +127,30 @@ impl MibView {
     }
 
     /// Replaces everything at or under any of `prefixes` with `entries`, in one step that no
-    /// reader can observe half done (one write lock). Entries outside every prefix are ignored.
-    /// Returns how many entries were kept. This is how a renderer that owns several subtrees
-    /// (system group, IF-MIB tables, an enterprise subtree) refreshes them together while the
-    /// rest of the view (say, a real walk's other MIBs) stays as it was.
+    /// reader can observe half done. Entries outside every prefix are ignored. Returns how many
+    /// entries were kept. This is how a renderer that owns several subtrees (system group,
+    /// IF-MIB tables, an enterprise subtree) refreshes them together while the rest of the view
+    /// (say, a real walk's other MIBs) stays as it was.
+    ///
+    /// The new map is built before the write lock is taken and the old one dropped after it is
+    /// released, so readers wait only for the copy of the entries no prefix owns.
     pub fn replace_subtrees(
         &self,
         prefixes: &[Oid],
         entries: impl IntoIterator<Item = (Oid, Value)>,
     ) -> usize {
         let owned = |oid: &Oid| prefixes.iter().any(|p| oid.starts_with(p));
-        let fresh: Vec<(Oid, Value)> = entries.into_iter().filter(|(oid, _)| owned(oid)).collect();
+        let mut fresh: BTreeMap<Oid, Value> =
+            entries.into_iter().filter(|(oid, _)| owned(oid)).collect();
         let kept = fresh.len();
-        let mut map = self.write();
-        map.retain(|oid, _| !owned(oid));
-        map.extend(fresh);
+        let old = {
+            let mut map = self.write();
+            for (oid, value) in map.iter().filter(|(oid, _)| !owned(oid)) {
+                fresh.insert(oid.clone(), value.clone());
+            }
+            std::mem::replace(&mut *map, fresh)
+        };
+        drop(old);
         kept
     }
 
