@@ -102,13 +102,27 @@ struct Out {
 impl Out {
     /// `prefix.col.index...`
     fn put(&mut self, prefix: &[u32], col: u32, index: &[u32], value: Value) {
-        let oid = Oid::new(
-            prefix
-                .iter()
-                .copied()
-                .chain([col])
-                .chain(index.iter().copied()),
-        );
+        // Assemble the arcs on the stack: this runs some 50 000 times for a full device.
+        let mut arcs = [0u32; 32];
+        let len = prefix.len() + 1 + index.len();
+        let oid = match arcs.get_mut(..len) {
+            Some(buf) => {
+                let (head, rest) = buf.split_at_mut(prefix.len());
+                head.copy_from_slice(prefix);
+                if let Some((c, tail)) = rest.split_first_mut() {
+                    *c = col;
+                    tail.copy_from_slice(index);
+                }
+                Oid::from_slice(buf)
+            }
+            None => Oid::new(
+                prefix
+                    .iter()
+                    .copied()
+                    .chain([col])
+                    .chain(index.iter().copied()),
+            ),
+        };
         self.entries.push((oid, value));
     }
 }
