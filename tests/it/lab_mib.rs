@@ -8,16 +8,13 @@ use gamops::lab::snmp::{Oid, Value, snmprec};
 
 const FIXTURE: &str = include_str!("../fixtures/gam12c-walk.snmprec");
 
-/// The regions compared with the walk: system group, ifTable, ifXTable, GAM-GHN-AGENT-MIB
-/// configuration (`.2`) and port/endpoint status (`.3.10`, `.3.20`, `.3.30`).
+/// The regions compared with the walk: system group, ifTable, ifXTable and all of
+/// GAM-GHN-AGENT-MIB (`.143.1`: configuration `.2`, status `.3`, control `.4`, statistics `.5`).
 const COMPARED: &[&str] = &[
     "1.3.6.1.2.1.1",
     "1.3.6.1.2.1.2.2",
     "1.3.6.1.2.1.31.1.1",
-    "1.3.6.1.4.1.20095.2001.143.1.2",
-    "1.3.6.1.4.1.20095.2001.143.1.3.10",
-    "1.3.6.1.4.1.20095.2001.143.1.3.20",
-    "1.3.6.1.4.1.20095.2001.143.1.3.30",
+    "1.3.6.1.4.1.20095.2001.143.1",
 ];
 
 /// Columns whose OIDs and types are compared but whose values are not, and why.
@@ -61,6 +58,10 @@ const VALUE_EXCLUDED: &[(&str, &str)] = &[
     (
         "1.3.6.1.4.1.20095.2001.143.1.3.30.10.1.60",
         "ConfUserUid (by MAC): the same subscriber Uid",
+    ),
+    (
+        "1.3.6.1.4.1.20095.2001.143.1.5",
+        "G.hn statistics: traffic counters (the lab's are 0)",
     ),
     (
         "1.3.6.1.4.1.20095.2001.143.1.3.10.20.1.60",

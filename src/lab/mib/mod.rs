@@ -3,7 +3,8 @@
 //!
 //! - [`render`]: the system group, IF-MIB `ifTable` and `ifXTable`, and GAM-GHN-AGENT-MIB
 //!   (`1.3.6.1.4.1.20095.2001.143.1`) global and table configuration (`.2.*`), port and endpoint
-//!   status (`.3.10`, `.3.20`, `.3.30`), with the types and encodings of the real GAM-12-C walk
+//!   status (`.3.10`, `.3.20`, `.3.30`), the control objects (`.4`, all "no action") and the
+//!   statistics (`.5`, every counter 0), with the types and encodings of the real GAM-12-C walk
 //!   (`tests/fixtures/gam12c-walk.snmprec`): Gauge32 where it has Gauge32, TruthValue 1/2,
 //!   MacAddress as 6 raw bytes, uptimes as text such as `4 days, 23h 13m 1s`.
 //! - [`refresh`]: renders into a running agent's [`MibView`], replacing the rendered subtrees in
@@ -25,9 +26,11 @@
 //!   larger models the two ranges never overlap.
 //! - **Allowed tagged VLANs** (`.2.40` columns 130-160) and the port VLAN bitmaps (`.2.10`
 //!   columns 80-150) are absent from the walk, so they are not rendered either.
-//! - Status rows: `.3.20` (by id) has a brief row for every configured endpoint and the detailed,
+//! - Status, control and statistics rows: `.3.20` (by id) has a brief row for every configured endpoint and the detailed,
 //!   link, firmware-upgrade and PoE rows for those whose CPE the GAM sees; `.3.30` (by MAC) does
-//!   the same for every configured MAC and every seen CPE (configured or not). An endpoint with
+//!   the same for every configured MAC and every seen CPE (configured or not). The endpoint
+//!   control (`.4.20`, `.4.30`) and statistics (`.5.20`, `.5.30`) rows exist for seen CPEs, by
+//!   id for configured ones; port control and statistics for every G.hn port. An endpoint with
 //!   no subscriber shows the default profile 1. Maximum throughput is 78.1 % of the PHY rate
 //!   (the walk's 1805/1744 Mbps give 1410/1362); an endpoint's XputIndicator is its Rx maximum,
 //!   a port's the lowest Tx maximum of its CPEs (the walk: port 12 shows 1362). A port's
@@ -89,6 +92,16 @@ const MAC_DETAIL: &[u32] = &[1, 3, 6, 1, 4, 1, 20095, 2001, 143, 1, 3, 30, 20, 1
 const MAC_LINK: &[u32] = &[1, 3, 6, 1, 4, 1, 20095, 2001, 143, 1, 3, 30, 30, 1];
 const MAC_FW: &[u32] = &[1, 3, 6, 1, 4, 1, 20095, 2001, 143, 1, 3, 30, 40, 1];
 const MAC_POE: &[u32] = &[1, 3, 6, 1, 4, 1, 20095, 2001, 143, 1, 3, 30, 50, 1];
+const CTL_PORT: &[u32] = &[1, 3, 6, 1, 4, 1, 20095, 2001, 143, 1, 4, 10, 20, 1];
+const CTL_EP_SYSTEM: &[u32] = &[1, 3, 6, 1, 4, 1, 20095, 2001, 143, 1, 4, 20, 10, 1];
+const CTL_EP_STATS: &[u32] = &[1, 3, 6, 1, 4, 1, 20095, 2001, 143, 1, 4, 20, 20, 1];
+const CTL_MAC_SYSTEM: &[u32] = &[1, 3, 6, 1, 4, 1, 20095, 2001, 143, 1, 4, 30, 10, 1];
+const CTL_MAC_STATS: &[u32] = &[1, 3, 6, 1, 4, 1, 20095, 2001, 143, 1, 4, 30, 20, 1];
+const STATS_PORT: &[u32] = &[1, 3, 6, 1, 4, 1, 20095, 2001, 143, 1, 5, 10, 10, 1];
+const STATS_EP_ETH: &[u32] = &[1, 3, 6, 1, 4, 1, 20095, 2001, 143, 1, 5, 20, 10, 1];
+const STATS_EP_GHN: &[u32] = &[1, 3, 6, 1, 4, 1, 20095, 2001, 143, 1, 5, 20, 20, 1];
+const STATS_MAC_ETH: &[u32] = &[1, 3, 6, 1, 4, 1, 20095, 2001, 143, 1, 5, 30, 10, 1];
+const STATS_MAC_GHN: &[u32] = &[1, 3, 6, 1, 4, 1, 20095, 2001, 143, 1, 5, 30, 20, 1];
 
 /// TruthValue true and false.
 const TRUE: i32 = 1;

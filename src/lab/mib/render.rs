@@ -38,7 +38,7 @@ const LINK_SPEED_1G: i32 = 3;
 const POE_NA: i32 = 2;
 
 /// Renders `state` as a real GAM answers a walk of the system group, `ifTable`, `ifXTable` and
-/// GAM-GHN-AGENT-MIB configuration and status (`.143.1.2`, `.143.1.3`), in OID order.
+/// GAM-GHN-AGENT-MIB (`.143.1`: configuration, status, control, statistics), in OID order.
 ///
 /// `uptime` is the time since the (simulated) GAM booted: sysUpTime and the port uptimes.
 pub fn render(state: &DeviceState, uptime: Duration) -> Vec<(Oid, Value)> {
@@ -48,15 +48,13 @@ pub fn render(state: &DeviceState, uptime: Duration) -> Vec<(Oid, Value)> {
 }
 
 /// The subtrees [`render`] owns and [`refresh`] replaces: system, `ifTable`, `ifXTable`, and
-/// GAM-GHN-AGENT-MIB `.2` (configuration) and `.3` (status).
+/// GAM-GHN-AGENT-MIB objects (`.143.1`: configuration, status, control, statistics).
 pub fn rendered_subtrees() -> Vec<Oid> {
-    let ghn = |arc: u32| Oid::new(GHN_AGENT.iter().copied().chain([arc]));
     vec![
         Oid::from_slice(SYSTEM),
         Oid::from_slice(IF_TABLE),
         Oid::from_slice(IFX_TABLE),
-        ghn(2),
-        ghn(3),
+        Oid::from_slice(GHN_AGENT),
     ]
 }
 
@@ -252,6 +250,7 @@ fn render_unsorted(state: &DeviceState, uptime: Duration) -> Vec<(Oid, Value)> {
     ctx.config(&mut out);
     ctx.port_status(&mut out);
     ctx.endpoint_status(&mut out);
+    ctx.control_and_statistics(&mut out);
     out.entries
 }
 
@@ -742,6 +741,45 @@ impl<'a> Ctx<'a> {
         out.put(poe, 15, idx, truth(false));
         for col in [20, 30, 40, 50, 60] {
             out.put(poe, col, idx, int(POE_NA));
+        }
+    }
+
+    /// `.4` (controls, all "no action" = false) and `.5` (statistics, all 0): per G.hn port,
+    /// per seen configured endpoint (by id) and per seen CPE (by MAC).
+    fn control_and_statistics(&self, out: &mut Out) {
+        for i in 1..=self.layout.ghn {
+            let idx = [PORT_IFINDEX_BASE + i];
+            out.put(CTL_PORT, 10, &idx, truth(false));
+            out.put(STATS_PORT, 10, &idx, truth(true));
+            for col in [20, 30, 40, 50, 60] {
+                out.put(STATS_PORT, col, &idx, Value::Counter64(0));
+            }
+        }
+        let by_id: Vec<Vec<u32>> = self
+            .running()
+            .endpoints
+            .iter()
+            .filter(|(_, e)| self.cpes.contains_key(&e.mac))
+            .map(|(id, _)| vec![u32::from(*id)])
+            .collect();
+        let by_mac: Vec<Vec<u32>> = self.cpes.keys().map(|m| mac_index(*m).to_vec()).collect();
+        let id_tables = [CTL_EP_SYSTEM, CTL_EP_STATS, STATS_EP_ETH, STATS_EP_GHN];
+        let mac_tables = [CTL_MAC_SYSTEM, CTL_MAC_STATS, STATS_MAC_ETH, STATS_MAC_GHN];
+        for (rows, [system, clear, eth, ghn]) in [(by_id, id_tables), (by_mac, mac_tables)] {
+            for idx in rows {
+                out.put(system, 10, &idx, truth(false));
+                out.put(system, 20, &idx, truth(false));
+                out.put(clear, 10, &idx, truth(false));
+                out.put(clear, 20, &idx, truth(false));
+                let eth_idx: Vec<u32> = idx.iter().copied().chain([1]).collect();
+                out.put(eth, 10, &eth_idx, truth(true));
+                for col in [20, 30, 40, 50, 60] {
+                    out.put(eth, col, &eth_idx, Value::Counter64(0));
+                }
+                for col in [10, 20, 30, 40, 1010, 1020, 1030, 1040] {
+                    out.put(ghn, col, &idx, gauge(0));
+                }
+            }
         }
     }
 }
