@@ -4,6 +4,7 @@
 
 pub mod device;
 pub mod fleetgen;
+pub mod mib;
 pub mod snmp;
 pub mod ssh;
 pub mod terminal;

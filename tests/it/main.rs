@@ -4,6 +4,7 @@ mod bad_input;
 mod dialect_lab;
 mod fmt;
 mod git_rev;
+mod lab_mib;
 mod lab_snmp;
 mod lab_ssh;
 mod observe;

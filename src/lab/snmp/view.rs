@@ -126,6 +126,34 @@ impl MibView {
         kept
     }
 
+    /// Replaces everything at or under any of `prefixes` with `entries`, in one step that no
+    /// reader can observe half done. Entries outside every prefix are ignored. Returns how many
+    /// entries were kept. This is how a renderer that owns several subtrees (system group,
+    /// IF-MIB tables, an enterprise subtree) refreshes them together while the rest of the view
+    /// (say, a real walk's other MIBs) stays as it was.
+    ///
+    /// The new map is built before the write lock is taken and the old one dropped after it is
+    /// released, so readers wait only for the copy of the entries no prefix owns.
+    pub fn replace_subtrees(
+        &self,
+        prefixes: &[Oid],
+        entries: impl IntoIterator<Item = (Oid, Value)>,
+    ) -> usize {
+        let owned = |oid: &Oid| prefixes.iter().any(|p| oid.starts_with(p));
+        let mut fresh: BTreeMap<Oid, Value> =
+            entries.into_iter().filter(|(oid, _)| owned(oid)).collect();
+        let kept = fresh.len();
+        let old = {
+            let mut map = self.write();
+            for (oid, value) in map.iter().filter(|(oid, _)| !owned(oid)) {
+                fresh.insert(oid.clone(), value.clone());
+            }
+            std::mem::replace(&mut *map, fresh)
+        };
+        drop(old);
+        kept
+    }
+
     /// Replaces the whole view.
     pub fn replace_all(&self, entries: impl IntoIterator<Item = (Oid, Value)>) {
         let fresh: BTreeMap<Oid, Value> = entries.into_iter().collect();
@@ -203,6 +231,24 @@ mod tests {
         );
         assert_eq!(v.lookup(&oid("1")), Lookup::NoSuchObject);
         assert_eq!(v.lookup(&Oid::empty()), Lookup::NoSuchObject);
+    }
+
+    #[test]
+    fn replace_subtrees_keeps_what_no_prefix_owns() {
+        let v = view();
+        let kept = v.replace_subtrees(
+            &[oid("1.3.6.1.2.1.1"), oid("1.3.6.1.2.1.2.2.1.2.10")],
+            [
+                (oid("1.3.6.1.2.1.1.5.0"), Value::OctetString("gam".into())),
+                (oid("1.3.6.1.4.1.1.0"), Value::Integer(1)),
+            ],
+        );
+        assert_eq!(kept, 1);
+        assert_eq!(v.len(), 2);
+        assert!(v.get(&oid("1.3.6.1.2.1.1.1.0")).is_none());
+        assert!(v.get(&oid("1.3.6.1.2.1.1.5.0")).is_some());
+        assert!(v.get(&oid("1.3.6.1.2.1.2.2.1.2.1")).is_some());
+        assert!(v.get(&oid("1.3.6.1.2.1.2.2.1.2.10")).is_none());
     }
 
     #[test]
