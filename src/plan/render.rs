@@ -131,7 +131,12 @@ pub fn text(plan: &Plan, colour: Colour) -> String {
                     let _ = writeln!(out, "{}: no changes", paint.code("1", &d.device));
                     continue;
                 }
-                let _ = writeln!(out, "{}: {}", paint.code("1", &d.device), counts(summary));
+                let head = if changes.is_empty() {
+                    "no changes".to_string()
+                } else {
+                    counts(summary)
+                };
+                let _ = writeln!(out, "{}: {head}", paint.code("1", &d.device));
                 change_lines(changes, &mut out, &paint, "  ");
                 if !orphans.is_empty() {
                     let list: Vec<String> = orphans

@@ -8,5 +8,6 @@ mod lab_mib;
 mod lab_snmp;
 mod lab_ssh;
 mod observe;
+mod plan_cli;
 mod support;
 mod validate;

@@ -91,25 +91,29 @@ fn request_reason(
         RequestError::NoAnswer {
             tries, discovery, ..
         } if *discovery && !session.answered() => format!(
-            "no answer from {addr} to SNMPv3 engine discovery after {tries} tries \
-             (SNMP disabled or device unreachable)"
+            "no answer from {addr} to SNMPv3 engine discovery after {} \
+             (SNMP disabled or device unreachable)",
+            tries_text(*tries)
         ),
         RequestError::NoAnswer {
             tries,
             what: "port unreachable",
             ..
         } if !session.answered() => format!(
-            "no answer from {addr} after {tries} tries (port unreachable: SNMP disabled or \
-             nothing listening)"
+            "no answer from {addr} after {} (port unreachable: SNMP disabled or \
+             nothing listening)",
+            tries_text(*tries)
         ),
         RequestError::NoAnswer { tries, .. } if !session.answered() => match target.security {
             Security::V2c { .. } => format!(
-                "no answer from {addr} after {tries} tries (wrong community, SNMP disabled or \
-                 device unreachable)"
+                "no answer from {addr} after {} (wrong community, SNMP disabled or \
+                 device unreachable)",
+                tries_text(*tries)
             ),
             Security::V3 { .. } => format!(
-                "no answer from {addr} after {tries} tries (SNMPv3 access refused, SNMP \
-                 disabled or device unreachable)"
+                "no answer from {addr} after {} (SNMPv3 access refused, SNMP \
+                 disabled or device unreachable)",
+                tries_text(*tries)
             ),
         },
         RequestError::NoAnswer { .. } => format!("{error} reading {oid} ({what})"),
@@ -118,6 +122,15 @@ fn request_reason(
             format!("malformed answer reading {oid} ({what}): {detail}")
         }
         RequestError::ErrorStatus { .. } => format!("{error} reading {oid} ({what})"),
+    }
+}
+
+/// "1 try", "3 tries".
+fn tries_text(tries: u32) -> String {
+    if tries == 1 {
+        "1 try".to_string()
+    } else {
+        format!("{tries} tries")
     }
 }
 

@@ -461,13 +461,17 @@ impl<'a> Ctx<'a> {
         }
         profile_editor(out);
 
+        // The allowed-tagged-VLAN bitmaps (columns 130..160) are in the MIB but not in the real
+        // 1.5.4 walk, whose only subscriber has none: the lab serves them for every row once any
+        // subscriber has allowed VLANs, so a reader can see them.
+        let allowed_columns = r.subscribers.values().any(|s| !s.allowed_vlans.is_empty());
         for (id, s) in &r.subscribers {
-            self.subscriber(out, *id, s);
+            self.subscriber(out, *id, s, allowed_columns);
         }
         subscriber_editor(out);
     }
 
-    fn subscriber(&self, out: &mut Out, id: u16, s: &Subscriber) {
+    fn subscriber(&self, out: &mut Out, id: u16, s: &Subscriber, allowed_columns: bool) {
         let r = self.running();
         let idx = [u32::from(id)];
         let endpoint_name = s
@@ -502,6 +506,16 @@ impl<'a> Ctx<'a> {
             &idx,
             gauge(u32::from(s.port2_vid.unwrap_or(0))),
         );
+        if allowed_columns {
+            for (quarter, column) in [130u32, 140, 150, 160].into_iter().enumerate() {
+                out.put(
+                    USER_CFG,
+                    column,
+                    &idx,
+                    Value::OctetString(vlan_quarter(&s.allowed_vlans, quarter).into()),
+                );
+            }
+        }
         // TrunkMode: not modelled by the lab; the walk's false.
         out.put(USER_CFG, 170, &idx, truth(false));
         out.put(
@@ -894,4 +908,18 @@ fn subscriber_editor(out: &mut Out) {
     out.put(USER_EDITOR, 210, &z, gauge(0));
     out.put(USER_EDITOR, 220, &z, int(poe_value(PoeMode::Enable)));
     out.put(USER_EDITOR, 10000, &z, gauge(0));
+}
+
+/// One quarter (1024 VLANs, 128 octets) of a VLAN bitmap, least significant bit first, as
+/// GAM-TC defines `GAMVlanListQuarter`.
+fn vlan_quarter(vlans: &[u16], quarter: usize) -> Vec<u8> {
+    let mut bits = vec![0u8; 128];
+    for v in vlans {
+        let v = usize::from(*v);
+        if v / 1024 == quarter {
+            let offset = v % 1024;
+            bits[offset / 8] |= 1 << (offset % 8);
+        }
+    }
+    bits
 }

@@ -1,0 +1,361 @@
+//! Plan and import end to end, over real UDP: lab devices served by the lab's SNMP agent, read by
+//! the observe driver, planned, changed through the CLI dialect, and read again.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use gamops::device::cli::dialect;
+use gamops::device::credentials::Secret;
+use gamops::device::live::Observation;
+use gamops::device::snmp::{Security, SnmpTarget, observe};
+use gamops::inventory::Inventory;
+use gamops::lab::device::state::{self as lab, DeviceState};
+use gamops::lab::device::{Session, SharedDevice, share};
+use gamops::lab::mib;
+use gamops::lab::snmp::{SnmpAgent, SnmpAgentConfig, SnmpFaults, view_from_snmprec};
+use gamops::model::{GamModel, Subscriber};
+use gamops::plan::diff::{DiffOptions, diff};
+use gamops::plan::{Action, Object, ObjectKind, target_for};
+
+use crate::support::{gamops, stderr, stdout, temp_inventory};
+
+const WALK: &str = include_str!("../fixtures/gam12c-walk.snmprec");
+
+fn target(addr: SocketAddr) -> SnmpTarget {
+    let mut t = SnmpTarget::new(
+        addr,
+        Security::V2c {
+            community: Secret::new("public"),
+        },
+    );
+    t.timeout = Duration::from_secs(3);
+    t.retries = 2;
+    t
+}
+
+async fn read(addr: SocketAddr) -> gamops::device::LiveDevice {
+    match observe(&target(addr)).await {
+        Observation::Live(l) => *l,
+        Observation::Unknown { reason } => panic!("device unknown: {reason}"),
+    }
+}
+
+/// Runs `lines` in config mode of a fresh session; fails on any `%` error.
+fn run_cli(dev: &SharedDevice, lines: &[String]) {
+    let mut s = Session::new(dev.clone());
+    s.execute("configure terminal");
+    for l in lines {
+        let reply = s.execute(l);
+        assert!(
+            dialect::error_in(&reply.text).is_none(),
+            "`{l}`: {}",
+            reply.text
+        );
+    }
+    s.execute("end");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lab_devices_converge_through_snmp_and_the_cli() {
+    let (_tmp, inv_dir) = temp_inventory();
+    let inv = Inventory::load_dir(&inv_dir).unwrap();
+    let desired = &inv.desired;
+    for (device, model) in [
+        ("bldg-12-gam1", GamModel::Gam12C),
+        ("bldg-7-gam1", GamModel::Gam24M),
+        ("campus-gam2", GamModel::Gam4Cx),
+    ] {
+        let mut state = DeviceState::factory(model, device);
+        if device == "bldg-7-gam1" {
+            state.running.global.subscriber_model = lab::SubscriberModel::PortAware;
+        }
+        let uptime = Duration::from_secs(1);
+        let view = mib::view_of(&state, uptime);
+        let shared = share(state);
+        let agent = SnmpAgent::start(
+            SnmpAgentConfig::default(),
+            view.clone(),
+            Arc::new(SnmpFaults::new()),
+        )
+        .await
+        .unwrap();
+
+        let dev = desired.device(device).unwrap();
+        let subs: Vec<&Subscriber> = desired
+            .subscribers
+            .iter()
+            .filter(|s| s.device.as_str() == device)
+            .map(|s| &s.value)
+            .collect();
+        let t = target_for(dev, &subs, desired.plans().unwrap(), &desired.fleet());
+        let uplink_base = 1_000_000 + u32::from(model.ghn_ports());
+
+        let live = read(agent.local_addr()).await;
+        let plan = diff(&t, &live, DiffOptions { prune: false }).unwrap();
+        assert!(
+            plan.changes
+                .iter()
+                .any(|c| c.action == Action::Create && c.kind == ObjectKind::Subscriber)
+        );
+        let lines: Vec<String> = plan
+            .changes
+            .iter()
+            .map(|c| match &c.after {
+                Some(Object::Profile(p)) => dialect::set_profile(p),
+                Some(Object::Endpoint(e)) => dialect::set_endpoint(e),
+                Some(Object::Subscriber(s)) => dialect::set_subscriber(s, uplink_base),
+                Some(Object::Port(p)) => dialect::set_port(p),
+                None => panic!("a first plan deletes nothing without prune: {c:?}"),
+            })
+            .collect();
+        run_cli(&shared, &lines);
+        mib::refresh(&view, &shared.lock().unwrap(), uptime);
+
+        let after = read(agent.local_addr()).await;
+        let again = diff(&t, &after, DiffOptions { prune: false }).unwrap();
+        assert!(
+            again.changes.is_empty(),
+            "{device}: second plan over SNMP: {:#?}",
+            again.changes
+        );
+        agent.shutdown().await;
+    }
+}
+
+/// Serves the real walk; returns the agent.
+async fn walk_agent() -> SnmpAgent {
+    SnmpAgent::start(
+        SnmpAgentConfig::default(),
+        view_from_snmprec(WALK).unwrap(),
+        Arc::new(SnmpFaults::new()),
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_then_plan_finds_no_changes_and_edits_show_up() {
+    let agent = walk_agent().await;
+    let addr = agent.local_addr();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("inv");
+
+    let out = gamops()
+        .args([
+            "import",
+            "--address",
+            &addr.to_string(),
+            "--community",
+            "public",
+            "--name",
+            "gam12c",
+            "--out",
+        ])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        stdout(&out).contains("gam12c: wrote devices/gam12c.yaml and 1 subscriber(s); 4 plan(s)"),
+        "{}",
+        stdout(&out)
+    );
+
+    // The walk's plans, endpoint and subscriber, as canonical YAML.
+    let plans = std::fs::read_to_string(dir.join("plans.yaml")).unwrap();
+    for (name, rate) in [("1G", 1000), ("500M", 545), ("250M", 270), ("100M", 118)] {
+        assert!(
+            plans.contains(&format!(
+                "{name}:\n  down_mbps: {rate}\n  up_mbps: {rate}\n"
+            )),
+            "{plans}"
+        );
+    }
+    let sub = std::fs::read_to_string(dir.join("subscribers/gam12c/C#.yaml")).unwrap();
+    for line in [
+        "id: C#",
+        "port: 12",
+        "  mac: \"00:0e:d8:19:97:e6\"",
+        "vlan: 1409",
+        "tagged: false",
+        "outer_vlan: 120",
+        "plan: 500M",
+    ] {
+        assert!(sub.lines().any(|l| l == line), "{line:?} not in:\n{sub}");
+    }
+    let device = std::fs::read_to_string(dir.join("devices/gam12c.yaml")).unwrap();
+    assert!(
+        device.contains("community: env:GAMOPS_SNMP_COMMUNITY"),
+        "{device}"
+    );
+    assert!(
+        !device.contains("public"),
+        "the community must not be written: {device}"
+    );
+
+    let valid = gamops()
+        .args(["validate", "--inventory"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(valid.status.code(), Some(0), "{}", stdout(&valid));
+
+    let plan = |extra: &[&str]| {
+        gamops()
+            .env("GAMOPS_SNMP_COMMUNITY", "public")
+            .args(["plan", "--detailed-exitcode", "--inventory"])
+            .arg(&dir)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = plan(&[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(stdout(&out).contains("No changes"), "{}", stdout(&out));
+
+    // An engineer moves the subscriber to another VLAN.
+    let path = dir.join("subscribers/gam12c/C#.yaml");
+    std::fs::write(&path, sub.replace("vlan: 1409", "vlan: 1500")).unwrap();
+    let out = plan(&[]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let text = stdout(&out);
+    assert!(
+        text.contains("~ subscriber C# (id 1)  [interrupts service]"),
+        "{text}"
+    );
+    assert!(text.contains("vlan: 1409 -> 1500"), "{text}");
+    assert!(
+        text.contains("Subscribers: 1 interrupted, 0 rate change only, 0 created, 0 deleted."),
+        "{text}"
+    );
+
+    let plan_file = tmp.path().join("plan.json");
+    let out = plan(&["--format", "markdown", "--out", plan_file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stdout(&out).starts_with("### gamops plan: 0 to create, 1 to update, 0 to delete"),
+        "{}",
+        stdout(&out)
+    );
+    let saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&plan_file).unwrap()).unwrap();
+    assert_eq!(saved["format_version"], 1);
+    assert_eq!(saved["devices"][0]["status"], "planned");
+    assert!(
+        saved["devices"][0]["fingerprint"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:")
+    );
+    assert_eq!(
+        saved["devices"][0]["changes"][0]["fields"][0]["field"],
+        "vlan"
+    );
+    agent.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreadable_devices_are_unknown_and_the_rest_still_plan() {
+    let agent = walk_agent().await;
+    let addr = agent.local_addr();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("inv");
+    let out = gamops()
+        .args([
+            "import",
+            "--address",
+            &addr.to_string(),
+            "--community",
+            "public",
+            "--name",
+            "gam12c",
+            "--out",
+        ])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    // A device on a port nothing listens on, and one whose community is wrong.
+    let dead = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let dead_port = dead.local_addr().unwrap().port();
+    drop(dead);
+    std::fs::write(
+        dir.join("devices/gone.yaml"),
+        format!("name: gone\nmodel: GAM-12-C\naddress: 127.0.0.1\nsnmp: {{port: {dead_port}, community: env:GAMOPS_SNMP_COMMUNITY, timeout_ms: 300, retries: 0}}\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("devices/wrong.yaml"),
+        format!("name: wrong\nmodel: GAM-12-C\naddress: 127.0.0.1\nsnmp: {{port: {}, community: env:WRONG_COMMUNITY, timeout_ms: 300, retries: 0}}\n", addr.port()),
+    )
+    .unwrap();
+    let out = gamops()
+        .env("GAMOPS_SNMP_COMMUNITY", "public")
+        .env("WRONG_COMMUNITY", "nope")
+        .args(["plan", "--detailed-exitcode", "--inventory"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}{}", stderr(&out));
+    assert!(text.contains("gam12c: no changes"), "{text}");
+    assert!(
+        text.contains("gone: unknown: no answer from 127.0.0.1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("wrong: unknown: no answer from 127.0.0.1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("2 device(s) could not be read and were not planned."),
+        "{text}"
+    );
+
+    // A missing credential is a clear per-device reason, not a crash.
+    let out = gamops()
+        .env_remove("GAMOPS_SNMP_COMMUNITY")
+        .args(["plan", "--device", "gam12c", "--inventory"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("gam12c: unknown:") && stdout(&out).contains("GAMOPS_SNMP_COMMUNITY"),
+        "{}",
+        stdout(&out)
+    );
+
+    // An unknown device name is a user error with the list of devices.
+    let out = gamops()
+        .args(["plan", "--device", "nope", "--inventory"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("device nope is not in the inventory"),
+        "{}",
+        stderr(&out)
+    );
+    agent.shutdown().await;
+}
