@@ -94,6 +94,9 @@ pub fn render<T: Serialize>(
     value: &T,
     original: Option<&str>,
 ) -> Result<String, CanonicalError> {
+    // YAML breaks lines at CR too: normalise, or a comment line could carry a key with it.
+    let normalised = original.map(|o| o.replace("\r\n", "\n").replace('\r', "\n"));
+    let original = normalised.as_deref();
     let (kept, consumed) = original.map(header).unwrap_or_default();
     if let Some(text) = original {
         for (i, line) in text.lines().enumerate().skip(consumed) {
@@ -147,5 +150,16 @@ mod tests {
         );
         let err = render(FileKind::Plans, &D { a: 1 }, Some("a: 1 # why\n")).unwrap_err();
         assert!(matches!(err, CanonicalError::InnerComment { line: 1 }));
+    }
+
+    #[test]
+    fn a_carriage_return_ends_a_comment_line() {
+        // Found by the fuzzer: YAML reads `\r` as a line break, so the key after it is data.
+        let original = "# note\rname: g\nmodel: GAM-4-CX\naddress: 127.0.0.1\n";
+        let out = format_file(FileKind::Device, original).unwrap();
+        assert_eq!(
+            out,
+            "# yaml-language-server: $schema=../../schemas/device.schema.json\n# note\nname: g\nmodel: GAM-4-CX\naddress: \"127.0.0.1\"\nsubscriber_model: endpoint-aware\n"
+        );
     }
 }

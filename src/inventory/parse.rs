@@ -283,3 +283,29 @@ mod fuzz {
         }
     }
 }
+
+/// Inputs the fuzzer once found a bug with (`fuzz/regressions/`): each must parse or fail
+/// cleanly, and format back to the same values.
+#[cfg(test)]
+#[test]
+fn fuzz_regressions_stay_fixed() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/regressions");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let data = std::fs::read(entry.unwrap().path()).unwrap();
+        let Some((&selector, bytes)) = data.split_first() else {
+            continue;
+        };
+        let kind = FileKind::ALL[usize::from(selector) % FileKind::ALL.len()];
+        if parse(kind, SourceId(0), bytes).is_ok()
+            && let Ok(text) = std::str::from_utf8(bytes)
+        {
+            match crate::inventory::canonical::format_file(kind, text) {
+                Ok(_) | Err(crate::inventory::canonical::CanonicalError::InnerComment { .. }) => {}
+                Err(e) => panic!("{kind:?}: parsed but did not format: {e}"),
+            }
+        }
+        seen += 1;
+    }
+    assert!(seen > 0, "no regression inputs in {}", dir.display());
+}
