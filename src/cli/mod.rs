@@ -1,6 +1,7 @@
 //! The command layer: parse arguments, call the library, print, and choose the exit code.
 //! One file per command.
 
+mod discover;
 mod error;
 mod fmt;
 mod import;
@@ -35,6 +36,7 @@ pub enum Command {
     Validate(validate::Args),
     Plan(plan::Args),
     Import(import::Args),
+    Discover(discover::Args),
     Fmt(fmt::Args),
     Schema(schema::Args),
     #[command(subcommand)]
@@ -68,6 +70,7 @@ pub fn run(cli: Cli) -> Result<u8, CommandError> {
         Command::Validate(args) => validate::run(args),
         Command::Plan(args) => plan::run(args),
         Command::Import(args) => import::run(args),
+        Command::Discover(args) => discover::run(args),
         Command::Fmt(args) => fmt::run(args),
         Command::Schema(args) => schema::run(args),
         Command::Lab(cmd) => lab::run(cmd),

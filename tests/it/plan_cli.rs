@@ -359,3 +359,56 @@ async fn unreadable_devices_are_unknown_and_the_rest_still_plan() {
     );
     agent.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discover_finds_the_gam_by_its_sys_object_id() {
+    let agent = walk_agent().await;
+    let port = agent.local_addr().port().to_string();
+    let out = gamops()
+        .args([
+            "discover",
+            "--range",
+            "127.0.0.1/30",
+            "--port",
+            &port,
+            "--timeout-ms",
+            "500",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        format!("127.0.0.1:{port} GAM-12-C firmware GAM-12/24-C_v1.5.4 name <private>\n")
+    );
+    assert!(
+        stderr(&out).contains("1 GAM(s) found in 4 address(es)"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = gamops()
+        .args([
+            "discover",
+            "--range",
+            "127.0.0.1/30",
+            "--port",
+            &port,
+            "--timeout-ms",
+            "300",
+            "--all",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let list = v.as_array().unwrap();
+    assert_eq!(list.len(), 4);
+    assert_eq!(list.iter().filter(|f| f["gam"] == true).count(), 1);
+    assert!(
+        list.iter()
+            .any(|f| f["gam"] == false && f["reason"].as_str().unwrap().contains("no answer"))
+    );
+    agent.shutdown().await;
+}

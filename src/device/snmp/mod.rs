@@ -21,6 +21,6 @@ pub mod target;
 pub mod varbind;
 pub mod walk;
 
-pub use observe::{DEFAULT_CONCURRENCY, observe, observe_all, observe_with_stats};
+pub use observe::{DEFAULT_CONCURRENCY, observe, observe_all, observe_with_stats, probe};
 pub use session::ReadStats;
 pub use target::{Security, SnmpTarget, TargetError};

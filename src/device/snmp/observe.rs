@@ -14,7 +14,7 @@ use super::oids::{self, Table};
 use super::session::{ReadStats, RequestError, Session};
 use super::target::{Security, SnmpTarget};
 use super::walk::{self, Rows, WalkError};
-use crate::device::live::{LiveDevice, Observation};
+use crate::device::live::{LiveDevice, Observation, SystemInfo};
 
 /// How many devices are read at once when the caller does not say (`--concurrency`).
 pub const DEFAULT_CONCURRENCY: usize = 32;
@@ -33,6 +33,19 @@ pub async fn observe_with_stats(target: &SnmpTarget) -> (Observation, ReadStats)
         Err(reason) => Observation::Unknown { reason },
     };
     (observation, session.stats())
+}
+
+/// Asks an agent who it is (the system group and the G.hn globals, one GET): its model and
+/// firmware when it is a GAM, or why not.
+pub async fn probe(target: &SnmpTarget) -> Result<SystemInfo, String> {
+    let mut session = Session::new(target);
+    let answer = session
+        .get(&decode::scalar_oids())
+        .await
+        .map_err(|e| request_reason(&e, &session, target, "1.3.6.1.2.1.1", "system group"))?;
+    decode::system(&answer)
+        .map(|(system, _)| system)
+        .map_err(|e| e.to_string())
 }
 
 async fn read(session: &mut Session<'_>, target: &SnmpTarget) -> Result<LiveDevice, String> {
