@@ -1,6 +1,7 @@
 //! The one integration-test binary: a module per area.
 
 mod bad_input;
+mod cli_session;
 mod dialect_lab;
 mod fmt;
 mod git_rev;

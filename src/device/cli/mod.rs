@@ -1,4 +1,7 @@
-//! Changing a GAM over its SSH CLI. `dialect` renders the `ghn ...` lines; the session (prompts,
-//! pager, errors, saving) comes with apply.
+//! Changing a GAM over its SSH CLI: `dialect` renders the `ghn ...` lines, `session` is one
+//! logged-in SSH session (host-key pinning, prompts, pager, `%` errors, saving).
 
 pub mod dialect;
+pub mod session;
+
+pub use session::{CliAuth, CliError, CliSession, CliTarget, HostKeyPolicy};
