@@ -7,45 +7,21 @@ use std::time::Duration;
 use gamops::device::cli::{CliAuth, CliError, CliSession, CliTarget, HostKeyPolicy, dialect};
 use gamops::device::credentials::Secret;
 use gamops::lab::device::state::DeviceState;
-use gamops::lab::device::{Session, SharedDevice, share};
+use gamops::lab::device::{SharedDevice, share};
 use gamops::lab::ssh::{HostKey, SshServerConfig, SshServerHandle, serve};
-use gamops::lab::terminal::{Refusal, Reply, Shell, ShellFactory};
 use gamops::model::GamModel;
-
-/// The simulated GAM's CLI behind the SSH server.
-struct Icli(Session);
-
-impl Shell for Icli {
-    fn prompt(&self) -> String {
-        self.0.prompt()
-    }
-
-    fn execute(&mut self, line: &str) -> Reply {
-        let r = self.0.execute(line);
-        let is_error = r.text.lines().any(|l| l.trim_start().starts_with('%'));
-        Reply {
-            text: r.text,
-            page_lines: r.page_lines,
-            close: r.close,
-            is_error,
-        }
-    }
-}
-
-struct Gam(SharedDevice);
-
-impl ShellFactory for Gam {
-    fn open(&self, _user: &str) -> Result<Box<dyn Shell>, Refusal> {
-        Ok(Box::new(Icli(Session::new(self.0.clone()))))
-    }
-}
 
 async fn lab(max_sessions: usize) -> (SshServerHandle, SharedDevice) {
     let device = share(DeviceState::factory(GamModel::Gam12C, "gam1"));
     let mut cfg = SshServerConfig::gam_default(HostKey::generate().unwrap());
     cfg.max_sessions = max_sessions;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let server = serve(listener, cfg, Arc::new(Gam(device.clone()))).unwrap();
+    let server = serve(
+        listener,
+        cfg,
+        Arc::new(crate::support::Gam::new(device.clone(), None)),
+    )
+    .unwrap();
     (server, device)
 }
 

@@ -1,5 +1,6 @@
 //! The one integration-test binary: a module per area.
 
+mod apply;
 mod bad_input;
 mod cli_session;
 mod dialect_lab;

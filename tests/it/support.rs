@@ -65,3 +65,63 @@ pub fn stdout(out: &std::process::Output) -> String {
 pub fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
+
+/// The simulated GAM's CLI behind the lab's SSH server: each login gets an ICLI session, and the
+/// SNMP view (when given) is refreshed after every command, as a real GAM's tables follow its
+/// running config.
+pub struct Gam {
+    device: gamops::lab::device::SharedDevice,
+    view: Option<gamops::lab::snmp::MibView>,
+}
+
+impl Gam {
+    pub fn new(
+        device: gamops::lab::device::SharedDevice,
+        view: Option<gamops::lab::snmp::MibView>,
+    ) -> Gam {
+        Gam { device, view }
+    }
+}
+
+struct Icli {
+    session: gamops::lab::device::Session,
+    device: gamops::lab::device::SharedDevice,
+    view: Option<gamops::lab::snmp::MibView>,
+}
+
+impl gamops::lab::terminal::Shell for Icli {
+    fn prompt(&self) -> String {
+        self.session.prompt()
+    }
+
+    fn execute(&mut self, line: &str) -> gamops::lab::terminal::Reply {
+        let r = self.session.execute(line);
+        if let Some(view) = &self.view {
+            gamops::lab::mib::refresh(
+                view,
+                &self.device.lock().unwrap(),
+                std::time::Duration::from_secs(1),
+            );
+        }
+        let is_error = r.text.lines().any(|l| l.trim_start().starts_with('%'));
+        gamops::lab::terminal::Reply {
+            text: r.text,
+            page_lines: r.page_lines,
+            close: r.close,
+            is_error,
+        }
+    }
+}
+
+impl gamops::lab::terminal::ShellFactory for Gam {
+    fn open(
+        &self,
+        _user: &str,
+    ) -> Result<Box<dyn gamops::lab::terminal::Shell>, gamops::lab::terminal::Refusal> {
+        Ok(Box::new(Icli {
+            session: gamops::lab::device::Session::new(self.device.clone()),
+            device: self.device.clone(),
+            view: self.view.clone(),
+        }))
+    }
+}

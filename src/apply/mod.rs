@@ -1,0 +1,265 @@
+//! Apply: converge each device to its plan over the SSH CLI, safely.
+//!
+//! Per device: read it (the snapshot) and refuse it when its configuration changed since the plan
+//! (stale); send the plan's commands in order; read it again and compare with the state the plan
+//! intended; save when they match. When a command is refused or the result differs, send the
+//! inverse commands from the snapshot, read again, and report the device as rolled back (or,
+//! when even that fails, as failed with what was sent). Nothing half-applied is ever saved.
+//! Devices are independent: one failing never stops the others.
+
+pub mod commands;
+pub mod verify;
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::device::cli::{CliError, CliSession, CliTarget, dialect};
+use crate::device::live::{LiveDevice, Observation};
+use crate::device::snmp::{self, SnmpTarget};
+use crate::plan::simulate::apply_changes;
+use crate::plan::{Change, fingerprint};
+
+/// Everything needed to apply one device's plan.
+#[derive(Clone, Debug)]
+pub struct DeviceJob {
+    pub device: String,
+    pub snmp: SnmpTarget,
+    pub cli: CliTarget,
+    /// 1000000 + the model's G.hn port count: names the uplinks in `nni` options.
+    pub uplink_base: u32,
+    pub changes: Vec<Change>,
+    /// The plan's fingerprint of the device's configuration; None to skip the staleness check
+    /// (a plan made and applied in one run).
+    pub fingerprint: Option<String>,
+    /// How often to try a save that overlaps another one, and the pause between tries.
+    pub save_attempts: u32,
+    pub save_pause: Duration,
+}
+
+/// What happened to one device.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    Applied,
+    NoChanges,
+    /// The device changed since the plan; nothing was sent.
+    Stale,
+    /// A command was refused or the result differed; the device was put back and not saved.
+    RolledBack,
+    /// The device could not be read, reached, or put back; see the message and the commands sent.
+    Failed,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DeviceResult {
+    pub device: String,
+    pub status: Status,
+    pub message: String,
+    /// Every line sent to the device, in order (the journal also has them).
+    pub sent: Vec<String>,
+}
+
+/// Where each command and its answer are recorded (the store's journal). Implementations must
+/// not block for long: they are called from the async executor.
+pub trait Journal: Send + Sync {
+    fn record(&self, device: &str, command: &str, output: &str, ok: bool);
+}
+
+/// A journal that keeps nothing.
+pub struct NoJournal;
+
+impl Journal for NoJournal {
+    fn record(&self, _: &str, _: &str, _: &str, _: bool) {}
+}
+
+struct Run<'a> {
+    job: &'a DeviceJob,
+    journal: &'a dyn Journal,
+    sent: Vec<String>,
+}
+
+impl Run<'_> {
+    fn result(self, status: Status, message: impl Into<String>) -> DeviceResult {
+        DeviceResult {
+            device: self.job.device.clone(),
+            status,
+            message: message.into(),
+            sent: self.sent,
+        }
+    }
+
+    async fn send(&mut self, cli: &mut CliSession, line: &str) -> Result<String, CliError> {
+        self.sent.push(line.to_string());
+        let r = cli.run(line).await;
+        match &r {
+            Ok(out) => self.journal.record(&self.job.device, line, out, true),
+            Err(e) => self
+                .journal
+                .record(&self.job.device, line, &e.to_string(), false),
+        }
+        r
+    }
+}
+
+async fn read(target: &SnmpTarget) -> Result<LiveDevice, String> {
+    match snmp::observe(target).await {
+        Observation::Live(l) => Ok(*l),
+        Observation::Unknown { reason } => Err(reason),
+    }
+}
+
+/// Applies one device's plan. Never panics; every outcome is a [`DeviceResult`].
+pub async fn apply_device(job: &DeviceJob, journal: &dyn Journal) -> DeviceResult {
+    let mut run = Run {
+        job,
+        journal,
+        sent: Vec::new(),
+    };
+    if job.changes.is_empty() {
+        return run.result(Status::NoChanges, "nothing to change");
+    }
+    let snapshot = match read(&job.snmp).await {
+        Ok(l) => l,
+        Err(reason) => {
+            return run.result(
+                Status::Failed,
+                format!("could not read the device before applying: {reason}"),
+            );
+        }
+    };
+    if let Some(planned) = &job.fingerprint {
+        let now = fingerprint(&snapshot);
+        if &now != planned {
+            return run.result(
+                Status::Stale,
+                format!("the device changed since the plan (fingerprint {now}, plan {planned}); plan again"),
+            );
+        }
+    }
+    let intended = apply_changes(&snapshot, &job.changes);
+
+    let mut cli = match CliSession::connect(&job.cli).await {
+        Ok(c) => c,
+        Err(e) => {
+            let hint = e.hint().map(|h| format!(" ({h})")).unwrap_or_default();
+            return run.result(Status::Failed, format!("could not open the CLI: {e}{hint}"));
+        }
+    };
+
+    // Forward, in the plan's order.
+    let mut done = 0;
+    let mut failure = None;
+    if let Err(e) = run.send(&mut cli, dialect::CONFIGURE).await {
+        failure = Some(e.to_string());
+    } else {
+        for change in &job.changes {
+            let Some(line) = commands::forward(change, job.uplink_base) else {
+                continue;
+            };
+            match run.send(&mut cli, &line).await {
+                Ok(_) => done += 1,
+                Err(e) => {
+                    failure = Some(e.to_string());
+                    break;
+                }
+            }
+        }
+    }
+    let _ = run.send(&mut cli, dialect::END).await;
+
+    // Verify over SNMP against the intended state.
+    if failure.is_none() {
+        match read(&job.snmp).await {
+            Ok(now) => {
+                if let Some(diff) = verify::difference(&now, &intended) {
+                    failure = Some(format!("the device did not end up as planned: {diff}"));
+                }
+            }
+            Err(reason) => {
+                failure = Some(format!(
+                    "could not read the device after applying: {reason}"
+                ))
+            }
+        }
+    }
+    let Some(reason) = failure else {
+        return match cli.save(job.save_attempts, job.save_pause).await {
+            Ok(()) => {
+                run.sent.push(dialect::SAVE.to_string());
+                journal.record(&job.device, dialect::SAVE, "saved", true);
+                cli.close().await;
+                run.result(
+                    Status::Applied,
+                    format!("{done} change(s) applied and saved"),
+                )
+            }
+            Err(e) => {
+                journal.record(&job.device, dialect::SAVE, &e.to_string(), false);
+                run.result(
+                    Status::Failed,
+                    format!("applied and verified, but not saved: {e}; a reboot would lose the changes, apply again to save"),
+                )
+            }
+        };
+    };
+
+    // Roll back what was sent (a refused command changed nothing), newest first.
+    let mut rollback_error = None;
+    if run.send(&mut cli, dialect::CONFIGURE).await.is_ok() {
+        for change in job.changes[..done.min(job.changes.len())].iter().rev() {
+            if let Some(line) = commands::inverse(change, job.uplink_base)
+                && let Err(e) = run.send(&mut cli, &line).await
+            {
+                rollback_error = Some(e.to_string());
+            }
+        }
+        let _ = run.send(&mut cli, dialect::END).await;
+    } else {
+        rollback_error = Some("the CLI session was lost".to_string());
+    }
+    cli.close().await;
+    let back = match read(&job.snmp).await {
+        Ok(now) => verify::difference(&now, &snapshot),
+        Err(e) => Some(format!("could not read the device: {e}")),
+    };
+    match (rollback_error, back) {
+        (None, None) => run.result(Status::RolledBack, format!("{reason}; rolled back, nothing saved")),
+        (e, d) => run.result(
+            Status::Failed,
+            format!(
+                "{reason}; the rollback did not complete ({}); nothing was saved, so a reboot restores the saved configuration, and the next apply converges",
+                e.or(d).unwrap_or_default()
+            ),
+        ),
+    }
+}
+
+/// Applies many devices, at most `concurrency` at once; results in the order of `jobs`.
+pub async fn apply_all(
+    jobs: Vec<DeviceJob>,
+    concurrency: usize,
+    journal: std::sync::Arc<dyn Journal>,
+    progress: impl Fn(usize, usize, &DeviceResult),
+) -> Vec<DeviceResult> {
+    let total = jobs.len();
+    let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, job) in jobs.into_iter().enumerate() {
+        let limit = limit.clone();
+        let journal = journal.clone();
+        tasks.spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            (i, apply_device(&job, journal.as_ref()).await)
+        });
+    }
+    let mut results = Vec::with_capacity(total);
+    while let Some(joined) = tasks.join_next().await {
+        if let Ok((i, r)) = joined {
+            progress(results.len() + 1, total, &r);
+            results.push((i, r));
+        }
+    }
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
+}

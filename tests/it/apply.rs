@@ -1,0 +1,218 @@
+//! Apply against a lab GAM over real SNMP and SSH: converge and save, roll back a refused command,
+//! refuse a stale device, never save half an apply.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use gamops::apply::{DeviceJob, NoJournal, Status, apply_device};
+use gamops::device::cli::{CliAuth, CliTarget, HostKeyPolicy};
+use gamops::device::credentials::Secret;
+use gamops::device::live::Observation;
+use gamops::device::snmp::{Security, SnmpTarget, observe};
+use gamops::inventory::Inventory;
+use gamops::lab::device::state::DeviceState;
+use gamops::lab::device::{SharedDevice, share};
+use gamops::lab::mib;
+use gamops::lab::snmp::{SnmpAgent, SnmpAgentConfig, SnmpFaults};
+use gamops::lab::ssh::{HostKey, SshServerConfig, SshServerHandle, serve};
+use gamops::model::{Desired, GamModel, Subscriber};
+use gamops::plan::diff::{DiffOptions, diff};
+use gamops::plan::{fingerprint, target_for};
+
+use crate::support::{Gam, temp_inventory};
+
+/// A lab GAM with its SNMP agent and SSH server, the SNMP view following the CLI.
+struct LabGam {
+    device: SharedDevice,
+    agent: SnmpAgent,
+    ssh: SshServerHandle,
+}
+
+async fn lab_gam(model: GamModel, name: &str) -> LabGam {
+    let device = share(DeviceState::factory(model, name));
+    let view = mib::view_of(&device.lock().unwrap(), Duration::from_secs(1));
+    let agent = SnmpAgent::start(
+        SnmpAgentConfig::default(),
+        view.clone(),
+        Arc::new(SnmpFaults::new()),
+    )
+    .await
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let ssh = serve(
+        listener,
+        SshServerConfig::gam_default(HostKey::generate().unwrap()),
+        Arc::new(Gam::new(device.clone(), Some(view))),
+    )
+    .unwrap();
+    LabGam { device, agent, ssh }
+}
+
+fn snmp_target(lab: &LabGam) -> SnmpTarget {
+    let mut t = SnmpTarget::new(
+        lab.agent.local_addr(),
+        Security::V2c {
+            community: Secret::new("public"),
+        },
+    );
+    t.timeout = Duration::from_secs(3);
+    t
+}
+
+fn job(
+    lab: &LabGam,
+    desired: &Desired,
+    device: &str,
+    password: &str,
+) -> (DeviceJob, gamops::device::LiveDevice) {
+    let snmp = snmp_target(lab);
+    let live = futures_read(&snmp);
+    let dev = desired.device(device).unwrap();
+    let subs: Vec<&Subscriber> = desired
+        .subscribers
+        .iter()
+        .filter(|s| s.device.as_str() == device)
+        .map(|s| &s.value)
+        .collect();
+    let target = target_for(dev, &subs, desired.plans().unwrap(), &desired.fleet());
+    let changes = diff(&target, &live, DiffOptions { prune: true })
+        .unwrap()
+        .changes;
+    let job = DeviceJob {
+        device: device.to_string(),
+        snmp,
+        cli: CliTarget {
+            addr: lab.ssh.local_addr(),
+            username: "admin".into(),
+            auth: CliAuth::Password(Secret::new(password)),
+            host_key: HostKeyPolicy::Pinned(lab.ssh.host_key().fingerprint_sha256()),
+            connect_timeout: Duration::from_secs(20),
+            command_timeout: Duration::from_secs(20),
+        },
+        uplink_base: 1_000_000 + u32::from(dev.model.ghn_ports()),
+        changes,
+        fingerprint: Some(fingerprint(&live)),
+        save_attempts: 3,
+        save_pause: Duration::from_millis(50),
+    };
+    (job, live)
+}
+
+/// Reads a device from inside a sync helper (the agent runs on the test's runtime workers).
+fn futures_read(t: &SnmpTarget) -> gamops::device::LiveDevice {
+    let t = t.clone();
+    let handle = tokio::runtime::Handle::current();
+    let obs = std::thread::spawn(move || handle.block_on(observe(&t)))
+        .join()
+        .unwrap();
+    match obs {
+        Observation::Live(l) => *l,
+        Observation::Unknown { reason } => panic!("unknown: {reason}"),
+    }
+}
+
+fn inventory() -> (tempfile::TempDir, Desired) {
+    let (tmp, dir) = temp_inventory();
+    let desired = Inventory::load_dir(&dir).unwrap().desired;
+    (tmp, desired)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn converges_saves_and_a_second_apply_sends_nothing() {
+    let (_tmp, desired) = inventory();
+    let lab = lab_gam(GamModel::Gam12C, "bldg-12-gam1").await;
+    let (job1, _) = job(&lab, &desired, "bldg-12-gam1", "");
+    assert!(job1.changes.len() > 10);
+    let r = apply_device(&job1, &NoJournal).await;
+    assert_eq!(r.status, Status::Applied, "{}", r.message);
+    assert_eq!(
+        r.sent.last().map(String::as_str),
+        Some("copy running-config startup-config")
+    );
+    let saved = lab.device.lock().unwrap().startup.clone();
+    assert!(
+        saved.contains("ghn subscriber") && saved.contains("sonar-10423"),
+        "{saved}"
+    );
+
+    let (job2, _) = job(&lab, &desired, "bldg-12-gam1", "");
+    assert!(job2.changes.is_empty(), "{:#?}", job2.changes);
+    let r = apply_device(&job2, &NoJournal).await;
+    assert_eq!((r.status, r.sent.len()), (Status::NoChanges, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_command_rolls_the_device_back_and_saves_nothing() {
+    let (_tmp, desired) = inventory();
+    let lab = lab_gam(GamModel::Gam12C, "bldg-12-gam1").await;
+    let (job, before) = job(&lab, &desired, "bldg-12-gam1", "");
+    let startup_before = lab.device.lock().unwrap().startup.clone();
+    // The device refuses the last subscriber's line, after most of the plan went through.
+    let last = job
+        .changes
+        .iter()
+        .rev()
+        .find(|c| c.kind == gamops::plan::ObjectKind::Subscriber)
+        .unwrap();
+    lab.device.lock().unwrap().fail_next_command(
+        &format!("ghn subscriber {}", last.id),
+        "% Error querying G.hn device. May be missing or busy.",
+    );
+    let r = apply_device(&job, &NoJournal).await;
+    assert_eq!(r.status, Status::RolledBack, "{}", r.message);
+    assert!(
+        r.message.contains("May be missing or busy"),
+        "{}",
+        r.message
+    );
+    let after = futures_read(&job.snmp);
+    assert_eq!(gamops::apply::verify::difference(&after, &before), None);
+    assert_eq!(
+        lab.device.lock().unwrap().startup,
+        startup_before,
+        "nothing half-applied is saved"
+    );
+    assert!(!r.sent.iter().any(|l| l.starts_with("copy ")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_changed_since_the_plan_is_stale() {
+    let (_tmp, desired) = inventory();
+    let lab = lab_gam(GamModel::Gam4Cx, "campus-gam2").await;
+    let (mut job, _) = job(&lab, &desired, "campus-gam2", "");
+    job.fingerprint = Some("sha256:0000".into());
+    let r = apply_device(&job, &NoJournal).await;
+    assert_eq!(
+        (r.status, r.sent.len()),
+        (Status::Stale, 0),
+        "{}",
+        r.message
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_credentials_and_a_save_that_never_frees_are_failures() {
+    let (_tmp, desired) = inventory();
+    let lab = lab_gam(GamModel::Gam4Cx, "campus-gam2").await;
+    let (job1, _) = job(&lab, &desired, "campus-gam2", "wrong");
+    let r = apply_device(&job1, &NoJournal).await;
+    assert_eq!(r.status, Status::Failed);
+    assert!(
+        r.message.contains("login as admin refused"),
+        "{}",
+        r.message
+    );
+
+    let (job2, _) = job(&lab, &desired, "campus-gam2", "");
+    lab.device.lock().unwrap().set_save_in_progress(true);
+    let r = apply_device(&job2, &NoJournal).await;
+    assert_eq!(r.status, Status::Failed, "{}", r.message);
+    assert!(r.message.contains("not saved"), "{}", r.message);
+    assert!(
+        !lab.device
+            .lock()
+            .unwrap()
+            .startup
+            .contains("ghn subscriber")
+    );
+}
