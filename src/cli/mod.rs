@@ -1,6 +1,7 @@
 //! The command layer: parse arguments, call the library, print, and choose the exit code.
 //! One file per command.
 
+mod apply;
 mod discover;
 mod error;
 mod fmt;
@@ -35,6 +36,7 @@ pub struct Cli {
 pub enum Command {
     Validate(validate::Args),
     Plan(plan::Args),
+    Apply(apply::Args),
     Import(import::Args),
     Discover(discover::Args),
     Fmt(fmt::Args),
@@ -69,6 +71,7 @@ pub fn run(cli: Cli) -> Result<u8, CommandError> {
     match cli.command {
         Command::Validate(args) => validate::run(args),
         Command::Plan(args) => plan::run(args),
+        Command::Apply(args) => apply::run(args),
         Command::Import(args) => import::run(args),
         Command::Discover(args) => discover::run(args),
         Command::Fmt(args) => fmt::run(args),

@@ -216,3 +216,113 @@ async fn wrong_credentials_and_a_save_that_never_frees_are_failures() {
             .contains("ghn subscriber")
     );
 }
+
+/// The project's inventory cut down to one device, pointed at `lab`.
+fn one_device_inventory(lab: &LabGam) -> (tempfile::TempDir, std::path::PathBuf) {
+    let (tmp, dir) = temp_inventory();
+    for other in ["bldg-7-gam1", "campus-gam2"] {
+        std::fs::remove_file(dir.join(format!("devices/{other}.yaml"))).unwrap();
+        std::fs::remove_dir_all(dir.join(format!("subscribers/{other}"))).unwrap();
+    }
+    let path = dir.join("devices/bldg-12-gam1.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let text = text
+        .replace(
+            "port: 16101",
+            &format!("port: {}", lab.agent.local_addr().port()),
+        )
+        .replace(
+            "ssh:\n  port: 16102",
+            &format!(
+                "ssh:\n  port: {}\n  host_key: {}",
+                lab.ssh.local_addr().port(),
+                lab.ssh.host_key().fingerprint_sha256()
+            ),
+        );
+    std::fs::write(&path, text).unwrap();
+    (tmp, dir)
+}
+
+fn cli(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    crate::support::gamops()
+        .env("GAMOPS_SNMP_COMMUNITY", "public")
+        .env("GAMOPS_SSH_PASSWORD", "")
+        .args(args)
+        .arg("--inventory")
+        .arg(dir)
+        .output()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_out_then_apply_the_file_then_nothing_to_do() {
+    let lab = lab_gam(GamModel::Gam12C, "bldg-12-gam1").await;
+    let (tmp, dir) = one_device_inventory(&lab);
+    let plan_file = tmp.path().join("plan.json");
+    let out = cli(
+        &dir,
+        &[
+            "plan",
+            "--detailed-exitcode",
+            "--out",
+            plan_file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}{}",
+        crate::support::stdout(&out),
+        crate::support::stderr(&out)
+    );
+
+    let out = cli(&dir, &["apply", plan_file.to_str().unwrap()]);
+    let text = crate::support::stdout(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        crate::support::stderr(&out)
+    );
+    assert!(text.contains("bldg-12-gam1: applied ("), "{text}");
+    assert!(lab.device.lock().unwrap().startup.contains("sonar-10423"));
+
+    let out = cli(&dir, &["plan", "--detailed-exitcode"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        crate::support::stdout(&out)
+    );
+
+    // Applying the old plan again: the device has changed since, so it is stale.
+    let out = cli(
+        &dir,
+        &["apply", plan_file.to_str().unwrap(), "--format", "json"],
+    );
+    assert_eq!(out.status.code(), Some(3));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v[0]["status"], "stale");
+    assert_eq!(v[0]["sent"].as_array().unwrap().len(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_without_a_plan_needs_approval_off_a_terminal() {
+    let lab = lab_gam(GamModel::Gam12C, "bldg-12-gam1").await;
+    let (_tmp, dir) = one_device_inventory(&lab);
+    let out = cli(&dir, &["apply"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        crate::support::stderr(&out).contains("pass --auto-approve"),
+        "{}",
+        crate::support::stderr(&out)
+    );
+    let out = cli(&dir, &["apply", "--auto-approve"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        crate::support::stdout(&out),
+        crate::support::stderr(&out)
+    );
+}
