@@ -2,6 +2,7 @@
 //!
 //! See docs/ARCHITECTURE.md for the map of modules and the invariants each keeps.
 
+pub mod billing;
 pub mod cli;
 pub mod device;
 pub mod git;
