@@ -438,7 +438,13 @@ fn map_one(
                 Some(name) => get(name)
                     .map(|v| v.split(',').map(|m| m.trim().to_string()).collect())
                     .unwrap_or_default(),
-                None => service.macs.iter().chain(&c.macs).cloned().collect(),
+                None => service
+                    .macs
+                    .iter()
+                    .chain(&c.macs)
+                    .flat_map(|m| m.split(','))
+                    .map(|m| m.trim().to_string())
+                    .collect(),
             };
             let mut macs = Vec::new();
             for m in raw.iter().filter(|m| !m.is_empty()) {
@@ -607,4 +613,424 @@ fn conflicts(mapped: &[(String, Subscriber)], ctx: &MapContext<'_>) -> HashMap<S
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::BillingMapping;
+
+    fn yaml<T: serde::de::DeserializeOwned>(text: &str) -> T {
+        serde_saphyr::from_str(text).unwrap()
+    }
+
+    const MAPPING: &str = "
+sonar:
+  url: https://isp.sonar.software
+  token: env:SONAR_TOKEN
+  statuses: { suspended: [Collections] }
+  fields: { outer_vlan: svlan }
+splynx:
+  url: https://splynx.example.net
+  auth: { mode: signature, key: env:SPLYNX_KEY, secret: env:SPLYNX_SECRET }
+  fields: { device_aliases: { '17': gam-a } }
+plans: { strategy: nearest, tolerance_percent: 10 }
+";
+
+    fn mapping() -> BillingMapping {
+        yaml(MAPPING)
+    }
+
+    fn devices() -> Vec<Device> {
+        vec![
+            yaml("name: gam-a\nmodel: GAM-12-C\naddress: 10.0.0.1\n"),
+            yaml("name: gam-b\nmodel: GAM-24-M\naddress: 10.0.0.2\nsubscriber_model: port-aware\n"),
+        ]
+    }
+
+    fn plans() -> Plans {
+        yaml("500M: {down_mbps: 545, up_mbps: 545}\n100M: {down_mbps: 100, up_mbps: 100}\n")
+    }
+
+    fn fields(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn splynx(key: &str, status: &str, sid: &str, svc: &[(&str, &str)], mac: &str) -> BillingCustomer {
+        BillingCustomer {
+            source: ManagedBy::Splynx,
+            key: key.into(),
+            name: format!("Customer \"{key}\""),
+            status: CustomerStatus::Splynx {
+                status: status.into(),
+            },
+            services: vec![BillingService {
+                id: sid.into(),
+                plan_name: "500M".into(),
+                active: true,
+                down_kbps: 500_000,
+                up_kbps: 500_000,
+                fields: fields(svc),
+                macs: if mac.is_empty() { vec![] } else { vec![mac.into()] },
+            }],
+            fields: BTreeMap::new(),
+            macs: vec![],
+        }
+    }
+
+    fn sonar(key: &str, status: &str, activates: bool, delinquent: bool) -> BillingCustomer {
+        BillingCustomer {
+            source: ManagedBy::Sonar,
+            key: key.into(),
+            name: "Unit 4B".into(),
+            status: CustomerStatus::Sonar {
+                name: status.into(),
+                activates_account: activates,
+                is_delinquent: delinquent,
+            },
+            services: vec![BillingService {
+                id: "1".into(),
+                plan_name: "100M".into(),
+                active: true,
+                down_kbps: 100_000,
+                up_kbps: 100_000,
+                fields: BTreeMap::new(),
+                macs: vec![],
+            }],
+            fields: {
+                let n: u16 = key.parse().unwrap();
+                let mut f = fields(&[("gam", "gam-a")]);
+                f.insert("gam_port".into(), n.to_string());
+                f.insert("vlan".into(), (1400 + n).to_string());
+                f
+            },
+            macs: vec![format!("00:0e:d8:00:00:{key:0>2}")],
+        }
+    }
+
+    const WIRED: &[(&str, &str)] = &[("gam", "gam-a"), ("gam_port", "1"), ("vlan", "200")];
+
+    fn run(customers: &[BillingCustomer], others: &[Subscriber]) -> MapOutcome {
+        let m = mapping();
+        let devices = devices();
+        let plans = plans();
+        let ctx = MapContext {
+            devices: &devices,
+            plans: &plans,
+            matching: &m.plans,
+            others,
+        };
+        let rules = match customers.first().map(|c| c.source) {
+            Some(ManagedBy::Sonar) => SystemRules::Sonar(m.sonar.as_ref().unwrap()),
+            _ => SystemRules::Splynx(m.splynx.as_ref().unwrap()),
+        };
+        map_customers(customers, rules, &ctx)
+    }
+
+    #[test]
+    fn sonar_statuses() {
+        let m = mapping();
+        let r = SystemRules::Sonar(m.sonar.as_ref().unwrap());
+        let st = |name: &str, a, d| {
+            standing(
+                &CustomerStatus::Sonar {
+                    name: name.into(),
+                    activates_account: a,
+                    is_delinquent: d,
+                },
+                r,
+            )
+        };
+        assert_eq!(st("Active", true, false), Standing::Active);
+        assert_eq!(st("Active", true, true), Standing::Suspended);
+        assert_eq!(st("Collections", true, false), Standing::Suspended);
+        assert_eq!(st("Inactive", false, false), Standing::Off);
+        assert_eq!(st("Lead", false, true), Standing::Off);
+    }
+
+    #[test]
+    fn a_blocked_splynx_customer_with_active_services_is_suspended() {
+        let out = run(
+            &[
+                splynx("1", "blocked", "10", WIRED, "000ed81c9508"),
+                splynx("2", "disabled", "11", WIRED, "000ed81c9509"),
+                splynx("3", "new", "12", WIRED, "000ed81c950a"),
+            ],
+            &[],
+        );
+        assert_eq!(out.subscribers.len(), 1, "{out:?}");
+        let s = &out.subscribers[0];
+        assert_eq!(s.id.as_str(), "splynx-1");
+        assert_eq!(*s.status, Status::Suspended);
+        assert_eq!(s.managed_by, ManagedBy::Splynx);
+        assert_eq!(s.name.as_ref().unwrap().as_str(), "Customer 1");
+        assert_eq!(out.absent, vec!["2", "3"]);
+    }
+
+    #[test]
+    fn the_key_is_the_customer_not_the_service() {
+        let before = run(&[splynx("7", "active", "100", WIRED, "000ed81c9508")], &[]);
+        // A plan change: the service gets a new id; the old one may still be active.
+        let mut after = splynx("7", "active", "131", WIRED, "000ed81c9508");
+        let mut old = after.services[0].clone();
+        old.id = "100".into();
+        old.down_kbps = 100_000;
+        old.up_kbps = 100_000;
+        after.services.push(old);
+        let after = run(&[after], &[]);
+        assert_eq!(before.subscribers[0].id, after.subscribers[0].id);
+        assert_eq!(after.subscribers[0].plan.as_str(), "500M");
+    }
+
+    #[test]
+    fn plans_exact_nearest_missing_and_created() {
+        let p = plans();
+        let mut m = mapping().plans;
+        assert_eq!(
+            match_plan(100_000, 100_000, &p, &[], &m),
+            PlanMatch::Existing("100M".parse().unwrap())
+        );
+        // 500 Mbps billed, 545 Mbps plan: 9 % off.
+        assert_eq!(
+            match_plan(500_000, 500_000, &p, &[], &m),
+            PlanMatch::Existing("500M".parse().unwrap())
+        );
+        assert_eq!(match_plan(300_000, 300_000, &p, &[], &m), PlanMatch::Missing);
+        m.strategy = Located::bare(PlanStrategy::Exact);
+        assert_eq!(match_plan(500_000, 500_000, &p, &[], &m), PlanMatch::Missing);
+        m.strategy = Located::bare(PlanStrategy::Create);
+        let PlanMatch::New(n) = match_plan(300_000, 50_000, &p, &[], &m) else {
+            panic!("no new plan")
+        };
+        assert_eq!(n.name.as_str(), "300M-50M");
+        assert_eq!((n.plan.down_mbps.get(), n.plan.up_mbps.get()), (327, 55));
+        // Beyond what a GAM shapes: no plan.
+        assert_eq!(match_plan(2_500_000, 2_500_000, &p, &[], &m), PlanMatch::Missing);
+        assert_eq!(match_plan(0, 0, &p, &[], &m), PlanMatch::Missing);
+    }
+
+    #[test]
+    fn created_plans_are_shared_and_reported() {
+        let mut m = mapping();
+        m.plans.strategy = Located::bare(PlanStrategy::Create);
+        let devices = devices();
+        let plans = plans();
+        let mut a = splynx("1", "active", "1", WIRED, "000ed81c9501");
+        let mut b = splynx(
+            "2",
+            "active",
+            "2",
+            &[("gam", "gam-a"), ("gam_port", "2"), ("vlan", "201")],
+            "000ed81c9502",
+        );
+        for c in [&mut a, &mut b] {
+            c.services[0].down_kbps = 300_000;
+            c.services[0].up_kbps = 300_000;
+        }
+        let ctx = MapContext {
+            devices: &devices,
+            plans: &plans,
+            matching: &m.plans,
+            others: &[],
+        };
+        let out = map_customers(&[a, b], SystemRules::Splynx(m.splynx.as_ref().unwrap()), &ctx);
+        assert_eq!(out.subscribers.len(), 2, "{out:?}");
+        assert_eq!(out.new_plans.len(), 1);
+        assert_eq!(out.new_plans[0].name.as_str(), "300M");
+        assert!(out.subscribers.iter().all(|s| s.plan.as_str() == "300M"));
+    }
+
+    #[test]
+    fn bad_data_is_skipped_with_reasons() {
+        let out = run(
+            &[
+                splynx("1", "active", "1", WIRED, ""),
+                splynx(
+                    "2",
+                    "active",
+                    "2",
+                    &[("gam", "gam-a"), ("gam_port", "2"), ("vlan", "4094")],
+                    "000ed81c9502",
+                ),
+                splynx(
+                    "3",
+                    "active",
+                    "3",
+                    &[("gam", "gam-a"), ("gam_port", "3"), ("vlan", "5000")],
+                    "000ed81c9503",
+                ),
+                splynx(
+                    "4",
+                    "active",
+                    "4",
+                    &[("gam", "nowhere"), ("gam_port", "4"), ("vlan", "204")],
+                    "000ed81c9504",
+                ),
+                splynx(
+                    "5",
+                    "active",
+                    "5",
+                    &[("gam", "gam-a"), ("gam_port", "13"), ("vlan", "205")],
+                    "000ed81c9505",
+                ),
+                splynx(
+                    "6",
+                    "active",
+                    "6",
+                    &[("gam", "gam-a"), ("vlan", "206")],
+                    "000ed81c9506",
+                ),
+                splynx(
+                    "7",
+                    "active",
+                    "7",
+                    &[("gam", "gam-a"), ("gam_port", "7"), ("vlan", "207")],
+                    "not-a-mac",
+                ),
+                splynx(
+                    "8",
+                    "active",
+                    "8",
+                    &[("gam", "gam-a"), ("gam_port", "8"), ("vlan", "208")],
+                    "2CC81BBDC9AB, 00E04C687E6A",
+                ),
+                // Not wired to a GAM at all: not a GAM customer.
+                splynx("9", "active", "9", &[], "000ed81c9509"),
+            ],
+            &[],
+        );
+        assert!(out.subscribers.is_empty(), "{:?}", out.subscribers);
+        assert_eq!(out.absent, vec!["9"]);
+        let reasons: Vec<String> = out.skipped.iter().map(ToString::to_string).collect();
+        let expect = [
+            "customer 1: no endpoint MAC (device gam-a is endpoint-aware)",
+            "customer 2: VLAN \"4094\" is out of range: VLAN 4094 is the GAM's captive-portal VLAN for unassigned endpoints",
+            "customer 3: VLAN \"5000\" is out of range: VLAN 5000 is not a VLAN id",
+            "customer 4: device \"nowhere\" is not in the inventory",
+            "customer 5: port \"13\" is not a G.hn port of gam-a (1..12)",
+            "customer 6: field `gam_port` is missing",
+            "customer 7: \"not-a-mac\" is not a MAC address",
+            "customer 8: several endpoint MACs: 2c:c8:1b:bd:c9:ab, 00:e0:4c:68:7e:6a",
+        ];
+        assert_eq!(reasons, expect);
+    }
+
+    #[test]
+    fn conflicts_skip_every_party() {
+        let mut others_src = splynx("99", "active", "99", WIRED, "000ed81c9599");
+        others_src.services[0].fields = fields(&[("gam", "gam-a"), ("gam_port", "9"), ("vlan", "299")]);
+        let manual = run(&[others_src], &[]).subscribers;
+        let mut manual = manual;
+        manual[0].managed_by = ManagedBy::Manual;
+        manual[0].id = Located::bare("manual-1".parse().unwrap());
+        let out = run(
+            &[
+                // Same MAC as each other.
+                splynx("1", "active", "1", WIRED, "000ed81c9501"),
+                splynx(
+                    "2",
+                    "active",
+                    "2",
+                    &[("gam", "gam-a"), ("gam_port", "2"), ("vlan", "202")],
+                    "00:0e:d8:1c:95:01",
+                ),
+                // Same VLAN as the manual subscriber.
+                splynx(
+                    "3",
+                    "active",
+                    "3",
+                    &[("gam", "gam-a"), ("gam_port", "3"), ("vlan", "299")],
+                    "000ed81c9503",
+                ),
+                // The same port of a copper device (GAM-24-M).
+                splynx(
+                    "4",
+                    "active",
+                    "4",
+                    &[("gam", "gam-b"), ("gam_port", "9"), ("vlan", "204")],
+                    "",
+                ),
+                splynx(
+                    "6",
+                    "active",
+                    "6",
+                    &[("gam", "gam-b"), ("gam_port", "9"), ("vlan", "206")],
+                    "",
+                ),
+                // Sharing a coax port (GAM-12-C) is fine.
+                splynx(
+                    "7",
+                    "active",
+                    "7",
+                    &[("gam", "gam-a"), ("gam_port", "9"), ("vlan", "207")],
+                    "000ed81c9507",
+                ),
+                // Fine, through a device alias.
+                splynx(
+                    "5",
+                    "active",
+                    "5",
+                    &[("gam", "17"), ("gam_port", "5"), ("vlan", "205")],
+                    "000ed81c9505",
+                ),
+            ],
+            &manual,
+        );
+        let ids: Vec<&str> = out.subscribers.iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(ids, ["splynx-5", "splynx-7"]);
+        let reasons: Vec<String> = out.skipped.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            reasons,
+            [
+                "customer 1: MAC 00:0e:d8:1c:95:01 is also used by splynx-2",
+                "customer 2: MAC 00:0e:d8:1c:95:01 is also used by splynx-1",
+                "customer 3: VLAN 299 is also used on gam-a by manual-1",
+                "customer 4: port 9 of gam-b is also used by splynx-6",
+                "customer 6: port 9 of gam-b is also used by splynx-4",
+            ]
+        );
+    }
+
+    #[test]
+    fn sonar_accounts_map_with_inventory_macs_and_port_aware_devices() {
+        let mut port_aware = sonar("2", "Active", true, false);
+        port_aware.fields = fields(&[("gam", "gam-b"), ("gam_port", "4"), ("vlan", "300"), ("svlan", "120")]);
+        port_aware.macs.clear();
+        let out = run(
+            &[
+                sonar("1", "Active", true, false),
+                port_aware,
+                sonar("3", "Active", true, true),
+                sonar("4", "Inactive", false, false),
+            ],
+            &[],
+        );
+        let got: Vec<(String, Status, Option<String>, Option<u16>)> = out
+            .subscribers
+            .iter()
+            .map(|s| {
+                (
+                    s.id.to_string(),
+                    *s.status,
+                    s.endpoint.as_ref().map(|e| e.mac.to_string()),
+                    s.outer_vlan.as_ref().map(|v| v.get()),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("sonar-1".into(), Status::Active, Some("00:0e:d8:00:00:01".into()), None),
+                ("sonar-2".into(), Status::Active, None, Some(120)),
+                ("sonar-3".into(), Status::Suspended, Some("00:0e:d8:00:00:03".into()), None),
+            ]
+        );
+        assert_eq!(out.subscribers[0].plan.as_str(), "100M");
+        assert_eq!(out.subscribers[0].name.as_ref().unwrap().as_str(), "Unit 4B");
+        assert_eq!(out.absent, vec!["4"]);
+        assert_eq!(out.skipped.len(), 0, "{:?}", out.skipped);
+    }
 }
