@@ -40,9 +40,7 @@ impl RetryPolicy {
     /// The wait before attempt `n + 1` (n >= 1), doubling from `base_delay`.
     pub fn backoff(&self, n: u32) -> Duration {
         let factor = 2u32.saturating_pow(n.saturating_sub(1));
-        self.base_delay
-            .saturating_mul(factor)
-            .min(self.max_delay)
+        self.base_delay.saturating_mul(factor).min(self.max_delay)
     }
 }
 
@@ -83,7 +81,10 @@ pub struct RawResponse {
 impl RawResponse {
     /// The first 300 characters of the body, for error messages.
     pub fn preview(&self) -> String {
-        String::from_utf8_lossy(&self.body).chars().take(300).collect()
+        String::from_utf8_lossy(&self.body)
+            .chars()
+            .take(300)
+            .collect()
     }
 }
 

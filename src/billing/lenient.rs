@@ -1,10 +1,10 @@
 //! Lenient JSON types: Splynx sends numbers and booleans as strings (`"id": "1"`,
 //! `"access_device": "1"`), sometimes as JSON numbers, sometimes `null` or `""`.
 
-use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde::de::{self, Deserializer};
 use serde_json::Value;
+use std::collections::BTreeMap;
 
 /// A whole number from a number or a string of digits; `null`, `""` and junk give `None`.
 pub fn opt_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
@@ -43,9 +43,11 @@ pub fn string_map<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, St
 
 pub fn value_u64(v: &Value) -> Option<u64> {
     match v {
-        Value::Number(n) => n
-            .as_u64()
-            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0).map(|f| f as u64)),
+        Value::Number(n) => n.as_u64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && *f >= 0.0)
+                .map(|f| f as u64)
+        }),
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
     }

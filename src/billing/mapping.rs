@@ -336,8 +336,11 @@ pub fn map_customers(
         }
     }
     // Only plans some mapped subscriber still uses.
-    out.new_plans
-        .retain(|p| out.subscribers.iter().any(|s| s.plan.as_str() == p.name.as_str()));
+    out.new_plans.retain(|p| {
+        out.subscribers
+            .iter()
+            .any(|s| s.plan.as_str() == p.name.as_str())
+    });
     out.subscribers.sort_by(|a, b| a.id.cmp(&b.id));
     out.absent.sort();
     out.absent.dedup();
@@ -378,7 +381,12 @@ fn map_one(
     }
     let mut places: Vec<(Option<&str>, Option<&str>)> = wired
         .iter()
-        .map(|s| (c.field(Some(s), &fields.device), c.field(Some(s), &fields.port)))
+        .map(|s| {
+            (
+                c.field(Some(s), &fields.device),
+                c.field(Some(s), &fields.port),
+            )
+        })
         .collect();
     places.sort();
     places.dedup();
@@ -424,9 +432,7 @@ fn map_one(
     // VLANs.
     let vlan = parse_vlan("VLAN", need(&fields.vlan)?)?;
     let outer_vlan = match &fields.outer_vlan {
-        Some(name) => get(name)
-            .map(|v| parse_vlan("outer VLAN", v))
-            .transpose()?,
+        Some(name) => get(name).map(|v| parse_vlan("outer VLAN", v)).transpose()?,
         None => None,
     };
 
@@ -659,7 +665,13 @@ plans: { strategy: nearest, tolerance_percent: 10 }
             .collect()
     }
 
-    fn splynx(key: &str, status: &str, sid: &str, svc: &[(&str, &str)], mac: &str) -> BillingCustomer {
+    fn splynx(
+        key: &str,
+        status: &str,
+        sid: &str,
+        svc: &[(&str, &str)],
+        mac: &str,
+    ) -> BillingCustomer {
         BillingCustomer {
             source: ManagedBy::Splynx,
             key: key.into(),
@@ -674,7 +686,11 @@ plans: { strategy: nearest, tolerance_percent: 10 }
                 down_kbps: 500_000,
                 up_kbps: 500_000,
                 fields: fields(svc),
-                macs: if mac.is_empty() { vec![] } else { vec![mac.into()] },
+                macs: if mac.is_empty() {
+                    vec![]
+                } else {
+                    vec![mac.into()]
+                },
             }],
             fields: BTreeMap::new(),
             macs: vec![],
@@ -798,9 +814,15 @@ plans: { strategy: nearest, tolerance_percent: 10 }
             match_plan(500_000, 500_000, &p, &[], &m),
             PlanMatch::Existing("500M".parse().unwrap())
         );
-        assert_eq!(match_plan(300_000, 300_000, &p, &[], &m), PlanMatch::Missing);
+        assert_eq!(
+            match_plan(300_000, 300_000, &p, &[], &m),
+            PlanMatch::Missing
+        );
         m.strategy = Located::bare(PlanStrategy::Exact);
-        assert_eq!(match_plan(500_000, 500_000, &p, &[], &m), PlanMatch::Missing);
+        assert_eq!(
+            match_plan(500_000, 500_000, &p, &[], &m),
+            PlanMatch::Missing
+        );
         m.strategy = Located::bare(PlanStrategy::Create);
         let PlanMatch::New(n) = match_plan(300_000, 50_000, &p, &[], &m) else {
             panic!("no new plan")
@@ -808,7 +830,10 @@ plans: { strategy: nearest, tolerance_percent: 10 }
         assert_eq!(n.name.as_str(), "300M-50M");
         assert_eq!((n.plan.down_mbps.get(), n.plan.up_mbps.get()), (327, 55));
         // Beyond what a GAM shapes: no plan.
-        assert_eq!(match_plan(2_500_000, 2_500_000, &p, &[], &m), PlanMatch::Missing);
+        assert_eq!(
+            match_plan(2_500_000, 2_500_000, &p, &[], &m),
+            PlanMatch::Missing
+        );
         assert_eq!(match_plan(0, 0, &p, &[], &m), PlanMatch::Missing);
     }
 
@@ -836,7 +861,11 @@ plans: { strategy: nearest, tolerance_percent: 10 }
             matching: &m.plans,
             others: &[],
         };
-        let out = map_customers(&[a, b], SystemRules::Splynx(m.splynx.as_ref().unwrap()), &ctx);
+        let out = map_customers(
+            &[a, b],
+            SystemRules::Splynx(m.splynx.as_ref().unwrap()),
+            &ctx,
+        );
         assert_eq!(out.subscribers.len(), 2, "{out:?}");
         assert_eq!(out.new_plans.len(), 1);
         assert_eq!(out.new_plans[0].name.as_str(), "300M");
@@ -921,7 +950,8 @@ plans: { strategy: nearest, tolerance_percent: 10 }
     #[test]
     fn conflicts_skip_every_party() {
         let mut others_src = splynx("99", "active", "99", WIRED, "000ed81c9599");
-        others_src.services[0].fields = fields(&[("gam", "gam-a"), ("gam_port", "9"), ("vlan", "299")]);
+        others_src.services[0].fields =
+            fields(&[("gam", "gam-a"), ("gam_port", "9"), ("vlan", "299")]);
         let manual = run(&[others_src], &[]).subscribers;
         let mut manual = manual;
         manual[0].managed_by = ManagedBy::Manual;
@@ -997,7 +1027,12 @@ plans: { strategy: nearest, tolerance_percent: 10 }
     #[test]
     fn sonar_accounts_map_with_inventory_macs_and_port_aware_devices() {
         let mut port_aware = sonar("2", "Active", true, false);
-        port_aware.fields = fields(&[("gam", "gam-b"), ("gam_port", "4"), ("vlan", "300"), ("svlan", "120")]);
+        port_aware.fields = fields(&[
+            ("gam", "gam-b"),
+            ("gam_port", "4"),
+            ("vlan", "300"),
+            ("svlan", "120"),
+        ]);
         port_aware.macs.clear();
         let out = run(
             &[
@@ -1023,13 +1058,26 @@ plans: { strategy: nearest, tolerance_percent: 10 }
         assert_eq!(
             got,
             [
-                ("sonar-1".into(), Status::Active, Some("00:0e:d8:00:00:01".into()), None),
+                (
+                    "sonar-1".into(),
+                    Status::Active,
+                    Some("00:0e:d8:00:00:01".into()),
+                    None
+                ),
                 ("sonar-2".into(), Status::Active, None, Some(120)),
-                ("sonar-3".into(), Status::Suspended, Some("00:0e:d8:00:00:03".into()), None),
+                (
+                    "sonar-3".into(),
+                    Status::Suspended,
+                    Some("00:0e:d8:00:00:03".into()),
+                    None
+                ),
             ]
         );
         assert_eq!(out.subscribers[0].plan.as_str(), "100M");
-        assert_eq!(out.subscribers[0].name.as_ref().unwrap().as_str(), "Unit 4B");
+        assert_eq!(
+            out.subscribers[0].name.as_ref().unwrap().as_str(),
+            "Unit 4B"
+        );
         assert_eq!(out.absent, vec!["4"]);
         assert_eq!(out.skipped.len(), 0, "{:?}", out.skipped);
     }

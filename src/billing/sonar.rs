@@ -128,10 +128,7 @@ impl SonarClient {
                 return Err(BillingError::Decode {
                     system: SYSTEM,
                     what: "accounts".into(),
-                    message: format!(
-                        "page {page} of {} is empty",
-                        conn.page_info.total_pages
-                    ),
+                    message: format!("page {page} of {} is empty", conn.page_info.total_pages),
                 });
             }
             page += 1;
@@ -444,14 +441,17 @@ impl Account {
             custom_fields(addr.custom_field_data, &mut fields);
             for item in addr.inventory_items.unwrap_or_default().entities {
                 for fd in item.inventory_model_field_data.unwrap_or_default().entities {
-                    if fd.inventory_model_field.is_some_and(|f| f.primary) && !fd.value.is_empty()
-                    {
+                    if fd.inventory_model_field.is_some_and(|f| f.primary) && !fd.value.is_empty() {
                         macs.push(fd.value);
                     }
                 }
             }
         }
-        for m in self.uninventoried_mac_addresses.unwrap_or_default().entities {
+        for m in self
+            .uninventoried_mac_addresses
+            .unwrap_or_default()
+            .entities
+        {
             if !m.mac_address.is_empty() {
                 macs.push(m.mac_address);
             }
@@ -525,7 +525,9 @@ mod tests {
                     {"value": "SN123", "inventory_model_field": {"name": "Serial", "primary": false}}]}}]}}]},
             "uninventoried_mac_addresses": {"entities": []}
         });
-        let c = serde_json::from_value::<Account>(v).unwrap().into_customer();
+        let c = serde_json::from_value::<Account>(v)
+            .unwrap()
+            .into_customer();
         assert_eq!(c.key, "42");
         assert_eq!(c.services.len(), 1);
         assert_eq!(c.services[0].down_kbps, 500_000);

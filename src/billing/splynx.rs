@@ -244,8 +244,7 @@ impl SplynxClient {
                             }
                             (SplynxAuthMode::Signature, _) => {
                                 let nonce = self.nonce();
-                                let sig =
-                                    signature(self.key.expose(), self.secret.expose(), nonce);
+                                let sig = signature(self.key.expose(), self.secret.expose(), nonce);
                                 rb.header(
                                     reqwest::header::AUTHORIZATION,
                                     format!(
@@ -276,7 +275,11 @@ impl SplynxClient {
     }
 
     /// GET a resource as JSON.
-    pub async fn get(&self, path: &str, params: &[(String, String)]) -> Result<Value, BillingError> {
+    pub async fn get(
+        &self,
+        path: &str,
+        params: &[(String, String)],
+    ) -> Result<Value, BillingError> {
         let raw = ok_or_error(self.request(Method::GET, path, params).await?)?;
         serde_json::from_slice(&raw.body).map_err(|e| BillingError::Decode {
             system: SYSTEM,
@@ -286,8 +289,23 @@ impl SplynxClient {
     }
 
     /// `HEAD` with the same parameters: the `X-total-count` of a search.
-    pub async fn count(&self, path: &str, params: &[(String, String)]) -> Result<u64, BillingError> {
-        let raw = ok_or_error(self.request(Method::HEAD, path, params).await?)?;
+    pub async fn count(
+        &self,
+        path: &str,
+        params: &[(String, String)],
+    ) -> Result<u64, BillingError> {
+        let raw = self.request(Method::HEAD, path, params).await?;
+        let raw = match ok_or_error(raw) {
+            Ok(raw) => raw,
+            Err(head_error) => {
+                // A HEAD answer has no body, so its error envelope is lost: ask again with GET
+                // (one record) to report Splynx's own message and code.
+                let mut one = params.to_vec();
+                one.push(("limit".into(), "1".into()));
+                let get = self.request(Method::GET, path, &one).await?;
+                return Err(ok_or_error(get).err().unwrap_or(head_error));
+            }
+        };
         raw.headers
             .get("x-total-count")
             .and_then(|v| v.to_str().ok())
@@ -410,7 +428,10 @@ impl SplynxClient {
         })?;
         let c: Customer = decode(v, "customer")?;
         let services = self
-            .get(&format!("admin/customers/customer/{id}/internet-services"), &[])
+            .get(
+                &format!("admin/customers/customer/{id}/internet-services"),
+                &[],
+            )
             .await?;
         let services = match services {
             Value::Array(items) => items
@@ -425,14 +446,21 @@ impl SplynxClient {
                 });
             }
         };
-        let services = services.into_iter().filter(|s| s.status == "active").collect();
+        let services = services
+            .into_iter()
+            .filter(|s| s.status == "active")
+            .collect();
         let tariffs = self.tariffs().await?;
         Ok(Some(c.into_customer(services, &tariffs)))
     }
 
     /// One internet service, through the `--` sub-resource path:
     /// `admin/customers/customer/{cid}/internet-services--{sid}`.
-    pub async fn internet_service(&self, customer: u64, service: u64) -> Result<Value, BillingError> {
+    pub async fn internet_service(
+        &self,
+        customer: u64,
+        service: u64,
+    ) -> Result<Value, BillingError> {
         self.get(
             &format!("admin/customers/customer/{customer}/internet-services--{service}"),
             &[],
@@ -659,9 +687,16 @@ mod tests {
     #[test]
     fn signature_matches_the_php_client() {
         // PHP: strtoupper(hash_hmac('sha256', $nonce . $key, $secret))
-        let sig = signature("3d7f5a8bd6bd3b0c0f8bd0a9c6f5a1e2", "secret", 1_700_000_000_00);
+        let sig = signature(
+            "3d7f5a8bd6bd3b0c0f8bd0a9c6f5a1e2",
+            "secret",
+            1_700_000_000_00,
+        );
         assert_eq!(sig.len(), 64);
-        assert!(sig.chars().all(|c| c.is_ascii_digit() || c.is_ascii_uppercase()));
+        assert!(
+            sig.chars()
+                .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
+        );
         // HMAC-SHA256(key="key", "The quick brown fox jumps over the lazy dog"), a published
         // test vector, checks the construction: here msg = nonce . key.
         let mut mac = Hmac::<Sha256>::new_from_slice(b"key").unwrap();

@@ -95,15 +95,16 @@ pub fn verify_splynx(
         .filter(|s| !s.is_empty())
         .ok_or(WebhookError::MissingSignature)?;
     let sig = hex::decode(sig.to_ascii_lowercase()).map_err(|_| WebhookError::BadSignature)?;
-    let mut mac =
-        Hmac::<Sha1>::new_from_slice(secret).map_err(|_| WebhookError::BadSignature)?;
+    let mut mac = Hmac::<Sha1>::new_from_slice(secret).map_err(|_| WebhookError::BadSignature)?;
     mac.update(body);
     // Constant-time comparison.
     mac.verify_slice(&sig)
         .map_err(|_| WebhookError::BadSignature)?;
 
-    let form = content_type
-        .is_some_and(|c| c.to_ascii_lowercase().contains("application/x-www-form-urlencoded"));
+    let form = content_type.is_some_and(|c| {
+        c.to_ascii_lowercase()
+            .contains("application/x-www-form-urlencoded")
+    });
     let payload = if form {
         php_form(body)
     } else {
@@ -123,7 +124,11 @@ pub fn verify_splynx(
             model
                 .to_ascii_lowercase()
                 .ends_with("customer")
-                .then(|| data.get("attributes")?.get("id").and_then(lenient::value_u64))
+                .then(|| {
+                    data.get("attributes")?
+                        .get("id")
+                        .and_then(lenient::value_u64)
+                })
                 .flatten()
         });
     Ok(SplynxHook::Event(SplynxEvent {
@@ -136,14 +141,22 @@ pub fn verify_splynx(
 }
 
 /// Verifies a Sonar webhook's URL token (constant time) and reads the body.
-pub fn verify_sonar(expected: &str, presented: &str, body: &[u8]) -> Result<SonarEvent, WebhookError> {
+pub fn verify_sonar(
+    expected: &str,
+    presented: &str,
+    body: &[u8],
+) -> Result<SonarEvent, WebhookError> {
     if expected.is_empty() || !constant_time_eq(expected.as_bytes(), presented.as_bytes()) {
         return Err(WebhookError::BadToken);
     }
-    let v: Value = serde_json::from_slice(body).map_err(|e| WebhookError::BadBody(e.to_string()))?;
+    let v: Value =
+        serde_json::from_slice(body).map_err(|e| WebhookError::BadBody(e.to_string()))?;
     Ok(SonarEvent {
         id: event_id(body),
-        event: v.get("event").and_then(lenient::value_text).unwrap_or_default(),
+        event: v
+            .get("event")
+            .and_then(lenient::value_text)
+            .unwrap_or_default(),
         object_id: v.get("object_id").and_then(lenient::value_u64),
     })
 }
@@ -302,7 +315,10 @@ mod tests {
         let body = br#"{"event":"account.status","object_id":42,"current":{}}"#;
         let e = verify_sonar("tok", "tok", body).unwrap();
         assert_eq!(e.object_id, Some(42));
-        assert_eq!(verify_sonar("tok", "tik", body), Err(WebhookError::BadToken));
+        assert_eq!(
+            verify_sonar("tok", "tik", body),
+            Err(WebhookError::BadToken)
+        );
         assert_eq!(verify_sonar("", "", body), Err(WebhookError::BadToken));
     }
 }

@@ -1,6 +1,7 @@
 //! The one integration-test binary: a module per area.
 
 mod bad_input;
+mod billing;
 mod fmt;
 mod git_rev;
 mod lab_snmp;
