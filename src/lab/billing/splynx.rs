@@ -67,6 +67,8 @@ struct State {
     requests: u64,
     logins: u64,
     renewals: u64,
+    /// Rendered lists by resource, in id order; cleared on every edit.
+    cache: HashMap<String, Arc<Vec<Value>>>,
 }
 
 /// A running fake Splynx.
@@ -105,6 +107,7 @@ impl SplynxFake {
             requests: 0,
             logins: 0,
             renewals: 0,
+            cache: HashMap::new(),
         }));
         let shared = state.clone();
         let router = axum::Router::new().fallback(
@@ -137,13 +140,16 @@ impl SplynxFake {
 
     /// Edits the customers while the server runs.
     pub fn edit(&self, f: impl FnOnce(&mut Vec<FakeCustomer>)) {
-        f(&mut lock(&self.state).customers);
+        let mut s = lock(&self.state);
+        s.cache.clear();
+        f(&mut s.customers);
     }
 
     /// A plan change as Splynx does it: the old service is ended (`disabled`) and a new
     /// service with a new id carries the new tariff. Returns the new service id.
     pub fn change_plan(&self, customer: u64, down_kbps: u64, up_kbps: u64) -> Option<u64> {
         let mut s = lock(&self.state);
+        s.cache.clear();
         let new_id = s.next_service;
         let c = s.customers.iter_mut().find(|c| c.id == customer)?;
         let old = (c.id, c.service_id, c.down_kbps, c.up_kbps, "disabled");
@@ -255,14 +261,16 @@ async fn handle(
     }
 
     let segs: Vec<&str> = path.split('/').collect();
-    let records: Vec<Value> = match segs.as_slice() {
+    let records: Arc<Vec<Value>> = match segs.as_slice() {
         ["admin", "api", "check"] => {
             return ok(
                 StatusCode::OK,
                 json!({"status": "ok", "message": "API is valid", "same_server": 0}),
             );
         }
-        ["admin", "customers", "customer"] => s.customers.iter().map(customer).collect(),
+        ["admin", "customers", "customer"] => cached(&mut s, "customers", |s| {
+            s.customers.iter().map(customer).collect()
+        }),
         ["admin", "customers", "customer", id] => {
             return match s.customers.iter().find(|c| id.parse() == Ok(c.id)) {
                 Some(c) => ok(StatusCode::OK, customer(c)),
@@ -273,9 +281,11 @@ async fn handle(
             let Ok(cid) = cid.parse::<u64>() else {
                 return error(StatusCode::NOT_FOUND, "NOT_FOUND", "Customer not found");
             };
-            let all = services(&s, cid);
             if let Some(sid) = sub.strip_prefix("internet-services--") {
-                return match all.into_iter().find(|v| v["id"] == json!(sid)) {
+                return match services(&s, cid)
+                    .into_iter()
+                    .find(|v| v["id"] == json!(sid))
+                {
                     Some(v) => ok(StatusCode::OK, v),
                     None => error(StatusCode::NOT_FOUND, "NOT_FOUND", "Service not found"),
                 };
@@ -291,21 +301,19 @@ async fn handle(
                     "Internal server error",
                 );
             }
-            all
+            cached(&mut s, &format!("services/{cid}"), |s| services(s, cid))
         }
-        ["admin", "tariffs", "internet"] => tariffs(&s),
+        ["admin", "tariffs", "internet"] => cached(&mut s, "tariffs", tariffs),
         _ => return error(StatusCode::NOT_FOUND, "NOT_FOUND", "Page not found"),
     };
     drop(s);
 
-    let mut records: Vec<Value> = records
-        .into_iter()
-        .filter(|r| matches_search(r, &params))
-        .collect();
+    let search = Search::parse(&params);
+    let mut matching: Vec<&Value> = records.iter().filter(|r| search.matches(r)).collect();
     if head {
         return (
             StatusCode::NO_CONTENT,
-            [("X-total-count", records.len().to_string())],
+            [("X-total-count", matching.len().to_string())],
         )
             .into_response();
     }
@@ -315,15 +323,8 @@ async fn handle(
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     };
-    let id_of = |v: &Value| {
-        v.get("id")
-            .and_then(Value::as_str)
-            .and_then(|s| s.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    records.sort_by_key(id_of);
     if param("order[id]").is_some_and(|d| d.eq_ignore_ascii_case("DESC")) {
-        records.reverse();
+        matching.reverse();
     }
     let offset = param("offset")
         .and_then(|v| v.parse().ok())
@@ -331,8 +332,30 @@ async fn handle(
     let limit = param("limit")
         .and_then(|v| v.parse().ok())
         .unwrap_or(usize::MAX);
-    let page: Vec<Value> = records.into_iter().skip(offset).take(limit).collect();
+    let page: Vec<Value> = matching
+        .into_iter()
+        .skip(offset)
+        .take(limit)
+        .cloned()
+        .collect();
     ok(StatusCode::OK, Value::Array(page))
+}
+
+/// A rendered list, in id order, rendered once per edit.
+fn cached(s: &mut State, key: &str, render: impl FnOnce(&State) -> Vec<Value>) -> Arc<Vec<Value>> {
+    if let Some(v) = s.cache.get(key) {
+        return v.clone();
+    }
+    let mut list = render(s);
+    list.sort_by_key(|v| {
+        v.get("id")
+            .and_then(Value::as_str)
+            .and_then(|s| s.parse::<u64>().ok())
+            .unwrap_or(0)
+    });
+    let list = Arc::new(list);
+    s.cache.insert(key.to_string(), list.clone());
+    list
 }
 
 fn login(s: &mut State, body: &[u8], ua: String) -> Response {
@@ -652,53 +675,63 @@ fn tariffs(s: &State) -> Vec<Value> {
         .collect()
 }
 
-/// Whether a record passes the `main_attributes[...]` search: `[name]=v` is equality;
-/// `[name][0]=OP&[name][1]=v` takes `= != < > <= >= LIKE IN` (IN with `[1][k]` values).
-fn matches_search(r: &Value, params: &[(String, String)]) -> bool {
-    // name -> (op, values)
-    let mut searches: BTreeMap<String, (String, Vec<String>)> = BTreeMap::new();
-    for (k, v) in params {
-        let Some(rest) = k.strip_prefix("main_attributes[") else {
-            continue;
-        };
-        let Some(end) = rest.find(']') else { continue };
-        let name = rest[..end].to_string();
-        let tail = &rest[end + 1..];
-        let entry = searches
-            .entry(name)
-            .or_insert_with(|| ("=".into(), Vec::new()));
-        if tail.is_empty() {
-            entry.1.push(v.clone());
-        } else if tail == "[0]" {
-            entry.0 = v.to_uppercase();
-        } else if tail.starts_with("[1]") {
-            entry.1.push(v.clone());
+/// A `main_attributes[...]` search: `[name]=v` is equality; `[name][0]=OP&[name][1]=v` takes
+/// `= != < > <= >= LIKE IN` (IN with `[1][k]` values).
+struct Search {
+    /// name -> (op, values)
+    terms: BTreeMap<String, (String, Vec<String>)>,
+}
+
+impl Search {
+    fn parse(params: &[(String, String)]) -> Search {
+        let mut terms: BTreeMap<String, (String, Vec<String>)> = BTreeMap::new();
+        for (k, v) in params {
+            let Some(rest) = k.strip_prefix("main_attributes[") else {
+                continue;
+            };
+            let Some(end) = rest.find(']') else { continue };
+            let name = rest[..end].to_string();
+            let tail = &rest[end + 1..];
+            let entry = terms
+                .entry(name)
+                .or_insert_with(|| ("=".into(), Vec::new()));
+            if tail.is_empty() {
+                entry.1.push(v.clone());
+            } else if tail == "[0]" {
+                entry.0 = v.to_uppercase();
+            } else if tail.starts_with("[1]") {
+                entry.1.push(v.clone());
+            }
         }
+        Search { terms }
     }
-    searches.iter().all(|(name, (op, values))| {
-        let field = match r.get(name) {
-            Some(Value::String(s)) => s.clone(),
-            Some(Value::Number(n)) => n.to_string(),
-            _ => String::new(),
-        };
-        let first = values.first().cloned().unwrap_or_default();
-        let num = |s: &str| s.parse::<f64>().ok();
-        let cmp = |f: fn(f64, f64) -> bool| match (num(&field), num(&first)) {
-            (Some(a), Some(b)) => f(a, b),
-            _ => false,
-        };
-        match op.as_str() {
-            "=" => field == first,
-            "!=" | "<>" => field != first,
-            "<" => cmp(|a, b| a < b),
-            ">" => cmp(|a, b| a > b),
-            "<=" => cmp(|a, b| a <= b),
-            ">=" => cmp(|a, b| a >= b),
-            "LIKE" => field.to_lowercase().contains(&first.to_lowercase()),
-            "IN" => values.contains(&field),
-            _ => false,
-        }
-    })
+
+    fn matches(&self, r: &Value) -> bool {
+        self.terms.iter().all(|(name, (op, values))| {
+            let field = match r.get(name) {
+                Some(Value::String(s)) => s.clone(),
+                Some(Value::Number(n)) => n.to_string(),
+                _ => String::new(),
+            };
+            let first = values.first().cloned().unwrap_or_default();
+            let num = |s: &str| s.parse::<f64>().ok();
+            let cmp = |f: fn(f64, f64) -> bool| match (num(&field), num(&first)) {
+                (Some(a), Some(b)) => f(a, b),
+                _ => false,
+            };
+            match op.as_str() {
+                "=" => field == first,
+                "!=" | "<>" => field != first,
+                "<" => cmp(|a, b| a < b),
+                ">" => cmp(|a, b| a > b),
+                "<=" => cmp(|a, b| a <= b),
+                ">=" => cmp(|a, b| a >= b),
+                "LIKE" => field.to_lowercase().contains(&first.to_lowercase()),
+                "IN" => values.contains(&field),
+                _ => false,
+            }
+        })
+    }
 }
 
 /// How a webhook body is encoded.
