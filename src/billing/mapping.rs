@@ -210,10 +210,7 @@ pub fn match_plan(
     if down_kbps == 0 || up_kbps == 0 {
         return PlanMatch::Missing;
     }
-    let all = plans
-        .iter()
-        .map(|(n, p)| (n, p))
-        .chain(extra.iter().map(|p| (&p.name, &p.plan)));
+    let all = plans.iter().chain(extra.iter().map(|p| (&p.name, &p.plan)));
     let mut best: Option<(f64, &Ident)> = None;
     for (name, plan) in all {
         let pd = u64::from(plan.down_mbps.get()) * 1000;

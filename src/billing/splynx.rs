@@ -690,7 +690,7 @@ mod tests {
         let sig = signature(
             "3d7f5a8bd6bd3b0c0f8bd0a9c6f5a1e2",
             "secret",
-            1_700_000_000_00,
+            170_000_000_000,
         );
         assert_eq!(sig.len(), 64);
         assert!(

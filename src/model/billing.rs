@@ -251,3 +251,32 @@ pub enum PlanStrategy {
     Nearest,
     Create,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Fleet;
+
+    #[test]
+    fn the_billing_section_parses_with_defaults_and_refuses_unknown_fields() {
+        let fleet: Fleet = serde_saphyr::from_str(
+            "billing:\n  splynx:\n    url: https://splynx.example.net\n    auth: { key: env:K, secret: env:S }\n    fields: { vlan: c_vlan }\n",
+        )
+        .unwrap();
+        let b = fleet.billing.unwrap();
+        let s = b.splynx.unwrap();
+        assert_eq!(s.auth.mode, SplynxAuthMode::Token);
+        assert_eq!(s.statuses.suspended, ["blocked"]);
+        assert_eq!(
+            (s.fields.device.as_str(), s.fields.vlan.as_str()),
+            ("gam", "c_vlan")
+        );
+        assert_eq!(*b.plans.strategy, PlanStrategy::Nearest);
+        assert!(
+            serde_saphyr::from_str::<Fleet>(
+                "billing:\n  sonar:\n    url: x\n    token: env:T\n    colour: red\n"
+            )
+            .is_err()
+        );
+    }
+}

@@ -27,7 +27,8 @@ pub struct Fleet {
     /// Where subscribers come from when a billing system owns them, and how its records map to
     /// subscribers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub billing: Option<BillingMapping>,
+    /// (Boxed: it is large, and most fleets have none.)
+    pub billing: Option<Box<BillingMapping>>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -243,7 +243,7 @@ async fn handle(
         return tokens(&mut s, &method, refresh, ua);
     }
 
-    if let Err(resp) = authenticate(&mut s, &headers, &ua) {
+    if let Some(resp) = authenticate(&mut s, &headers, &ua) {
         return resp;
     }
 
@@ -464,12 +464,13 @@ fn tokens(s: &mut State, method: &Method, refresh: &str, ua: String) -> Response
     ok(StatusCode::OK, issue(s, ua, false))
 }
 
-fn authenticate(s: &mut State, headers: &HeaderMap, ua: &str) -> Result<(), Response> {
+/// The refusal, if the request does not authenticate.
+fn authenticate(s: &mut State, headers: &HeaderMap, ua: &str) -> Option<Response> {
     let Some(auth) = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
     else {
-        return Err(error(
+        return Some(error(
             StatusCode::UNAUTHORIZED,
             "MISSED_AUTHORIZATION_HEADER",
             "Authorization header is missing",
@@ -478,7 +479,7 @@ fn authenticate(s: &mut State, headers: &HeaderMap, ua: &str) -> Result<(), Resp
     let unauthorized = || error(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", "Unauthorized");
     if let Some(b64) = auth.strip_prefix("Basic ") {
         if !s.config.unsecure_access {
-            return Err(error(
+            return Some(error(
                 StatusCode::UNAUTHORIZED,
                 "INVALID_AUTH_TYPE",
                 "Basic authorization needs unsecure access",
@@ -488,17 +489,13 @@ fn authenticate(s: &mut State, headers: &HeaderMap, ua: &str) -> Result<(), Resp
         let got = base64::engine::general_purpose::STANDARD
             .decode(b64.trim())
             .unwrap_or_default();
-        return if got == expected.as_bytes() {
-            Ok(())
-        } else {
-            Err(unauthorized())
-        };
+        return (got != expected.as_bytes()).then(unauthorized);
     }
     let Some(inner) = auth
         .strip_prefix("Splynx-EA (")
         .and_then(|r| r.strip_suffix(')'))
     else {
-        return Err(error(
+        return Some(error(
             StatusCode::UNAUTHORIZED,
             "INVALID_AUTH_TYPE",
             "Invalid auth type",
@@ -509,44 +506,44 @@ fn authenticate(s: &mut State, headers: &HeaderMap, ua: &str) -> Result<(), Resp
         .collect();
     if let Some(token) = fields.get("access_token") {
         let Some(t) = s.access.get(token) else {
-            return Err(unauthorized());
+            return Some(unauthorized());
         };
         if t.expires < now() {
-            return Err(error(
+            return Some(error(
                 StatusCode::UNAUTHORIZED,
                 "EXPIRED_ACCESS_TOKEN",
                 "Access token expired",
             ));
         }
         if t.user_agent != ua {
-            return Err(error(
+            return Some(error(
                 StatusCode::UNAUTHORIZED,
                 "USER_AGENT_CHANGED",
                 "User agent changed",
             ));
         }
-        return Ok(());
+        return None;
     }
     let (Some(key), Some(nonce), Some(sig)) = (
         fields.get("key"),
         fields.get("nonce"),
         fields.get("signature"),
     ) else {
-        return Err(unauthorized());
+        return Some(unauthorized());
     };
     let nonce: u64 = nonce.parse().unwrap_or(0);
     if *key != s.config.api_key || *sig != signature(key, &s.config.api_secret, nonce) {
-        return Err(unauthorized());
+        return Some(unauthorized());
     }
     if nonce <= s.last_nonce {
-        return Err(error(
+        return Some(error(
             StatusCode::UNAUTHORIZED,
             "INVALID_SASH",
             "Nonce already used",
         ));
     }
     s.last_nonce = nonce;
-    Ok(())
+    None
 }
 
 /// A customer as Splynx sends it: every number a string.
@@ -636,10 +633,10 @@ fn services(s: &State, cid: u64) -> Vec<Value> {
         ));
     }
     for (ocid, sid, down, up, status) in &s.old_services {
-        if cid == 0 || *ocid == cid {
-            if let Some(c) = s.customers.iter().find(|c| c.id == *ocid) {
-                out.push(service(*ocid, *sid, *down, *up, status, c));
-            }
+        if (cid == 0 || *ocid == cid)
+            && let Some(c) = s.customers.iter().find(|c| c.id == *ocid)
+        {
+            out.push(service(*ocid, *sid, *down, *up, status, c));
         }
     }
     out
