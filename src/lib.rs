@@ -3,6 +3,7 @@
 //! See docs/ARCHITECTURE.md for the map of modules and the invariants each keeps.
 
 pub mod apply;
+pub mod billing;
 pub mod cli;
 pub mod device;
 pub mod git;

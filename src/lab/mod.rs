@@ -2,6 +2,7 @@
 //!
 //! Nothing outside `cli` and the tests depends on this module.
 
+pub mod billing;
 pub mod device;
 pub mod fleetgen;
 pub mod mib;

@@ -3,6 +3,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::billing::BillingMapping;
 use super::device::{SnmpSettings, SshSettings};
 use super::located::Located;
 use super::types::{Ident, Vlan};
@@ -23,6 +24,11 @@ pub struct Fleet {
     /// What a subscriber with `status: suspended` becomes on the device.
     #[serde(default)]
     pub suspension: Suspension,
+    /// Where subscribers come from when a billing system owns them, and how its records map to
+    /// subscribers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// (Boxed: it is large, and most fleets have none.)
+    pub billing: Option<Box<BillingMapping>>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]

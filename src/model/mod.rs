@@ -4,6 +4,7 @@
 //! relative to a document; documents are named by a [`SourceId`] the inventory layer hands out.
 
 pub mod bandwidth;
+pub mod billing;
 pub mod desired;
 pub mod device;
 pub mod diagnostic;
@@ -15,6 +16,7 @@ pub mod types;
 pub mod validate;
 
 pub use bandwidth::{BandwidthPlan, Plans, UNTHROTTLED};
+pub use billing::{BillingMapping, PlanMatching, PlanStrategy};
 pub use desired::{Desired, Doc};
 pub use device::{Device, PortMode, PortSettings, SnmpSettings, SshSettings, SubscriberModel};
 pub use diagnostic::{Code, Diagnostic, Related, Severity, SourceId};

@@ -4,6 +4,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use super::bandwidth::{Plans, UNTHROTTLED};
+use super::billing::BillingMapping;
 use super::desired::{Desired, Doc};
 use super::device::{Device, SnmpSettings, SnmpVersion, SshSettings, SubscriberModel};
 use super::diagnostic::{Code, Diagnostic, SourceId};
@@ -90,6 +91,48 @@ fn check_fleet(doc: &Doc<Fleet>, plans: &Plans, out: &mut Vec<Diagnostic>) {
             Some(v) => check_vlan(src, "suspension VLAN", v, out),
         },
         SuspensionMode::Remove => {}
+    }
+    if let Some(billing) = &fleet.billing {
+        check_billing(src, billing, out);
+    }
+}
+
+/// The billing section: secrets are references, URLs are HTTP(S), percentages are sane.
+fn check_billing(src: SourceId, b: &BillingMapping, out: &mut Vec<Diagnostic>) {
+    let mut urls = Vec::new();
+    if let Some(sonar) = &b.sonar {
+        check_secret(src, "token", Some(&sonar.token), out);
+        urls.push(&sonar.url);
+    }
+    if let Some(splynx) = &b.splynx {
+        check_secret(src, "key", Some(&splynx.auth.key), out);
+        check_secret(src, "secret", Some(&splynx.auth.secret), out);
+        urls.push(&splynx.url);
+    }
+    for url in urls {
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            out.push(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    src,
+                    url.pos,
+                    format!("{:?} is not an HTTP(S) URL", url.as_str()),
+                )
+                .with_hint("write the billing system's address as https://host"),
+            );
+        }
+    }
+    let tol = b.plans.tolerance_percent;
+    if *tol > 100 {
+        out.push(
+            Diagnostic::error(
+                Code::InvalidValue,
+                src,
+                tol.pos,
+                format!("tolerance_percent is {}, more than 100", *tol),
+            )
+            .with_hint("write a percentage from 0 to 100; 10 is usual"),
+        );
     }
 }
 

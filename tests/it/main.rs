@@ -4,6 +4,7 @@ mod apply;
 mod bad_input;
 mod cli_session;
 mod dialect_lab;
+mod billing;
 mod fmt;
 mod git_rev;
 mod lab_mib;
