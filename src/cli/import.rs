@@ -4,9 +4,9 @@ use std::path::{Path, PathBuf};
 
 use crate::device::live::Observation;
 use crate::device::snmp;
+use crate::inventory::Inventory;
 use crate::inventory::canonical::render;
 use crate::inventory::layout::FileKind;
-use crate::inventory::Inventory;
 use crate::model::device::{SnmpSettings, SnmpVersion};
 use crate::model::{Credential, Fleet, Ident, Located, Plans};
 use crate::plan::import::{Imported, Reach, import_device};
@@ -62,39 +62,50 @@ pub fn run(args: Args) -> Result<u8, CommandError> {
         .enable_all()
         .build()
         .map_err(|e| CommandError::internal(format!("cannot start the async runtime: {e}")))?;
-    let jobs: Vec<(Ident, String, SnmpSettings, Option<SnmpSettings>)> = match (&args.inventory, &args.address) {
-        (Some(dir), _) => {
-            let inv = Inventory::load_dir(dir)?;
-            let fleet = inv.desired.fleet();
-            inv.desired
-                .devices
-                .iter()
-                .map(|d| {
-                    let read = snmp::target::merge(d.snmp.as_ref(), fleet.defaults.snmp.as_ref());
-                    ((*d.name).clone(), d.address.to_string(), read, d.snmp.clone())
-                })
-                .collect()
-        }
-        (None, Some(address)) => {
-            let name = args.name.as_deref().unwrap_or_default();
-            let name: Ident = name
-                .parse()
-                .map_err(|e: crate::model::ValueError| CommandError::user(format!("--name: {e}")).hint(e.hint))?;
-            let (host, port) = split_port(address)?;
-            let (read, written) = settings_from_flags(&args, port)?;
-            vec![(name, host, read, Some(written))]
-        }
-        (None, None) => {
-            return Err(CommandError::user("name a device with --address and --name, or an inventory with --inventory"));
-        }
-    };
+    let jobs: Vec<(Ident, String, SnmpSettings, Option<SnmpSettings>)> =
+        match (&args.inventory, &args.address) {
+            (Some(dir), _) => {
+                let inv = Inventory::load_dir(dir)?;
+                let fleet = inv.desired.fleet();
+                inv.desired
+                    .devices
+                    .iter()
+                    .map(|d| {
+                        let read =
+                            snmp::target::merge(d.snmp.as_ref(), fleet.defaults.snmp.as_ref());
+                        (
+                            (*d.name).clone(),
+                            d.address.to_string(),
+                            read,
+                            d.snmp.clone(),
+                        )
+                    })
+                    .collect()
+            }
+            (None, Some(address)) => {
+                let name = args.name.as_deref().unwrap_or_default();
+                let name: Ident = name.parse().map_err(|e: crate::model::ValueError| {
+                    CommandError::user(format!("--name: {e}")).hint(e.hint)
+                })?;
+                let (host, port) = split_port(address)?;
+                let (read, written) = settings_from_flags(&args, port)?;
+                vec![(name, host, read, Some(written))]
+            }
+            (None, None) => {
+                return Err(CommandError::user(
+                    "name a device with --address and --name, or an inventory with --inventory",
+                ));
+            }
+        };
     let out = args.inventory.clone().unwrap_or(args.out.clone());
     let mut failures = 0;
     for (name, host, read, written) in jobs {
         let observation = runtime.block_on(async {
             match snmp::target::target(&host, &read).await {
                 Ok(t) => snmp::observe(&t).await,
-                Err(e) => Observation::Unknown { reason: e.to_string() },
+                Err(e) => Observation::Unknown {
+                    reason: e.to_string(),
+                },
             }
         });
         let live = match observation {
@@ -105,8 +116,16 @@ pub fn run(args: Args) -> Result<u8, CommandError> {
                 continue;
             }
         };
-        let imported = import_device(&name, &live, Reach { address: host.clone(), snmp: written, ssh: None })
-            .map_err(|e| CommandError::user(format!("{name}: {e}")))?;
+        let imported = import_device(
+            &name,
+            &live,
+            Reach {
+                address: host.clone(),
+                snmp: written,
+                ssh: None,
+            },
+        )
+        .map_err(|e| CommandError::user(format!("{name}: {e}")))?;
         for w in &imported.warnings {
             eprintln!("{name}: warning: {w}");
         }
@@ -118,8 +137,11 @@ pub fn run(args: Args) -> Result<u8, CommandError> {
         );
     }
     if failures > 0 {
-        return Err(CommandError::new(super::ErrorKind::Device, format!("{failures} device(s) could not be read"))
-            .hint("check the address, the SNMP settings and that the device answers (`snmpget`)"));
+        return Err(CommandError::new(
+            super::ErrorKind::Device,
+            format!("{failures} device(s) could not be read"),
+        )
+        .hint("check the address, the SNMP settings and that the device answers (`snmpget`)"));
     }
     Ok(0)
 }
@@ -127,9 +149,9 @@ pub fn run(args: Args) -> Result<u8, CommandError> {
 fn split_port(address: &str) -> Result<(String, Option<u16>), CommandError> {
     match address.rsplit_once(':') {
         Some((host, port)) if !host.contains(':') => {
-            let port = port
-                .parse::<u16>()
-                .map_err(|_| CommandError::user(format!("--address: {port:?} is not a port number")))?;
+            let port = port.parse::<u16>().map_err(|_| {
+                CommandError::user(format!("--address: {port:?} is not a port number"))
+            })?;
             Ok((host.to_string(), Some(port)))
         }
         _ => Ok((address.to_string(), None)),
@@ -137,24 +159,32 @@ fn split_port(address: &str) -> Result<(String, Option<u16>), CommandError> {
 }
 
 /// The settings used to read, and the ones written to the device file (references only).
-fn settings_from_flags(args: &Args, port: Option<u16>) -> Result<(SnmpSettings, SnmpSettings), CommandError> {
+fn settings_from_flags(
+    args: &Args,
+    port: Option<u16>,
+) -> Result<(SnmpSettings, SnmpSettings), CommandError> {
     let mut read = SnmpSettings {
         port: port.map(Located::bare),
         ..SnmpSettings::default()
     };
     let mut written = read.clone();
     if let Some(user) = &args.user {
-        let auth = args.auth_password.as_deref().ok_or_else(|| CommandError::user("--user needs --auth-password"))?;
+        let auth = args
+            .auth_password
+            .as_deref()
+            .ok_or_else(|| CommandError::user("--user needs --auth-password"))?;
         let auth = credential("--auth-password", auth)?;
         if auth.is_literal() {
-            return Err(CommandError::user("--auth-password takes a reference").hint("pass env:NAME or file:PATH, so the device file can refer to it"));
+            return Err(CommandError::user("--auth-password takes a reference")
+                .hint("pass env:NAME or file:PATH, so the device file can refer to it"));
         }
         let private = match &args.priv_password {
             Some(p) => Some(credential("--priv-password", p)?),
             None => None,
         };
         if private.as_ref().is_some_and(Credential::is_literal) {
-            return Err(CommandError::user("--priv-password takes a reference").hint("pass env:NAME or file:PATH"));
+            return Err(CommandError::user("--priv-password takes a reference")
+                .hint("pass env:NAME or file:PATH"));
         }
         read.version = Some(Located::bare(SnmpVersion::V3));
         read.user = Some(Located::bare(user.clone()));
@@ -165,8 +195,12 @@ fn settings_from_flags(args: &Args, port: Option<u16>) -> Result<(SnmpSettings, 
         let community = credential("--community", args.community.as_deref().unwrap_or("public"))?;
         if community.is_literal() {
             read.community = Some(Located::bare(community));
-            written.community = Some(Located::bare(Credential::Env("GAMOPS_SNMP_COMMUNITY".to_string())));
-            eprintln!("note: the device file refers to env:GAMOPS_SNMP_COMMUNITY for the community");
+            written.community = Some(Located::bare(Credential::Env(
+                "GAMOPS_SNMP_COMMUNITY".to_string(),
+            )));
+            eprintln!(
+                "note: the device file refers to env:GAMOPS_SNMP_COMMUNITY for the community"
+            );
         } else {
             read.community = Some(Located::bare(community.clone()));
             written.community = Some(Located::bare(community));
@@ -181,7 +215,9 @@ fn write_imported(out: &Path, imp: &Imported) -> Result<(), CommandError> {
     let write = |rel: String, text: String| -> Result<(), CommandError> {
         let path = out.join(&rel);
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| CommandError::user(format!("cannot create {}: {e}", parent.display())))?;
+            std::fs::create_dir_all(parent).map_err(|e| {
+                CommandError::user(format!("cannot create {}: {e}", parent.display()))
+            })?;
         }
         let tmp = path.with_extension("yaml.gamops-tmp");
         std::fs::write(&tmp, text)
@@ -190,23 +226,36 @@ fn write_imported(out: &Path, imp: &Imported) -> Result<(), CommandError> {
     };
 
     if !out.join("gamops.yaml").exists() {
-        write("gamops.yaml".into(), yaml(FileKind::Fleet, &Fleet::default())?)?;
+        write(
+            "gamops.yaml".into(),
+            yaml(FileKind::Fleet, &Fleet::default())?,
+        )?;
     }
     let plans_path = out.join("plans.yaml");
     let mut plans = match std::fs::read(&plans_path) {
-        Ok(bytes) => match crate::inventory::parse::parse(FileKind::Plans, crate::model::SourceId(0), &bytes) {
-            Ok(crate::inventory::parse::Parsed::Plans(p)) => p,
-            _ => {
-                return Err(CommandError::user(format!("{} does not parse; not touching it", plans_path.display()))
+        Ok(bytes) => {
+            match crate::inventory::parse::parse(FileKind::Plans, crate::model::SourceId(0), &bytes)
+            {
+                Ok(crate::inventory::parse::Parsed::Plans(p)) => p,
+                _ => {
+                    return Err(CommandError::user(format!(
+                        "{} does not parse; not touching it",
+                        plans_path.display()
+                    ))
                     .hint("run `gamops validate` and fix it first"));
+                }
             }
-        },
+        }
         Err(_) => Plans::default(),
     };
     for (name, plan) in imp.plans.iter() {
         match plans.0.get(name) {
-            Some(existing) if existing.down_mbps != plan.down_mbps || existing.up_mbps != plan.up_mbps => {
-                eprintln!("warning: plan {name} differs on the device; plans.yaml keeps its own rates");
+            Some(existing)
+                if existing.down_mbps != plan.down_mbps || existing.up_mbps != plan.up_mbps =>
+            {
+                eprintln!(
+                    "warning: plan {name} differs on the device; plans.yaml keeps its own rates"
+                );
             }
             Some(_) => {}
             None => {
@@ -216,9 +265,15 @@ fn write_imported(out: &Path, imp: &Imported) -> Result<(), CommandError> {
     }
     write("plans.yaml".into(), yaml(FileKind::Plans, &plans)?)?;
     let name = imp.device.name.as_str();
-    write(format!("devices/{name}.yaml"), yaml(FileKind::Device, &imp.device)?)?;
+    write(
+        format!("devices/{name}.yaml"),
+        yaml(FileKind::Device, &imp.device)?,
+    )?;
     for s in &imp.subscribers {
-        write(format!("subscribers/{name}/{}.yaml", s.id), yaml(FileKind::Subscriber, s)?)?;
+        write(
+            format!("subscribers/{name}/{}.yaml", s.id),
+            yaml(FileKind::Subscriber, s)?,
+        )?;
     }
     Ok(())
 }

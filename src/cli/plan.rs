@@ -19,13 +19,15 @@ use super::{CommandError, InventoryArgs};
 /// still plan. With --out, the plan is saved (JSON, with the git commit and a fingerprint of
 /// each device's live state) for `gamops apply PLANFILE`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Exit codes: 0 no changes (or any success without --detailed-exitcode), 2 changes \
+#[command(
+    after_help = "Exit codes: 0 no changes (or any success without --detailed-exitcode), 2 changes \
 (with --detailed-exitcode), 1 an error or a device that could not be read.
 
 Examples:
   gamops plan
   gamops plan --device bldg-12-gam1 --format markdown > plan.md
-  gamops plan --rev origin/main --out plan.json --detailed-exitcode")]
+  gamops plan --rev origin/main --out plan.json --detailed-exitcode"
+)]
 pub struct Args {
     #[command(flatten)]
     pub inv: InventoryArgs,
@@ -67,8 +69,11 @@ pub fn run(args: Args) -> Result<u8, CommandError> {
     let diagnostics = inv.validate();
     if diagnostics.iter().any(|d| d.is_error()) {
         eprint!("{}", Report::new(&inv, &diagnostics).to_text(false));
-        return Err(CommandError::new(super::ErrorKind::Config, "the inventory is not valid; nothing was planned")
-            .hint("fix what is listed above (`gamops validate` shows the same)"));
+        return Err(CommandError::new(
+            super::ErrorKind::Config,
+            "the inventory is not valid; nothing was planned",
+        )
+        .hint("fix what is listed above (`gamops validate` shows the same)"));
     }
     let names = select_devices(&inv.desired, &args.devices)?;
     let commit = match &inv.origin {
@@ -82,9 +87,21 @@ pub fn run(args: Args) -> Result<u8, CommandError> {
         .map_err(|e| CommandError::internal(format!("cannot start the async runtime: {e}")))?;
     let observations = runtime.block_on(observe_devices(&inv.desired, &names, args.concurrency));
 
-    let plan = Plan::build(&inv.desired, &observations, commit, PlanOptions { force: args.force });
+    let plan = Plan::build(
+        &inv.desired,
+        &observations,
+        commit,
+        PlanOptions { force: args.force },
+    );
     let text = match args.format {
-        PlanFormat::Text => render::text(&plan, if super::colour_stdout() { Colour::Always } else { Colour::Never }),
+        PlanFormat::Text => render::text(
+            &plan,
+            if super::colour_stdout() {
+                Colour::Always
+            } else {
+                Colour::Never
+            },
+        ),
         PlanFormat::Markdown => render::markdown(&plan),
         PlanFormat::Json => render::json(&plan),
     };
@@ -92,40 +109,64 @@ pub fn run(args: Args) -> Result<u8, CommandError> {
     if let Some(path) = &args.out {
         std::fs::write(path, render::json(&plan))
             .map_err(|e| CommandError::user(format!("cannot write {}: {e}", path.display())))?;
-        eprintln!("saved the plan to {}; apply it with `gamops apply {}`", path.display(), path.display());
+        eprintln!(
+            "saved the plan to {}; apply it with `gamops apply {}`",
+            path.display(),
+            path.display()
+        );
     }
     if plan.has_errors() {
         return Ok(1);
     }
-    Ok(if args.detailed_exitcode && plan.has_changes() { 2 } else { 0 })
+    Ok(if args.detailed_exitcode && plan.has_changes() {
+        2
+    } else {
+        0
+    })
 }
 
 /// The devices to plan: the ones named, or all of them.
-pub(crate) fn select_devices(desired: &Desired, wanted: &[String]) -> Result<Vec<String>, CommandError> {
+pub(crate) fn select_devices(
+    desired: &Desired,
+    wanted: &[String],
+) -> Result<Vec<String>, CommandError> {
     if wanted.is_empty() {
         return Ok(desired.devices.iter().map(|d| d.name.to_string()).collect());
     }
     for w in wanted {
         if desired.device(w).is_none() {
             let known: Vec<String> = desired.devices.iter().map(|d| d.name.to_string()).collect();
-            return Err(CommandError::user(format!("device {w} is not in the inventory"))
-                .hint(format!("devices: {}", known.join(", "))));
+            return Err(
+                CommandError::user(format!("device {w} is not in the inventory"))
+                    .hint(format!("devices: {}", known.join(", "))),
+            );
         }
     }
     Ok(wanted.to_vec())
 }
 
 /// Reads the named devices, with a progress line on a terminal.
-pub(crate) async fn observe_devices(desired: &Desired, names: &[String], concurrency: usize) -> Vec<(String, Observation)> {
+pub(crate) async fn observe_devices(
+    desired: &Desired,
+    names: &[String],
+    concurrency: usize,
+) -> Vec<(String, Observation)> {
     let fleet = desired.fleet();
     let mut targets: Vec<(String, SnmpTarget)> = Vec::new();
     let mut failed: Vec<(String, Observation)> = Vec::new();
     for name in names {
-        let Some(dev) = desired.device(name) else { continue };
+        let Some(dev) = desired.device(name) else {
+            continue;
+        };
         let settings = snmp::target::merge(dev.snmp.as_ref(), fleet.defaults.snmp.as_ref());
         match snmp::target::target(&dev.address, &settings).await {
             Ok(t) => targets.push((name.clone(), t)),
-            Err(e) => failed.push((name.clone(), Observation::Unknown { reason: e.to_string() })),
+            Err(e) => failed.push((
+                name.clone(),
+                Observation::Unknown {
+                    reason: e.to_string(),
+                },
+            )),
         }
     }
     let show = std::io::stderr().is_terminal();
