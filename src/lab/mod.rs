@@ -9,6 +9,7 @@
 //! Nothing outside `cli` and the tests depends on this module.
 
 pub mod admin;
+pub mod bench;
 pub mod device;
 pub mod devices;
 pub mod fleetgen;

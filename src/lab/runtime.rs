@@ -46,6 +46,9 @@ pub const DEFAULT_REBOOT_DOWNTIME: Duration = Duration::from_secs(5);
 /// sysUpTime.0, which the lab's clock updates every second.
 const SYS_UPTIME_0: &[u32] = &[1, 3, 6, 1, 2, 1, 1, 3, 0];
 
+/// How long `reload cold` leaves its session to print the banner before SSH goes down.
+const CLI_RELOAD_GRACE: Duration = Duration::from_millis(300);
+
 /// How long a reboot waits for the SSH server's sessions to end.
 const SSH_STOP_GRACE: Duration = Duration::from_secs(5);
 
@@ -858,6 +861,10 @@ async fn reboot(
     tracing::info!(device = %name, ?downtime, "lab device rebooting");
     device.core.online.store(false, Ordering::SeqCst);
     device.snmp_faults.set_silenced(true);
+    if !reload {
+        // `reload cold` from a session: let its banner reach the user before the link drops.
+        tokio::time::sleep(CLI_RELOAD_GRACE).await;
+    }
     let ssh = device.ssh.lock().await.take();
     if let Some(ssh) = ssh {
         let _ = tokio::time::timeout(SSH_STOP_GRACE, ssh.shutdown()).await;
