@@ -218,8 +218,10 @@ fn load_inventory(dir: &Path) -> Result<Inventory, CommandError> {
     let diagnostics = inv.validate();
     if diagnostics.iter().any(|d| d.is_error()) {
         eprint!("{}", Report::new(&inv, &diagnostics).to_text(false));
-        return Err(config_error("the inventory is not valid; no device was started")
-            .hint("fix what is listed above (`gamops validate` shows the same)"));
+        return Err(
+            config_error("the inventory is not valid; no device was started")
+                .hint("fix what is listed above (`gamops validate` shows the same)"),
+        );
     }
     Ok(inv)
 }
@@ -378,7 +380,8 @@ async fn serve_lab(
         ..LabOptions::default()
     };
     let lab = Lab::start(devices, options).await.map_err(|e| {
-        CommandError::user(e).hint("another process may hold the port; try --base-port 0 for free ports")
+        CommandError::user(e)
+            .hint("another process may hold the port; try --base-port 0 for free ports")
     })?;
     for (name, settings) in &faults {
         let targets: Vec<_> = if name == "*" {
@@ -633,7 +636,10 @@ fn bench(args: BenchArgs) -> Result<u8, CommandError> {
         .map_err(CommandError::user)?;
     match args.format {
         Format::Text => print!("{}", report.to_text()),
-        Format::Json => println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default()),
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        ),
     }
     Ok(0)
 }

@@ -7,6 +7,7 @@ mod git_rev;
 mod lab_mib;
 mod lab_snmp;
 mod lab_ssh;
+mod lab_up;
 mod observe;
 mod support;
 mod validate;
