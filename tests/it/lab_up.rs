@@ -756,3 +756,123 @@ async fn drift_is_visible_over_snmp() {
     assert!(body.contains("\"name\":\"dr\""), "{body}");
     lab.shutdown().await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// `gamops lab shell` as the forced command of a real OpenSSH sshd.
+
+/// A free TCP port on loopback (there is a small race until sshd binds it).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn lab_shell_runs_as_a_forced_command_of_openssh_sshd() {
+    let sshd = Path::new("/usr/sbin/sshd");
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| text(&o).trim() == "0");
+    if !sshd.exists() || !is_root {
+        eprintln!("skipped: needs root and openssh-server (apt-get install -y openssh-server)");
+        return;
+    }
+    let _ = std::fs::create_dir_all("/run/sshd");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let keygen = |path: &Path| {
+        let out = Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+            .arg(path)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+    };
+    keygen(&d.join("host_key"));
+    keygen(&d.join("client_key"));
+    std::fs::copy(d.join("client_key.pub"), d.join("authorized_keys")).unwrap();
+    let state = d.join("lab.json");
+    let mut file = gamops::lab::persist::StateFile::new();
+    file.devices.insert(
+        "gam-fc".into(),
+        gamops::lab::persist::SavedDevice {
+            state: DeviceState::factory(GamModel::Gam4Cx, "gam-fc"),
+            host_key: None,
+        },
+    );
+    gamops::lab::persist::save(&state, &file).unwrap();
+    let port = free_port();
+    let config = format!(
+        "Port {port}\nListenAddress 127.0.0.1\nHostKey {host}\nPidFile {pid}\nAuthorizedKeysFile {auth}\n\
+         StrictModes no\nUsePAM no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n\
+         PermitRootLogin yes\nForceCommand {bin} lab shell --state {state} --device gam-fc\n",
+        host = d.join("host_key").display(),
+        pid = d.join("sshd.pid").display(),
+        auth = d.join("authorized_keys").display(),
+        bin = gamops_bin().display(),
+        state = state.display(),
+    );
+    std::fs::write(d.join("sshd_config"), config).unwrap();
+    let mut server = Command::new(sshd)
+        .args(["-D", "-e", "-f"])
+        .arg(d.join("sshd_config"))
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(started.elapsed() < WAIT, "sshd did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let session = |input: &str| {
+        let mut child = Command::new("ssh")
+            .args(["-F", "/dev/null", "-T", "-p", &port.to_string(), "-i"])
+            .arg(d.join("client_key"))
+            .args([
+                "-o",
+                "StrictHostKeyChecking=no",
+                "-o",
+                "UserKnownHostsFile=/dev/null",
+                "-o",
+                "LogLevel=ERROR",
+                "-o",
+                "BatchMode=yes",
+                "-o",
+                "IdentitiesOnly=yes",
+                "root@127.0.0.1",
+            ])
+            .env_remove("SSH_AUTH_SOCK")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = session(
+        "terminal length 0\nconfigure terminal\nghn bw-profile 3 name \"forced\" rate-downstream 40 rate-upstream 40\nend\ncopy running-config startup-config\nexit\n",
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert!(text(&out).starts_with("gam-fc#"), "{out:?}");
+    assert!(text(&out).contains("% Saving"), "{out:?}");
+    let saved = gamops::lab::persist::load(&state).unwrap().unwrap();
+    assert!(saved.devices["gam-fc"].state.startup.contains("forced"));
+    // A second login sees the saved configuration.
+    let out = session("show startup-config\nexit\n");
+    assert!(
+        text(&out).contains("ghn bw-profile 3 name \"forced\""),
+        "{out:?}"
+    );
+    let _ = server.kill();
+    let _ = server.wait();
+}
