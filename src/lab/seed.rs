@@ -152,13 +152,13 @@ impl Rng {
         let mut r = Rng(seed);
         for b in salt.bytes() {
             r.0 ^= u64::from(b);
-            r.next();
+            r.next_u64();
         }
         r
     }
 
     /// The next 64 random bits.
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -168,12 +168,12 @@ impl Rng {
 
     /// Uniform in `lo..=hi`.
     pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next() % (hi.saturating_sub(lo).saturating_add(1)).max(1)
+        lo + self.next_u64() % (hi.saturating_sub(lo).saturating_add(1)).max(1)
     }
 
     /// A Positron CPE MAC (OUI 00:0e:d8).
     pub fn cpe_mac(&mut self) -> Mac {
-        let b = self.next().to_be_bytes();
+        let b = self.next_u64().to_be_bytes();
         Mac([0x00, 0x0e, 0xd8, b[0], b[1], b[2]])
     }
 }
