@@ -118,7 +118,7 @@ fn apply_credentials(
             }];
         }
         Err(e) => notes.push(format!(
-            "{name}: {e}; serving SNMP with the factory communities public and private"
+            "{name}: {e}; serving SNMP with the factory communities public and private (and the lab v3 user gamops, SHA authpass123, AES privpass123)"
         )),
     }
     let ssh = merged_ssh(device.ssh.as_ref(), fleet.defaults.ssh.as_ref());
