@@ -1,23 +1,40 @@
 //! `gamops lab`: simulated GAMs for tests, benchmarks, the demo and trying gamops without
 //! hardware.
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
-use clap::Subcommand;
+use clap::{Subcommand, ValueEnum};
 
+use crate::inventory::Inventory;
+use crate::inventory::report::Report;
+use crate::lab::device::{DeviceState, Session, SharedDevice, share};
+use crate::lab::devices::{self, Prepared};
 use crate::lab::fleetgen::{FleetSpec, write_fleet};
+use crate::lab::persist::{self, SavedDevice, StateFile};
+use crate::lab::runtime::{DeviceConfig, FaultSettings, Lab, LabOptions};
+use crate::lab::seed::Seed;
+use crate::lab::ssh::HostKey;
+use crate::lab::terminal::{Reply, Shell, TerminalMode, run_session};
 
-use super::CommandError;
+use super::{CommandError, ErrorKind, Format};
 
 #[derive(Debug, Subcommand)]
 pub enum LabCommand {
     Gen(GenArgs),
+    Up(UpArgs),
+    Shell(ShellArgs),
+    Bench(BenchArgs),
 }
 
 /// Write an inventory for a generated fleet of lab devices (valid and in canonical form).
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  gamops lab gen --devices 3 --subscribers-per-device 20 --out /tmp/fleet\n  gamops lab gen --devices 1000 --subscribers-per-device 100 --out /tmp/big   # the validate benchmark"
+    after_help = "Examples:\n  gamops lab gen --devices 3 --subscribers-per-device 20 --out /tmp/fleet\n  gamops lab gen --devices 1000 --subscribers-per-device 100 --out /tmp/big   # the validate benchmark\n\n`gamops lab up --devices N --subscribers-per-device M` serves the devices this writes (same\nnames, same ports for the same --base-port)."
 )]
 pub struct GenArgs {
     #[arg(long, default_value_t = 3)]
@@ -32,28 +49,597 @@ pub struct GenArgs {
     pub out: PathBuf,
 }
 
+/// How to seed the devices' configuration.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum SeedArg {
+    /// Factory defaults: no subscribers, no CPEs (a GAM out of the box).
+    #[default]
+    Empty,
+    /// A plausible random configuration and CPEs, the same for the same --rng-seed.
+    Random,
+    /// Exactly what the inventory asks for, saved, with every subscriber's CPE detected.
+    Converged,
+}
+
+/// Serve simulated GAMs on 127.0.0.1 (SNMP and SSH per device) until Ctrl-C or SIGTERM.
+///
+/// Prints one line per device, `NAME snmp=127.0.0.1:PORT ssh=127.0.0.1:PORT`, then
+/// `admin=http://127.0.0.1:PORT`, the admin interface that injects faults at run time
+/// (`GET /devices`, `POST /devices/NAME/faults`, `POST /devices/NAME/reboot`,
+/// `POST /devices/NAME/drift`; see docs in `gamops::lab::admin`). Credentials are the GAM's
+/// factory defaults (SSH `admin` with an empty password, SNMP communities `public` and
+/// `private`) unless the inventory names others that resolve.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  gamops lab up --devices 3\n  gamops lab up --inventory inventory/ --seed converged\n  gamops lab up --devices 10 --seed random --rng-seed 7 --state /tmp/lab.json\n  gamops lab up --from-walk tests/fixtures/gam12c-walk.snmprec\n  gamops lab up --devices 3 --format json --admin-port 18080\n\nThen, in another terminal:\n  snmpget -v2c -c public 127.0.0.1:20000 1.3.6.1.2.1.1.5.0\n  ssh -p 20001 admin@127.0.0.1          # empty password\n  curl -X POST -d '{\"snmp_latency_ms\":200}' -H 'content-type: application/json' \\\n       http://127.0.0.1:18080/devices/gam-0000/faults\n  curl -X POST http://127.0.0.1:18080/devices/gam-0000/reboot"
+)]
+pub struct UpArgs {
+    /// Serve every device of this inventory, at the address and ports its YAML names.
+    #[arg(long, conflicts_with_all = ["devices", "from_walk"])]
+    pub inventory: Option<PathBuf>,
+    /// Serve this many generated devices (as `gamops lab gen` writes them).
+    #[arg(long)]
+    pub devices: Option<usize>,
+    /// Subscribers per generated device.
+    #[arg(long, default_value_t = 10)]
+    pub subscribers_per_device: usize,
+    /// Serve one device rebuilt from a recorded walk (`.snmprec`), with the walk's other OIDs.
+    #[arg(long, conflicts_with = "devices")]
+    pub from_walk: Option<PathBuf>,
+    /// Generated devices and --from-walk: device i listens for SNMP on BASE+2i and SSH on
+    /// BASE+2i+1; 0 picks free ports.
+    #[arg(long, default_value_t = 20000)]
+    pub base_port: u16,
+    /// What the devices hold at start (a --state file overrides it for the devices it has).
+    #[arg(long, value_enum, default_value_t = SeedArg::Empty)]
+    pub seed: SeedArg,
+    /// The seed of --seed random.
+    #[arg(long, default_value_t = 1)]
+    pub rng_seed: u64,
+    /// Keep the devices' state (running and startup config, CPEs, host keys) in this file:
+    /// loaded at start, written when a device saves, every few seconds when something changed,
+    /// and at exit.
+    #[arg(long)]
+    pub state: Option<PathBuf>,
+    /// The admin interface's port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    pub admin_port: u16,
+    /// How long a rebooting device stays unreachable, in milliseconds.
+    #[arg(long, default_value_t = 5000)]
+    pub reboot_downtime_ms: u64,
+    /// Faults to set at start: a JSON object of device name (or "*" for all) to fault settings,
+    /// the same as the admin interface's `POST /devices/NAME/faults`.
+    #[arg(long)]
+    pub faults: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// Run one lab device's CLI on standard input and output (for a real sshd's `ForceCommand`).
+///
+/// The device comes from a state file written by `gamops lab up --state` (or by an earlier
+/// `lab shell`); the file is written back when the configuration is saved and at exit. On a
+/// terminal it echoes and edits lines like the GAM; piped, it prints prompts and output only.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  gamops lab shell --state /tmp/lab.json --device gam-0000\n  printf 'terminal length 0\\nshow running-config\\n' | gamops lab shell --state /tmp/lab.json --device gam-0000\n\nAs an OpenSSH forced command (sshd_config):\n  Match User gam\n    ForceCommand gamops lab shell --state /var/lib/gamops/lab.json --device gam-0000"
+)]
+pub struct ShellArgs {
+    /// The lab state file.
+    #[arg(long)]
+    pub state: PathBuf,
+    /// The device whose CLI to run.
+    #[arg(long)]
+    pub device: String,
+    /// Create the device as a factory GAM-12-C when the state file does not have it.
+    #[arg(long)]
+    pub create: bool,
+}
+
+/// Measure the lab: memory of many idle devices, GETBULK latency, SSH logins.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  gamops lab bench                      # 1000 devices, 2000 GETBULKs, 200 logins\n  gamops lab bench --devices 100 --logins 50\n\nBuild with --release for meaningful figures: cargo run --release -- lab bench"
+)]
+pub struct BenchArgs {
+    /// Devices served by the one lab process.
+    #[arg(long, default_value_t = 1000)]
+    pub devices: usize,
+    #[arg(long, default_value_t = 10)]
+    pub subscribers_per_device: usize,
+    /// GETBULK requests (50 repetitions each) timed against one device.
+    #[arg(long, default_value_t = 2000)]
+    pub getbulks: usize,
+    /// SSH password logins, spread over the devices.
+    #[arg(long, default_value_t = 200)]
+    pub logins: usize,
+    /// Logins in flight at once.
+    #[arg(long, default_value_t = 20)]
+    pub login_concurrency: usize,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
 pub fn run(cmd: LabCommand) -> Result<u8, CommandError> {
     match cmd {
-        LabCommand::Gen(args) => {
-            if std::fs::read_dir(&args.out).is_ok_and(|mut d| d.next().is_some()) {
-                return Err(
-                    CommandError::user(format!("{} is not empty", args.out.display()))
-                        .hint("choose a new folder: gen never overwrites an inventory"),
-                );
-            }
-            let spec = FleetSpec {
-                devices: args.devices,
-                subscribers_per_device: args.subscribers_per_device,
-                base_port: args.base_port,
-            };
-            let summary = write_fleet(&spec, &args.out).map_err(CommandError::user)?;
-            println!(
-                "wrote {} devices and {} subscribers to {}",
-                summary.devices,
-                summary.subscribers,
-                args.out.display()
-            );
-            Ok(0)
+        LabCommand::Gen(args) => gen_cmd(args),
+        LabCommand::Up(args) => up(args),
+        LabCommand::Shell(args) => shell(args),
+        LabCommand::Bench(args) => bench(args),
+    }
+}
+
+fn gen_cmd(args: GenArgs) -> Result<u8, CommandError> {
+    if std::fs::read_dir(&args.out).is_ok_and(|mut d| d.next().is_some()) {
+        return Err(
+            CommandError::user(format!("{} is not empty", args.out.display()))
+                .hint("choose a new folder: gen never overwrites an inventory"),
+        );
+    }
+    let spec = FleetSpec {
+        devices: args.devices,
+        subscribers_per_device: args.subscribers_per_device,
+        base_port: args.base_port,
+    };
+    let summary = write_fleet(&spec, &args.out).map_err(CommandError::user)?;
+    println!(
+        "wrote {} devices and {} subscribers to {}",
+        summary.devices,
+        summary.subscribers,
+        args.out.display()
+    );
+    Ok(0)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, CommandError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CommandError::internal(format!("cannot start the async runtime: {e}")))
+}
+
+fn config_error(message: impl std::fmt::Display) -> CommandError {
+    CommandError::new(ErrorKind::Config, message)
+}
+
+fn seed_of(args: &UpArgs) -> Seed {
+    match args.seed {
+        SeedArg::Empty => Seed::Empty,
+        SeedArg::Random => Seed::Random {
+            rng_seed: args.rng_seed,
+        },
+        SeedArg::Converged => Seed::Converged,
+    }
+}
+
+/// Loads an inventory folder, refusing an invalid one (the seeds need a valid one).
+fn load_inventory(dir: &Path) -> Result<Inventory, CommandError> {
+    let inv = Inventory::load_dir(dir)?;
+    let diagnostics = inv.validate();
+    if diagnostics.iter().any(|d| d.is_error()) {
+        eprint!("{}", Report::new(&inv, &diagnostics).to_text(false));
+        return Err(
+            config_error("the inventory is not valid; no device was started")
+                .hint("fix what is listed above (`gamops validate` shows the same)"),
+        );
+    }
+    Ok(inv)
+}
+
+/// A scratch folder that is removed when dropped.
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The devices `lab up` (and `lab bench`) serve, and notes for the user.
+fn prepare(args: &UpArgs) -> Result<Prepared, CommandError> {
+    let seed = seed_of(args);
+    if let Some(dir) = &args.inventory {
+        let inv = load_inventory(dir)?;
+        return devices::from_inventory(&inv.desired, seed).map_err(config_error);
+    }
+    if let Some(walk) = &args.from_walk {
+        let text = std::fs::read_to_string(walk)
+            .map_err(|e| CommandError::user(format!("cannot read {}: {e}", walk.display())))?;
+        let (snmp, ssh) = if args.base_port == 0 {
+            (0, 0)
+        } else {
+            (args.base_port, args.base_port.saturating_add(1))
+        };
+        let device = devices::from_walk(&text, snmp, ssh).map_err(config_error)?;
+        return Ok(Prepared {
+            devices: vec![device],
+            notes: Vec::new(),
+        });
+    }
+    let count = args.devices.unwrap_or(3);
+    let scratch = Scratch(std::env::temp_dir().join(format!(
+        "gamops-lab-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
+    )));
+    let spec = FleetSpec {
+        devices: count,
+        subscribers_per_device: args.subscribers_per_device,
+        // Ports are replaced below when --base-port is 0.
+        base_port: if args.base_port == 0 {
+            20000
+        } else {
+            args.base_port
+        },
+    };
+    write_fleet(&spec, &scratch.0).map_err(CommandError::user)?;
+    let inv = load_inventory(&scratch.0)?;
+    let mut prepared = devices::from_inventory(&inv.desired, seed).map_err(config_error)?;
+    if args.base_port == 0 {
+        for d in &mut prepared.devices {
+            d.snmp_bind.set_port(0);
+            d.ssh_bind.set_port(0);
         }
     }
+    // Generated inventories name env: references nobody has set: say it once, not per device.
+    let fallbacks = prepared.notes.len();
+    prepared.notes.clear();
+    if fallbacks > 0 {
+        prepared.notes.push(
+            "credentials: the GAM's factory defaults (ssh admin with an empty password, snmp communities public/private)"
+                .to_string(),
+        );
+    }
+    Ok(prepared)
+}
+
+/// Replaces devices' seeded state and host keys with those of the state file.
+fn restore(devices: &mut [DeviceConfig], file: &StateFile, notes: &mut Vec<String>) {
+    let mut restored = 0;
+    for d in devices.iter_mut() {
+        if let Some(saved) = file.devices.get(&d.name) {
+            d.state = saved.state.clone();
+            if let Some(key) = saved
+                .host_key
+                .as_deref()
+                .and_then(|k| HostKey::from_openssh_private(k).ok())
+            {
+                d.host_key = key;
+            }
+            restored += 1;
+        }
+    }
+    if restored > 0 {
+        notes.push(format!("restored {restored} devices from the state file"));
+    }
+}
+
+/// The state of a running lab, for the state file.
+fn state_file(lab: &Lab) -> StateFile {
+    let mut file = StateFile::new();
+    let states = lab.snapshot();
+    for d in lab.devices() {
+        if let Some(state) = states.get(d.name()) {
+            file.devices.insert(
+                d.name().to_string(),
+                SavedDevice {
+                    state: state.clone(),
+                    host_key: d.host_key().to_openssh_private().ok(),
+                },
+            );
+        }
+    }
+    file
+}
+
+fn write_state(path: &Path, lab: &Lab) {
+    if let Err(e) = persist::save(path, &state_file(lab)) {
+        tracing::error!(error = %e, "cannot save the lab state");
+        eprintln!("gamops lab: {e}");
+    }
+}
+
+fn load_faults(path: &Path) -> Result<BTreeMap<String, FaultSettings>, CommandError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CommandError::user(format!("cannot read {}: {e}", path.display())))?;
+    serde_json::from_str(&text).map_err(|e| {
+        config_error(format!("{}: {e}", path.display())).hint(
+            "write a JSON object of device name (or \"*\") to settings, e.g. {\"*\": {\"snmp_latency_ms\": 50}}",
+        )
+    })
+}
+
+fn up(args: UpArgs) -> Result<u8, CommandError> {
+    let Prepared {
+        mut devices,
+        mut notes,
+    } = prepare(&args)?;
+    if let Some(path) = &args.state
+        && let Some(file) = persist::load(path).map_err(config_error)?
+    {
+        restore(&mut devices, &file, &mut notes);
+    }
+    let faults = match &args.faults {
+        Some(p) => load_faults(p)?,
+        None => BTreeMap::new(),
+    };
+    let rt = runtime()?;
+    rt.block_on(serve_lab(args, devices, notes, faults))
+}
+
+async fn serve_lab(
+    args: UpArgs,
+    devices: Vec<DeviceConfig>,
+    notes: Vec<String>,
+    faults: BTreeMap<String, FaultSettings>,
+) -> Result<u8, CommandError> {
+    let options = LabOptions {
+        reboot_downtime: Duration::from_millis(args.reboot_downtime_ms),
+        ..LabOptions::default()
+    };
+    let lab = Lab::start(devices, options).await.map_err(|e| {
+        CommandError::user(e)
+            .hint("another process may hold the port; try --base-port 0 for free ports")
+    })?;
+    for (name, settings) in &faults {
+        let targets: Vec<_> = if name == "*" {
+            lab.devices().to_vec()
+        } else {
+            vec![lab.device(name).map_err(config_error)?.clone()]
+        };
+        for d in targets {
+            d.apply_faults(settings).map_err(config_error)?;
+        }
+    }
+    let token = lab.shutdown_token();
+    let admin = crate::lab::admin::serve(
+        Arc::clone(&lab),
+        SocketAddr::from((Ipv4Addr::LOCALHOST, args.admin_port)),
+        token.child_token(),
+    )
+    .await
+    .map_err(CommandError::user)?;
+
+    for n in &notes {
+        eprintln!("note: {n}");
+    }
+    let mut out = std::io::stdout().lock();
+    let printed = match args.format {
+        Format::Text => {
+            let mut text = String::new();
+            for d in lab.devices() {
+                text.push_str(&format!(
+                    "{} snmp={} ssh={}\n",
+                    d.name(),
+                    d.snmp_addr(),
+                    d.ssh_addr()
+                ));
+            }
+            text.push_str(&format!("admin={}\n", admin.url()));
+            out.write_all(text.as_bytes())
+        }
+        Format::Json => {
+            let devices: Vec<_> = lab
+                .devices()
+                .iter()
+                .map(|d| {
+                    serde_json::json!({
+                        "name": d.name(),
+                        "snmp": d.snmp_addr().to_string(),
+                        "ssh": d.ssh_addr().to_string(),
+                        "snmp_port": d.snmp_addr().port(),
+                        "ssh_port": d.ssh_addr().port(),
+                        "host_key": d.host_key().public_key_openssh(),
+                        "host_key_fingerprint": d.host_key().fingerprint_sha256(),
+                    })
+                })
+                .collect();
+            let doc = serde_json::json!({ "admin": admin.url(), "devices": devices });
+            out.write_all(format!("{doc}\n").as_bytes())
+        }
+    };
+    let _ = printed.and_then(|()| out.flush());
+    drop(out);
+
+    let saved = lab.saved();
+    let mut last = lab.change_count();
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| CommandError::internal(format!("cannot watch SIGTERM: {e}")))?;
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            _ = term.recv() => break,
+            () = saved.notified() => {
+                if let Some(path) = &args.state {
+                    last = lab.change_count();
+                    write_state(path, &lab);
+                }
+            }
+            _ = tick.tick() => {
+                let now = lab.change_count();
+                if now != last {
+                    last = now;
+                    if let Some(path) = &args.state {
+                        write_state(path, &lab);
+                    }
+                }
+            }
+        }
+    }
+    if let Some(path) = &args.state {
+        write_state(path, &lab);
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(10), lab.shutdown()).await;
+    admin.wait().await;
+    Ok(0)
+}
+
+/// The ICLI of a device loaded from a state file, writing the file back on each save.
+struct FileShell {
+    session: Session,
+    device: SharedDevice,
+    path: PathBuf,
+    name: String,
+    host_key: Option<String>,
+}
+
+impl FileShell {
+    fn persist(&self) {
+        let state: DeviceState = self
+            .device
+            .lock()
+            .map(|d| d.clone())
+            .unwrap_or_else(|p| p.into_inner().clone());
+        let saved = SavedDevice {
+            state,
+            host_key: self.host_key.clone(),
+        };
+        if let Err(e) = persist::save_device(&self.path, &self.name, saved) {
+            eprintln!("gamops lab shell: {e}");
+        }
+    }
+}
+
+impl Shell for FileShell {
+    fn prompt(&self) -> String {
+        self.session.prompt()
+    }
+
+    fn execute(&mut self, line: &str) -> Reply {
+        let saves = |d: &SharedDevice| d.lock().map(|d| d.revisions.saves).unwrap_or_default();
+        let before = saves(&self.device);
+        let reply = self.session.execute(line);
+        if saves(&self.device) != before {
+            self.persist();
+        }
+        reply
+    }
+}
+
+/// Puts the terminal on stdin in raw mode (no echo, no line buffering) and restores it on drop.
+struct RawTerminal(Option<String>);
+
+impl RawTerminal {
+    fn enter() -> Self {
+        let saved = std::process::Command::new("stty")
+            .arg("-g")
+            .stdin(std::process::Stdio::inherit())
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+        if saved.is_some() {
+            let _ = std::process::Command::new("stty")
+                .args(["raw", "-echo"])
+                .stdin(std::process::Stdio::inherit())
+                .status();
+        }
+        RawTerminal(saved)
+    }
+}
+
+impl Drop for RawTerminal {
+    fn drop(&mut self) {
+        if let Some(saved) = &self.0 {
+            let _ = std::process::Command::new("stty")
+                .arg(saved)
+                .stdin(std::process::Stdio::inherit())
+                .status();
+        }
+    }
+}
+
+fn shell(args: ShellArgs) -> Result<u8, CommandError> {
+    let file = persist::load(&args.state).map_err(config_error)?;
+    let saved = file
+        .as_ref()
+        .and_then(|f| f.devices.get(&args.device))
+        .cloned();
+    let saved = match (saved, args.create) {
+        (Some(s), _) => s,
+        (None, true) => SavedDevice {
+            state: DeviceState::factory(crate::model::GamModel::Gam12C, &args.device),
+            host_key: None,
+        },
+        (None, false) => {
+            let known: Vec<String> = file
+                .map(|f| f.devices.keys().cloned().collect())
+                .unwrap_or_default();
+            return Err(CommandError::user(format!(
+                "the lab state {} has no device {}",
+                args.state.display(),
+                args.device
+            ))
+            .hint(if known.is_empty() {
+                "run `gamops lab up --state FILE` first, or pass --create".to_string()
+            } else {
+                format!("devices: {}", known.join(", "))
+            }));
+        }
+    };
+    let device = share(saved.state);
+    let mut shell = FileShell {
+        session: Session::new(device.clone()),
+        device,
+        path: args.state.clone(),
+        name: args.device.clone(),
+        host_key: saved.host_key,
+    };
+    let interactive = std::io::stdin().is_terminal();
+    let rt = runtime()?;
+    let ended = rt.block_on(async {
+        let _raw = interactive.then(RawTerminal::enter);
+        let mode = if interactive {
+            TerminalMode::interactive()
+        } else {
+            TerminalMode::piped()
+        };
+        run_session(&mut shell, tokio::io::stdin(), tokio::io::stdout(), mode).await
+    });
+    // Running config survives like a `lab up` restart does.
+    shell.persist();
+    // Tokio's stdin reader may still be blocked on a read: do not wait for it.
+    rt.shutdown_background();
+    ended.map_err(|e| CommandError::new(ErrorKind::Device, e))?;
+    Ok(0)
+}
+
+fn bench(args: BenchArgs) -> Result<u8, CommandError> {
+    let up = UpArgs {
+        inventory: None,
+        devices: Some(args.devices),
+        subscribers_per_device: args.subscribers_per_device,
+        from_walk: None,
+        base_port: 0,
+        seed: SeedArg::Converged,
+        rng_seed: 1,
+        state: None,
+        admin_port: 0,
+        reboot_downtime_ms: 5000,
+        faults: None,
+        format: Format::Text,
+    };
+    let prepared = prepare(&up)?;
+    let rt = runtime()?;
+    let report = rt
+        .block_on(crate::lab::bench::run(
+            prepared.devices,
+            crate::lab::bench::BenchSpec {
+                getbulks: args.getbulks,
+                logins: args.logins,
+                login_concurrency: args.login_concurrency,
+            },
+        ))
+        .map_err(CommandError::user)?;
+    match args.format {
+        Format::Text => print!("{}", report.to_text()),
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        ),
+    }
+    Ok(0)
 }

@@ -1,11 +1,23 @@
 //! The GAM simulator: device state, SNMP agent, SSH CLI server and fault injection.
 //!
+//! - [`device`], [`mib`], [`snmp`], [`ssh`], [`terminal`]: the parts of one simulated GAM;
+//! - [`seed`] and [`devices`]: what a lab serves (from an inventory, generated, from a walk);
+//! - [`runtime`]: a running lab (every device's SNMP agent, SSH server and uptime clock);
+//! - [`admin`]: the HTTP admin interface that injects faults at run time;
+//! - [`persist`]: the state file that survives a restart.
+//!
 //! Nothing outside `cli` and the tests depends on this module.
 
+pub mod admin;
+pub mod bench;
 pub mod billing;
 pub mod device;
+pub mod devices;
 pub mod fleetgen;
 pub mod mib;
+pub mod persist;
+pub mod runtime;
+pub mod seed;
 pub mod snmp;
 pub mod ssh;
 pub mod terminal;

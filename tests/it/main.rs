@@ -10,6 +10,7 @@ mod git_rev;
 mod lab_mib;
 mod lab_snmp;
 mod lab_ssh;
+mod lab_up;
 mod observe;
 mod plan_cli;
 mod support;

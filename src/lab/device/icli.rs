@@ -11,6 +11,7 @@ use super::config::{self, apply_command, context};
 use super::grammar::{self, Command, Mode, ReloadKind, SyntaxError};
 use super::show;
 use super::state::DeviceState;
+use crate::lab::terminal::{self, Reply};
 
 /// A device shared between its sessions and the lab's other fronts (SNMP, fault injector).
 pub type SharedDevice = Arc<Mutex<DeviceState>>;
@@ -22,17 +23,6 @@ pub fn share(dev: DeviceState) -> SharedDevice {
 
 /// ICLI's default page length.
 pub const DEFAULT_PAGE_LINES: usize = 24;
-
-/// What one command line produced.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Reply {
-    /// The output, lines ending in `\n` (empty when the command prints nothing).
-    pub text: String,
-    /// Lines per page for the pager; None = no paging (`terminal length 0`).
-    pub page_lines: Option<usize>,
-    /// The session ends after this output (`exit` in EXEC, `logout`, `reload`).
-    pub close: bool,
-}
 
 /// One logged-in CLI session.
 pub struct Session {
@@ -70,61 +60,59 @@ impl Session {
         }
     }
 
-    /// Runs one line typed at the prompt.
+    /// Runs one line typed at the prompt. A command that failed (a syntax error, a rule's
+    /// `% ...` error, an injected fault) comes back as [`Reply::error`].
     pub fn execute(&mut self, line: &str) -> Reply {
         let prompt_len = self.prompt().chars().count();
         let device = Arc::clone(&self.device);
         let mut dev = lock(&device);
-        let (text, close) = if line.trim().is_empty() {
-            (String::new(), false)
+        let reply = if line.trim().is_empty() {
+            Reply::output("")
         } else if let Some(out) = dev.take_command_fault(line) {
-            (with_newline(out), false)
+            Reply::error(with_newline(out))
         } else {
             let parsed = grammar::parse_line(line, self.mode, context(&dev.running));
             match parsed {
                 Ok((cmd, None)) => self.run(&mut dev, cmd),
                 Ok((cmd, Some(filter))) => {
-                    let (text, close) = self.run(&mut dev, cmd);
-                    (filter.apply(&text), close)
+                    let mut reply = self.run(&mut dev, cmd);
+                    reply.text = filter.apply(&reply.text);
+                    reply
                 }
-                Err(e) => (syntax_error(&e, prompt_len), false),
+                Err(e) => Reply::error(syntax_error(&e, prompt_len)),
             }
         };
-        Reply {
-            text,
-            page_lines: (self.page_lines > 0).then_some(self.page_lines),
-            close,
-        }
+        reply.paged((self.page_lines > 0).then_some(self.page_lines))
     }
 
-    fn run(&mut self, dev: &mut DeviceState, cmd: Command) -> (String, bool) {
+    fn run(&mut self, dev: &mut DeviceState, cmd: Command) -> Reply {
         match cmd {
-            Command::Nothing | Command::TerminalWidth => (String::new(), false),
+            Command::Nothing | Command::TerminalWidth => Reply::output(""),
             Command::ConfigureTerminal => {
                 self.mode = Mode::Config;
-                (String::new(), false)
+                Reply::output("")
             }
             Command::TerminalLength(n) => {
                 self.page_lines = n;
-                (String::new(), false)
+                Reply::output("")
             }
             Command::End => {
                 self.mode = Mode::Exec;
-                (String::new(), false)
+                Reply::output("")
             }
             Command::Exit => match self.mode {
                 Mode::Config => {
                     self.mode = Mode::Exec;
-                    (String::new(), false)
+                    Reply::output("")
                 }
-                Mode::Exec => (String::new(), true),
+                Mode::Exec => Reply::output("").closing(),
             },
-            Command::Logout => (String::new(), true),
+            Command::Logout => Reply::output("").closing(),
             Command::Do(inner) => {
                 // `do` runs an EXEC command without leaving config mode; `do exit` does nothing.
                 let saved = self.mode;
                 let out = match *inner {
-                    Command::Exit | Command::ConfigureTerminal => (String::new(), false),
+                    Command::Exit | Command::ConfigureTerminal => Reply::output(""),
                     other => self.run(dev, other),
                 };
                 self.mode = saved;
@@ -132,18 +120,12 @@ impl Session {
             }
             Command::CopyRunningStartup => {
                 if dev.faults.save_in_progress {
-                    return (
-                        "% Another load/save operation is already in progress\n".to_string(),
-                        false,
-                    );
+                    return Reply::error("% Another load/save operation is already in progress\n");
                 }
                 let n = dev.save();
-                (
-                    format!(
-                        "Building configuration...\n% Saving {n} bytes to flash: startup-config\n"
-                    ),
-                    false,
-                )
+                Reply::output(format!(
+                    "Building configuration...\n% Saving {n} bytes to flash: startup-config\n"
+                ))
             }
             Command::Reload(kind) => {
                 let banner = match kind {
@@ -154,31 +136,46 @@ impl Session {
                 if let Err(e) = dev.request_reboot() {
                     out.push_str(&format!("% {e}\n"));
                 }
-                (out, true)
+                Reply::output(out).closing()
             }
-            Command::ShowRunning => (
-                format!(
-                    "Building configuration...\n{}",
-                    config::render(&dev.running)
-                ),
-                false,
-            ),
-            Command::ShowStartup => (dev.startup.clone(), false),
-            Command::ShowPort(n, view) => (result(show::port(dev, n, view)), false),
-            Command::ShowEndpoint(id, view) => (result(show::endpoint(dev, id, view)), false),
-            Command::ShowSubscriber(id) => (result(show::subscriber(dev, id)), false),
-            Command::ShowProfile(id) => (result(show::profile(dev, id)), false),
-            Command::ShowDiscover => (show::discover(dev), false),
+            Command::ShowRunning => Reply::output(format!(
+                "Building configuration...\n{}",
+                config::render(&dev.running)
+            )),
+            Command::ShowStartup => Reply::output(dev.startup.clone()),
+            Command::ShowPort(n, view) => result(show::port(dev, n, view)),
+            Command::ShowEndpoint(id, view) => result(show::endpoint(dev, id, view)),
+            Command::ShowSubscriber(id) => result(show::subscriber(dev, id)),
+            Command::ShowProfile(id) => result(show::profile(dev, id)),
+            Command::ShowDiscover => Reply::output(show::discover(dev)),
             other => match apply_command(&mut dev.running, &other) {
-                Ok(_) => (String::new(), false),
-                Err(e) => (format!("% {e}\n"), false),
+                Ok(changed) => {
+                    if changed {
+                        dev.mark_changed();
+                    }
+                    Reply::output("")
+                }
+                Err(e) => Reply::error(format!("% {e}\n")),
             },
         }
     }
 }
 
-fn result(r: Result<String, super::rules::GhnError>) -> String {
-    r.unwrap_or_else(|e| format!("% {e}\n"))
+impl terminal::Shell for Session {
+    fn prompt(&self) -> String {
+        Session::prompt(self)
+    }
+
+    fn execute(&mut self, line: &str) -> Reply {
+        Session::execute(self, line)
+    }
+}
+
+fn result(r: Result<String, super::rules::GhnError>) -> Reply {
+    match r {
+        Ok(text) => Reply::output(text),
+        Err(e) => Reply::error(format!("% {e}\n")),
+    }
 }
 
 fn with_newline(mut s: String) -> String {

@@ -32,7 +32,8 @@ pub mod show;
 pub mod state;
 pub mod types;
 
-pub use icli::{DEFAULT_PAGE_LINES, Reply, Session, SharedDevice, share};
+pub use crate::lab::terminal::Reply;
+pub use icli::{DEFAULT_PAGE_LINES, Session, SharedDevice, share};
 pub use rules::GhnError;
 pub use state::DeviceState;
 pub use types::Mac;

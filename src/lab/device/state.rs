@@ -362,7 +362,30 @@ pub struct DeviceState {
     /// Set by `reload`; the lab takes it to take the device offline for a while.
     #[serde(default)]
     pub reboot_requested: bool,
+    /// Change counters the lab polls to refresh the SNMP view and persist the state.
+    #[serde(skip)]
+    pub revisions: Revisions,
 }
+
+/// Counters of the changes made to a [`DeviceState`], so the lab can tell cheaply whether a CLI
+/// command changed anything (and refresh the SNMP view only then) or saved the configuration
+/// (and persist it). They are bookkeeping, not state: every two `Revisions` compare equal, so
+/// they never make two devices differ.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Revisions {
+    /// Bumped when the running configuration or the detected CPEs change.
+    pub running: u64,
+    /// Bumped on every `copy running-config startup-config`.
+    pub saves: u64,
+}
+
+impl PartialEq for Revisions {
+    fn eq(&self, _other: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for Revisions {}
 
 /// The startup configuration could not be applied on reload.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -385,7 +408,14 @@ impl DeviceState {
             cpes: Vec::new(),
             faults: Faults::default(),
             reboot_requested: false,
+            revisions: Revisions::default(),
         }
+    }
+
+    /// Records a change of the running configuration or the CPEs (see [`Revisions`]). The
+    /// hooks below call it; code that edits `running` directly should too.
+    pub fn mark_changed(&mut self) {
+        self.revisions.running = self.revisions.running.wrapping_add(1);
     }
 
     /// The prompt name.
@@ -395,6 +425,7 @@ impl DeviceState {
 
     /// `copy running-config startup-config`: returns the number of bytes saved.
     pub fn save(&mut self) -> usize {
+        self.revisions.saves = self.revisions.saves.wrapping_add(1);
         self.startup = config::render(&self.running);
         self.startup.len()
     }
@@ -411,6 +442,7 @@ impl DeviceState {
         let result = config::apply_text(&mut running, &self.startup);
         self.running = running;
         self.faults.save_in_progress = false;
+        self.mark_changed();
         result
     }
 
@@ -455,6 +487,7 @@ impl DeviceState {
         match self.running.subscribers.get_mut(&id) {
             Some(s) => {
                 change(s);
+                self.mark_changed();
                 true
             }
             None => false,
@@ -471,6 +504,7 @@ impl DeviceState {
         let mac = cpe.mac;
         self.cpes.retain(|c| c.mac != mac);
         self.cpes.push(cpe);
+        self.mark_changed();
         let port_aware = self.running.global.subscriber_model == SubscriberModel::PortAware;
         if !port_aware || self.endpoint_id_by_mac(mac).is_some() {
             return None;
@@ -497,6 +531,7 @@ impl DeviceState {
     /// A CPE disappears (unplugged, powered off).
     pub fn remove_cpe(&mut self, mac: Mac) {
         self.cpes.retain(|c| c.mac != mac);
+        self.mark_changed();
     }
 
     /// The CPEs the GAM can see: those cabled to an existing port that is not shut down.

@@ -6,6 +6,7 @@
 //! the agent runs. Randomness (jitter, loss) comes from a small seeded generator: 0 % and 100 %
 //! loss are exact, and a fixed seed gives a repeatable sequence.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
@@ -31,6 +32,8 @@ pub struct SnmpFaultConfig {
 pub struct SnmpFaults {
     config: RwLock<SnmpFaultConfig>,
     rng: Mutex<SplitMix64>,
+    /// The device is down (rebooting): every request is dropped, whatever the settings.
+    silenced: AtomicBool,
 }
 
 impl Default for SnmpFaults {
@@ -53,6 +56,7 @@ impl SnmpFaults {
         Self {
             config: RwLock::new(SnmpFaultConfig::default()),
             rng: Mutex::new(SplitMix64(seed)),
+            silenced: AtomicBool::new(false),
         }
     }
 
@@ -96,8 +100,22 @@ impl SnmpFaults {
         self.update(|c| c.timeout_prefixes = prefixes);
     }
 
+    /// Silences the agent (a rebooting device answers nothing) or lets it answer again. This is
+    /// separate from the fault settings: [`SnmpFaults::clear`] and [`SnmpFaults::set`] leave it.
+    pub fn set_silenced(&self, silenced: bool) {
+        self.silenced.store(silenced, Ordering::Relaxed);
+    }
+
+    /// Whether the agent is silenced.
+    pub fn silenced(&self) -> bool {
+        self.silenced.load(Ordering::Relaxed)
+    }
+
     /// Decides whether to drop one arriving request.
     pub(crate) fn should_drop(&self) -> bool {
+        if self.silenced() {
+            return true;
+        }
         let percent = u64::from(self.config().loss_percent.min(100));
         match percent {
             0 => false,

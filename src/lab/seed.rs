@@ -1,0 +1,425 @@
+//! What a lab device holds when it starts (`gamops lab up --seed`):
+//!
+//! - [`Seed::Empty`]: the factory configuration, no CPEs (a GAM out of the box);
+//! - [`Seed::Random`]: a plausible random configuration (bandwidth profiles, endpoints,
+//!   subscribers) and detected CPEs, the same for the same `--rng-seed`;
+//! - [`Seed::Converged`]: exactly what the inventory asks for, with each subscriber's CPE
+//!   detected on its port, so `gamops plan` finds nothing to do. It is built the way gamops
+//!   would: the plan's commands, rendered by the CLI dialect, typed into an ICLI session, then
+//!   `copy running-config startup-config`.
+
+use crate::device::cli::dialect;
+use crate::device::live::{
+    EndpointBinding, LiveDevice, LiveEndpoint, LiveGlobal, LivePort, LivePortMode, LiveProfile,
+    LiveSubscriber, ProfileRef,
+};
+use crate::lab::device::rules::{EndpointEdit, ProfileEdit, SubscriberEdit};
+use crate::lab::device::state::{
+    self as lab, DetectedCpe, EndpointPort, MAX_NAME_LEN, SubscriberModel,
+};
+use crate::lab::device::{DeviceState, Mac, Session, share};
+use crate::model::{Desired, GamModel, Medium, Plans};
+use crate::plan::diff::{DiffOptions, diff};
+use crate::plan::{Action, Change, Object, ObjectKind, target_for};
+
+/// How to seed a device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seed {
+    /// Factory defaults.
+    Empty,
+    /// A random configuration, deterministic by `rng_seed`.
+    Random { rng_seed: u64 },
+    /// What the inventory asks for.
+    Converged,
+}
+
+/// A device could not be seeded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SeedError {
+    #[error("device {0} is not in the inventory")]
+    NoDevice(String),
+    #[error("device {device}: cannot plan its configuration: {message}")]
+    Plan { device: String, message: String },
+    #[error("device {device}: the lab refused `{line}`: {error}")]
+    Refused {
+        device: String,
+        line: String,
+        error: String,
+    },
+}
+
+/// The lab's running configuration in the live model's terms (what gamops would observe).
+pub fn live_of(state: &DeviceState) -> LiveDevice {
+    let cfg = &state.running;
+    LiveDevice {
+        global: LiveGlobal {
+            subscriber_model: match cfg.global.subscriber_model {
+                SubscriberModel::EndpointAware => crate::model::SubscriberModel::EndpointAware,
+                SubscriberModel::PortAware => crate::model::SubscriberModel::PortAware,
+            },
+            default_nni_if_index: cfg.global.default_nni_ifindex,
+            endpoint_auto_fw_upgrade: cfg.global.endpoint_auto_fw_upgrade,
+        },
+        ports: cfg
+            .ports
+            .iter()
+            .zip(1u8..)
+            .map(|(p, n)| LivePort {
+                port: n,
+                name: p.name.clone(),
+                mode: match p.mode {
+                    lab::PortMode::Coax => LivePortMode::Coax,
+                    lab::PortMode::Mimo => LivePortMode::Mimo,
+                    lab::PortMode::Siso => LivePortMode::Siso,
+                },
+            })
+            .collect(),
+        profiles: cfg
+            .profiles
+            .iter()
+            .map(|(id, p)| LiveProfile {
+                id: *id,
+                name: p.name.clone(),
+                description: p.description.clone(),
+                down_mbps: p.downstream_mbps,
+                up_mbps: p.upstream_mbps,
+            })
+            .collect(),
+        endpoints: cfg
+            .endpoints
+            .iter()
+            .map(|(id, e)| LiveEndpoint {
+                id: *id,
+                mac: crate::model::Mac(e.mac.0),
+                name: e.name.clone(),
+                description: e.description.clone(),
+                binding: match e.port {
+                    EndpointPort::Port(n) => EndpointBinding::Port(n),
+                    EndpointPort::Auto => EndpointBinding::Auto,
+                    EndpointPort::Unassigned => EndpointBinding::Unassigned,
+                },
+            })
+            .collect(),
+        subscribers: cfg
+            .subscribers
+            .iter()
+            .map(|(id, s)| LiveSubscriber {
+                id: *id,
+                name: s.name.clone(),
+                description: s.description.clone(),
+                endpoint_id: s.endpoint,
+                port: s.port,
+                vlan: s.vid,
+                tagged: s.tagged,
+                remapped_vlan: s.remapped_vid,
+                allowed_vlans: s.allowed_vlans.clone(),
+                profile: match s.bw_profile {
+                    lab::BwRef::Unthrottled => ProfileRef::Unthrottled,
+                    lab::BwRef::Profile(p) => ProfileRef::Id(p),
+                },
+                outer_vlan: s.outer_vid,
+                nni_if_index: s.nni_ifindex,
+            })
+            .collect(),
+        ..LiveDevice::default()
+    }
+}
+
+/// The CLI line that carries out one planned change.
+fn command_for(c: &Change, uplink_base: u32) -> Option<String> {
+    match (c.action, &c.after) {
+        (Action::Delete, _) => match c.kind {
+            ObjectKind::Subscriber => Some(dialect::delete_subscriber(c.id)),
+            ObjectKind::Endpoint => Some(dialect::delete_endpoint(c.id)),
+            ObjectKind::Profile => u8::try_from(c.id).ok().map(dialect::delete_profile),
+            ObjectKind::Port => None,
+        },
+        (_, Some(Object::Port(p))) => Some(dialect::set_port(p)),
+        (_, Some(Object::Profile(p))) => Some(dialect::set_profile(p)),
+        (_, Some(Object::Endpoint(e))) => Some(dialect::set_endpoint(e)),
+        (_, Some(Object::Subscriber(s))) => Some(dialect::set_subscriber(s, uplink_base)),
+        (_, None) => None,
+    }
+}
+
+/// A small deterministic generator (SplitMix64); not for cryptography.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator for `seed`, mixed with `salt` (a device's index or name).
+    pub fn new(seed: u64, salt: &str) -> Self {
+        let mut r = Rng(seed);
+        for b in salt.bytes() {
+            r.0 ^= u64::from(b);
+            r.next_u64();
+        }
+        r
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `lo..=hi`.
+    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.next_u64() % (hi.saturating_sub(lo).saturating_add(1)).max(1)
+    }
+
+    /// A Positron CPE MAC (OUI 00:0e:d8).
+    pub fn cpe_mac(&mut self) -> Mac {
+        let b = self.next_u64().to_be_bytes();
+        Mac([0x00, 0x0e, 0xd8, b[0], b[1], b[2]])
+    }
+}
+
+/// A plausible CPE for `mac` on `port`, with rates and uptime drawn from `rng`.
+pub fn cpe(model: GamModel, mac: Mac, port: u8, rng: &mut Rng) -> DetectedCpe {
+    let mut c = DetectedCpe::walk_example();
+    c.mac = mac;
+    c.port = port;
+    if model.medium() == Medium::Copper {
+        c.model = "G1000-M".to_string();
+        c.hw_product = "DCP962M".to_string();
+        c.firmware = "G1000M-CPE-P2P SPIRIT.v7_10_r713+7_positron_24260".to_string();
+    }
+    c.serial = format!(
+        "ASY-2103-20,R12,{:08},{:05}",
+        rng.range(0, 99_999_999),
+        rng.range(0, 99_999)
+    );
+    c.rx_phy_mbps = u32::try_from(rng.range(600, 1_900)).unwrap_or(1_000);
+    c.tx_phy_mbps = u32::try_from(rng.range(600, 1_900)).unwrap_or(1_000);
+    c.uptime_secs = rng.range(60, 90 * 86_400);
+    c.wire_length_m = u32::try_from(rng.range(5, 250)).unwrap_or(50);
+    c
+}
+
+/// A factory device with a random but valid configuration, saved, and CPEs detected for most
+/// endpoints (plus, sometimes, an unknown CPE in quarantine).
+pub fn random_state(model: GamModel, hostname: &str, rng_seed: u64) -> DeviceState {
+    let mut rng = Rng::new(rng_seed, hostname);
+    let mut dev = DeviceState::factory(model, hostname);
+    let plans: [(&str, u16); 5] = [
+        ("1G", 1000),
+        ("500M", 545),
+        ("250M", 270),
+        ("100M", 118),
+        ("50M", 55),
+    ];
+    let profiles = rng.range(1, plans.len() as u64) as usize;
+    for (i, (name, rate)) in plans.iter().take(profiles).enumerate() {
+        let id = u8::try_from(i + 2).unwrap_or(2);
+        let _ = dev.running.set_profile(
+            id,
+            ProfileEdit {
+                name: Some((*name).to_string()),
+                description: Some(format!("{name}/{name}")),
+                downstream_mbps: Some(*rate),
+                upstream_mbps: Some(*rate),
+            },
+        );
+    }
+    let ports = model.ghn_ports();
+    let capacity = u64::from(ports) * model.medium().endpoints_per_port() as u64;
+    let count = rng.range(0, capacity.min(48));
+    for id in 1..=u16::try_from(count).unwrap_or(0) {
+        let mac = rng.cpe_mac();
+        let port = match model.medium() {
+            Medium::Copper => u8::try_from(id).unwrap_or(1),
+            Medium::Coax => u8::try_from(rng.range(1, u64::from(ports))).unwrap_or(1),
+        };
+        let added = dev.running.set_endpoint(
+            id,
+            EndpointEdit {
+                mac: Some(mac),
+                port: Some(EndpointPort::Port(port)),
+                ..EndpointEdit::default()
+            },
+        );
+        if added.is_err() {
+            continue;
+        }
+        let profile_id = u8::try_from(rng.range(1, profiles as u64 + 1)).unwrap_or(1);
+        let mut name = format!(
+            "Unit {}{}",
+            rng.range(1, 40),
+            ['A', 'B', 'C', 'D'][(id % 4) as usize]
+        );
+        name.truncate(MAX_NAME_LEN);
+        let vid = 100 + id;
+        let mut edit = SubscriberEdit {
+            name: Some(format!("{name} #{id}")),
+            endpoint: Some(Some(id)),
+            vid: Some(vid),
+            ..SubscriberEdit::default()
+        };
+        if rng.range(0, 9) == 0 {
+            edit.bw_profile = Some(lab::BwRef::Unthrottled);
+        } else {
+            edit.bw_profile = Some(lab::BwRef::Profile(profile_id));
+        }
+        let _ = dev.running.set_subscriber(id, edit);
+        if rng.range(0, 9) != 0 {
+            let c = cpe(model, mac, port, &mut rng);
+            dev.detect_cpe(c);
+        }
+    }
+    if rng.range(0, 3) == 0 {
+        let port = u8::try_from(rng.range(1, u64::from(ports))).unwrap_or(1);
+        let mac = rng.cpe_mac();
+        let c = cpe(model, mac, port, &mut rng);
+        dev.detect_cpe(c);
+    }
+    dev.save();
+    dev
+}
+
+/// The device `name` of `desired`, configured exactly as the inventory asks and saved, with
+/// every subscriber's CPE detected on its port.
+pub fn converged_state(
+    desired: &Desired,
+    name: &str,
+    rng_seed: u64,
+) -> Result<DeviceState, SeedError> {
+    let device = desired
+        .device(name)
+        .ok_or_else(|| SeedError::NoDevice(name.to_string()))?;
+    let model = *device.model;
+    let subs: Vec<&crate::model::Subscriber> = desired
+        .subscribers
+        .iter()
+        .filter(|s| s.device.as_str() == name)
+        .map(|s| &s.value)
+        .collect();
+    let empty = Plans::default();
+    let plans = desired.plans().unwrap_or(&empty);
+    let target = target_for(device, &subs, plans, &desired.fleet());
+
+    let mut state = DeviceState::factory(model, name);
+    state.running.global.subscriber_model = match *device.subscriber_model {
+        crate::model::SubscriberModel::EndpointAware => SubscriberModel::EndpointAware,
+        crate::model::SubscriberModel::PortAware => SubscriberModel::PortAware,
+    };
+    if let Some(nni) = &device.default_nni {
+        state.running.global.default_nni_ifindex = nni.if_index(model.ghn_ports());
+    }
+    let mut rng = Rng::new(rng_seed, name);
+    for e in &target.endpoints {
+        let c = cpe(model, Mac(e.mac.0), e.port, &mut rng);
+        state.detect_cpe(c);
+    }
+    for s in target.subscribers.iter().filter(|s| s.endpoint.is_none()) {
+        if let Some(port) = s.port {
+            let mac = rng.cpe_mac();
+            let c = cpe(model, mac, port, &mut rng);
+            state.detect_cpe(c);
+        }
+    }
+    state.save();
+
+    let live = live_of(&state);
+    let planned =
+        diff(&target, &live, DiffOptions { prune: false }).map_err(|e| SeedError::Plan {
+            device: name.to_string(),
+            message: e.to_string(),
+        })?;
+    let uplink_base = lab::PORT_IFINDEX_BASE + u32::from(model.ghn_ports());
+    let shared = share(state);
+    let mut session = Session::new(shared.clone());
+    let lines = std::iter::once("configure terminal".to_string())
+        .chain(
+            planned
+                .changes
+                .iter()
+                .filter_map(|c| command_for(c, uplink_base)),
+        )
+        .chain([
+            "end".to_string(),
+            "copy running-config startup-config".to_string(),
+        ]);
+    for line in lines {
+        let reply = session.execute(&line);
+        if reply.is_error {
+            return Err(SeedError::Refused {
+                device: name.to_string(),
+                line,
+                error: reply.text.trim().to_string(),
+            });
+        }
+    }
+    drop(session);
+    let state = shared
+        .lock()
+        .map(|d| d.clone())
+        .unwrap_or_else(|poisoned| poisoned.into_inner().clone());
+    Ok(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::Inventory;
+
+    fn example() -> (tempfile::TempDir, Desired) {
+        let dir = tempfile::tempdir().unwrap();
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("inventory");
+        for entry in walkdir::WalkDir::new(&src) {
+            let entry = entry.unwrap();
+            let rel = entry.path().strip_prefix(&src).unwrap();
+            let to = dir.path().join(rel);
+            if entry.file_type().is_dir() {
+                std::fs::create_dir_all(&to).unwrap();
+            } else {
+                std::fs::copy(entry.path(), &to).unwrap();
+            }
+        }
+        let inv = Inventory::load_dir(dir.path()).unwrap();
+        (dir, inv.desired)
+    }
+
+    #[test]
+    fn converged_devices_plan_nothing() {
+        let (_dir, desired) = example();
+        for d in &desired.devices {
+            let name = d.name.as_str();
+            let state = converged_state(&desired, name, 1).unwrap();
+            assert!(!state.is_dirty(), "{name}: saved");
+            let subs: Vec<&crate::model::Subscriber> = desired
+                .subscribers
+                .iter()
+                .filter(|s| s.device.as_str() == name)
+                .map(|s| &s.value)
+                .collect();
+            let target = target_for(d, &subs, desired.plans().unwrap(), &desired.fleet());
+            let again = diff(&target, &live_of(&state), DiffOptions { prune: false }).unwrap();
+            assert!(again.changes.is_empty(), "{name}: {:#?}", again.changes);
+            assert!(!state.running.subscribers.is_empty(), "{name}");
+            assert!(!state.cpes.is_empty(), "{name}: CPEs detected");
+        }
+    }
+
+    #[test]
+    fn random_is_deterministic_and_valid() {
+        let a = random_state(GamModel::Gam12C, "gam-0001", 7);
+        let b = random_state(GamModel::Gam12C, "gam-0001", 7);
+        let c = random_state(GamModel::Gam12C, "gam-0001", 8);
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        for model in [GamModel::Gam24M, GamModel::Gam4Cx, GamModel::Gam24C] {
+            for seed in 0..20 {
+                let d = random_state(model, "x", seed);
+                assert!(!d.is_dirty());
+                // The saved text applies back to the same configuration.
+                let mut back = d.clone();
+                back.reload().unwrap();
+                assert_eq!(back.running, d.running);
+            }
+        }
+    }
+}
