@@ -4,10 +4,13 @@
 mod discover;
 mod error;
 mod fmt;
+mod history;
 mod import;
 mod lab;
 mod plan;
 mod schema;
+mod show_run;
+mod state;
 mod validate;
 
 use std::io::IsTerminal;
@@ -39,6 +42,8 @@ pub enum Command {
     Discover(discover::Args),
     Fmt(fmt::Args),
     Schema(schema::Args),
+    History(history::Args),
+    ShowRun(show_run::Args),
     #[command(subcommand)]
     Lab(lab::LabCommand),
 }
@@ -73,6 +78,8 @@ pub fn run(cli: Cli) -> Result<u8, CommandError> {
         Command::Discover(args) => discover::run(args),
         Command::Fmt(args) => fmt::run(args),
         Command::Schema(args) => schema::run(args),
+        Command::History(args) => history::run(args),
+        Command::ShowRun(args) => show_run::run(args),
         Command::Lab(cmd) => lab::run(cmd),
     }
 }

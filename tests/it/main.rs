@@ -10,5 +10,6 @@ mod lab_snmp;
 mod lab_ssh;
 mod observe;
 mod plan_cli;
+mod store;
 mod support;
 mod validate;
