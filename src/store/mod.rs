@@ -111,7 +111,13 @@ impl Store {
                 .await
                 .map_err(connect_err)?;
         }
-        MIGRATOR.run(&pool).await?;
+        // Two processes opening a new SQLite store at once can both see no migrations applied,
+        // and the second then fails on the tables the first made; a second pass sees them.
+        // (PostgreSQL serialises migrations with an advisory lock.)
+        if let Err(first) = MIGRATOR.run(&pool).await {
+            tracing::debug!(%first, "migrating the store failed once; retrying");
+            MIGRATOR.run(&pool).await?;
+        }
         Ok(Store { pool })
     }
 

@@ -554,6 +554,26 @@ on_both! {
     }
 }
 
+#[tokio::test]
+async fn the_sqlite_store_is_in_wal_mode_and_opens_concurrently() {
+    let dir = tempfile::tempdir().unwrap();
+    let location = StoreLocation::Sqlite(dir.path().join("fresh"));
+    // Several processes' worth of first opens at once: each must succeed.
+    let opens: Vec<_> = (0..4)
+        .map(|_| {
+            let location = location.clone();
+            tokio::spawn(async move { Store::open(&location).await })
+        })
+        .collect();
+    for o in opens {
+        o.await.unwrap().unwrap().close().await;
+    }
+    // Bytes 18 and 19 of the header are 2 in WAL mode (1 for a rollback journal).
+    let file = std::fs::read(location.sqlite_file().unwrap()).unwrap();
+    assert_eq!(&file[..16], b"SQLite format 3\0");
+    assert_eq!((file[18], file[19]), (2, 2));
+}
+
 #[test]
 fn history_of_a_missing_state_dir_is_empty_and_creates_nothing() {
     let dir = tempfile::tempdir().unwrap();
