@@ -12,3 +12,4 @@ pub mod lab;
 pub mod model;
 pub mod plan;
 pub mod schema;
+pub mod store;

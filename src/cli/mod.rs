@@ -5,10 +5,13 @@ mod apply;
 mod discover;
 mod error;
 mod fmt;
+mod history;
 mod import;
 mod lab;
 mod plan;
 mod schema;
+mod show_run;
+mod state;
 mod validate;
 
 use std::io::IsTerminal;
@@ -41,6 +44,8 @@ pub enum Command {
     Discover(discover::Args),
     Fmt(fmt::Args),
     Schema(schema::Args),
+    History(history::Args),
+    ShowRun(show_run::Args),
     #[command(subcommand)]
     Lab(lab::LabCommand),
 }
@@ -76,6 +81,8 @@ pub fn run(cli: Cli) -> Result<u8, CommandError> {
         Command::Discover(args) => discover::run(args),
         Command::Fmt(args) => fmt::run(args),
         Command::Schema(args) => schema::run(args),
+        Command::History(args) => history::run(args),
+        Command::ShowRun(args) => show_run::run(args),
         Command::Lab(cmd) => lab::run(cmd),
     }
 }

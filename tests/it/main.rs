@@ -13,5 +13,6 @@ mod lab_ssh;
 mod lab_up;
 mod observe;
 mod plan_cli;
+mod store;
 mod support;
 mod validate;

@@ -1,0 +1,5 @@
+//! Rebuild when the store's migrations change: `sqlx::migrate!()` embeds them at compile time.
+
+fn main() {
+    println!("cargo:rerun-if-changed=migrations");
+}
