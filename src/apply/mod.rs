@@ -49,6 +49,19 @@ pub enum Status {
     RolledBack,
     /// The device could not be read, reached, or put back; see the message and the commands sent.
     Failed,
+    /// Not planned: the device could not be read when planning.
+    Unknown,
+    /// A safety limit stopped the device's plan.
+    Blocked,
+    /// Another apply holds the device's lease.
+    LeaseHeld,
+}
+
+impl Status {
+    /// Whether the device ended where the plan wanted it.
+    pub fn is_success(&self) -> bool {
+        matches!(self, Status::Applied | Status::NoChanges)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::apply::{DeviceJob, DeviceResult, Journal, NoJournal, Status, apply_all};
+use crate::apply::{DeviceJob, DeviceResult, Journal, Status, apply_all};
 use crate::device::cli::{CliAuth, CliTarget, HostKeyPolicy};
 use crate::device::credentials::resolve;
 use crate::device::snmp;
@@ -16,7 +16,11 @@ use crate::model::{Desired, Device};
 use crate::plan::render::{self, Colour};
 use crate::plan::{Outcome, Plan, PlanOptions};
 
-use super::{CommandError, ErrorKind, Format, InventoryArgs};
+use super::state::StoreArgs;
+use super::{CommandError, ErrorKind, Format};
+use crate::store::{
+    DeviceOutcomeRecord, DeviceStatus, JournalEntry, NewRun, RunId, RunStatus, Store, Timestamp,
+};
 
 /// Apply a plan: per device, send the changes over the SSH CLI in order, verify them over SNMP,
 /// save; roll back and report a device whose change fails.
@@ -38,7 +42,7 @@ pub struct Args {
     /// A plan saved by `gamops plan --out`.
     pub planfile: Option<PathBuf>,
     #[command(flatten)]
-    pub inv: InventoryArgs,
+    pub store: StoreArgs,
     /// Apply without asking.
     #[arg(long)]
     pub auto_approve: bool,
@@ -59,7 +63,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<u8, CommandError> {
-    let inv = Inventory::load_dir(&args.inv.inventory)?;
+    let inv = Inventory::load_dir(&args.store.inv.inventory)?;
     let diagnostics = inv.validate();
     if diagnostics.iter().any(|d| d.is_error()) {
         eprint!("{}", Report::new(&inv, &diagnostics).to_text(false));
@@ -80,7 +84,7 @@ pub fn run(args: Args) -> Result<u8, CommandError> {
             let names = super::plan::select_devices(&inv.desired, &args.devices)?;
             let observations =
                 runtime.block_on(super::plan::observe_devices(&inv.desired, &names, 32));
-            let commit = crate::git::head_commit(&args.inv.inventory);
+            let commit = crate::git::head_commit(&args.store.inv.inventory);
             let plan = Plan::build(
                 &inv.desired,
                 &observations,
@@ -125,7 +129,7 @@ pub fn run(args: Args) -> Result<u8, CommandError> {
             Outcome::Unknown { reason } => {
                 results.push(skipped(
                     &d.device,
-                    Status::Failed,
+                    Status::Unknown,
                     format!("not planned: the device could not be read ({reason})"),
                 ));
                 continue;
@@ -146,7 +150,7 @@ pub fn run(args: Args) -> Result<u8, CommandError> {
             let why: Vec<&str> = violations.iter().map(|v| v.message.as_str()).collect();
             results.push(skipped(
                 &d.device,
-                Status::Failed,
+                Status::Blocked,
                 format!(
                     "blocked by a safety limit: {}; rerun with --force",
                     why.join("; ")
@@ -174,10 +178,52 @@ pub fn run(args: Args) -> Result<u8, CommandError> {
         }
     }
 
+    let location = args.store.location();
+    let store = runtime.block_on(Store::open(&location))?;
+    let run_id = runtime.block_on(store.start_run(&NewRun {
+        actor: actor(),
+        command: std::env::args().collect::<Vec<_>>().join(" "),
+        commit: plan.commit.clone(),
+        plan_summary: Some(format!(
+            "{} device(s): {} to create, {} to update, {} to delete",
+            plan.devices.len(),
+            plan.summary.creates,
+            plan.summary.updates,
+            plan.summary.deletes
+        )),
+    }))?;
+
+    // One apply per device at a time: take every device's lease first.
+    let owner = format!("{} run {} pid {}", actor(), run_id.0, std::process::id());
+    let mut leases = Vec::new();
+    let mut leased_jobs = Vec::new();
+    for job in jobs {
+        match runtime.block_on(store.acquire_lease(&job.device, &owner, LEASE_TTL)) {
+            Ok(lease) => {
+                leases.push(lease);
+                leased_jobs.push(job);
+            }
+            Err(crate::store::LeaseError::Held {
+                owner, expires_at, ..
+            }) => results.push(skipped(
+                &job.device,
+                Status::LeaseHeld,
+                format!(
+                    "another apply holds the device ({owner}, until {expires_at}); nothing was sent"
+                ),
+            )),
+            Err(e) => results.push(skipped(
+                &job.device,
+                Status::Failed,
+                format!("could not take the device's lease: {e}"),
+            )),
+        }
+    }
+
     let show = std::io::stderr().is_terminal();
-    let journal: Arc<dyn Journal> = Arc::new(NoJournal);
+    let (journal, writer) = StoreJournal::start(&runtime, store.clone(), run_id);
     let applied = runtime.block_on(apply_all(
-        jobs,
+        leased_jobs,
         args.concurrency,
         journal,
         |done, total, r| {
@@ -191,6 +237,10 @@ pub fn run(args: Args) -> Result<u8, CommandError> {
             }
         },
     ));
+    let _ = runtime.block_on(writer);
+    for lease in leases {
+        let _ = runtime.block_on(store.release_lease(lease));
+    }
     results.extend(applied);
     results.sort_by_key(|r| plan.devices.iter().position(|d| d.device == r.device));
 
@@ -205,10 +255,113 @@ pub fn run(args: Args) -> Result<u8, CommandError> {
             }
         }
     }
-    let ok = results
-        .iter()
-        .all(|r| matches!(r.status, Status::Applied | Status::NoChanges));
+    let ok = results.iter().all(|r| r.status.is_success());
+    runtime.block_on(async {
+        for r in &results {
+            let changes =
+                plan.devices
+                    .iter()
+                    .find(|d| d.device == r.device)
+                    .map_or(0, |d| match &d.outcome {
+                        Outcome::Planned { changes, .. } => changes.len() as u64,
+                        _ => 0,
+                    });
+            let record = DeviceOutcomeRecord {
+                status: device_status(&r.status),
+                message: r.message.clone(),
+                changes,
+                commands: r.sent.len() as u64,
+            };
+            store.record_outcome(run_id, &r.device, &record).await?;
+        }
+        let any_ok = results.iter().any(|r| r.status.is_success());
+        let status = if ok {
+            RunStatus::Succeeded
+        } else if any_ok {
+            RunStatus::Partial
+        } else {
+            RunStatus::Failed
+        };
+        store.finish_run(run_id, status).await
+    })?;
+    if args.format == Format::Text {
+        println!(
+            "Recorded as run {} (`gamops show-run {}`).",
+            run_id.0, run_id.0
+        );
+    }
     Ok(if ok { 0 } else { 3 })
+}
+
+/// How long a device's lease lasts; an apply killed mid-run frees its devices after this.
+const LEASE_TTL: Duration = Duration::from_secs(600);
+
+/// `user@host`, for the run record and the lease owner.
+fn actor() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "localhost".into());
+    format!("{user}@{host}")
+}
+
+fn device_status(s: &Status) -> DeviceStatus {
+    match s {
+        Status::Applied => DeviceStatus::Applied,
+        Status::NoChanges => DeviceStatus::NoChanges,
+        Status::Stale => DeviceStatus::Stale,
+        Status::RolledBack => DeviceStatus::RolledBack,
+        Status::Failed => DeviceStatus::Failed,
+        Status::Unknown => DeviceStatus::Unknown,
+        Status::Blocked => DeviceStatus::Blocked,
+        Status::LeaseHeld => DeviceStatus::LeaseHeld,
+    }
+}
+
+/// The journal, written to the store by one task in the order commands were sent.
+struct StoreJournal {
+    tx: tokio::sync::mpsc::UnboundedSender<(String, String, String, bool)>,
+}
+
+impl StoreJournal {
+    fn start(
+        runtime: &tokio::runtime::Runtime,
+        store: Store,
+        run: RunId,
+    ) -> (Arc<dyn Journal>, tokio::task::JoinHandle<()>) {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(String, String, String, bool)>();
+        let writer = runtime.spawn(async move {
+            let mut seq: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+            while let Some((device, command, output, ok)) = rx.recv().await {
+                let n = seq.entry(device.clone()).or_insert(0);
+                *n += 1;
+                let entry = JournalEntry {
+                    seq: *n,
+                    at: Timestamp::now(),
+                    command,
+                    output,
+                    ok,
+                };
+                if let Err(e) = store.journal(run, &device, &entry).await {
+                    tracing::warn!("journal entry for {device} not recorded: {e}");
+                }
+            }
+        });
+        (Arc::new(StoreJournal { tx }), writer)
+    }
+}
+
+impl Journal for StoreJournal {
+    fn record(&self, device: &str, command: &str, output: &str, ok: bool) {
+        let _ = self.tx.send((
+            device.to_string(),
+            command.to_string(),
+            output.to_string(),
+            ok,
+        ));
+    }
 }
 
 fn status_word(s: &Status) -> &'static str {
@@ -218,6 +371,9 @@ fn status_word(s: &Status) -> &'static str {
         Status::Stale => "stale",
         Status::RolledBack => "rolled back",
         Status::Failed => "failed",
+        Status::Unknown => "unknown",
+        Status::Blocked => "blocked",
+        Status::LeaseHeld => "lease held",
     }
 }
 

@@ -307,6 +307,40 @@ async fn plan_out_then_apply_the_file_then_nothing_to_do() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_leased_by_another_apply_is_refused_naming_the_holder() {
+    let lab = lab_gam(GamModel::Gam12C, "bldg-12-gam1").await;
+    let (tmp, dir) = one_device_inventory(&lab);
+    let store = gamops::store::Store::open(&gamops::store::StoreLocation::Sqlite(
+        tmp.path().join(".gamops"),
+    ))
+    .await
+    .unwrap();
+    let _held = store
+        .acquire_lease("bldg-12-gam1", "ops@noc run 7", Duration::from_secs(60))
+        .await
+        .unwrap();
+    let out = cli(&dir, &["apply", "--auto-approve"]);
+    let text = crate::support::stdout(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{text}{}",
+        crate::support::stderr(&out)
+    );
+    assert!(
+        text.contains("bldg-12-gam1: lease held (another apply holds the device (ops@noc run 7"),
+        "{text}"
+    );
+    assert!(
+        !lab.device
+            .lock()
+            .unwrap()
+            .startup
+            .contains("ghn subscriber")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apply_without_a_plan_needs_approval_off_a_terminal() {
     let lab = lab_gam(GamModel::Gam12C, "bldg-12-gam1").await;
     let (_tmp, dir) = one_device_inventory(&lab);

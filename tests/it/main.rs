@@ -2,9 +2,9 @@
 
 mod apply;
 mod bad_input;
+mod billing;
 mod cli_session;
 mod dialect_lab;
-mod billing;
 mod fmt;
 mod git_rev;
 mod lab_mib;
