@@ -2,6 +2,7 @@
 //! One file per command.
 
 mod apply;
+mod demo;
 mod discover;
 mod error;
 mod fmt;
@@ -37,6 +38,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    Demo(demo::Args),
     Validate(validate::Args),
     Plan(plan::Args),
     Apply(apply::Args),
@@ -74,6 +76,7 @@ pub struct InventoryArgs {
 /// Runs a parsed command line; returns the exit code on success.
 pub fn run(cli: Cli) -> Result<u8, CommandError> {
     match cli.command {
+        Command::Demo(args) => demo::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Plan(args) => plan::run(args),
         Command::Apply(args) => apply::run(args),

@@ -360,3 +360,33 @@ async fn apply_without_a_plan_needs_approval_off_a_terminal() {
         crate::support::stderr(&out)
     );
 }
+
+#[test]
+fn the_demo_runs_the_whole_loop_and_leaves_nothing_running() {
+    let out = crate::support::gamops().arg("demo").output().unwrap();
+    let text = crate::support::stdout(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        crate::support::stderr(&out)
+    );
+    for expected in [
+        "=== 3. gamops apply",
+        "applied (",
+        "No changes: the devices match the inventory.",
+        "vlan: 3998 -> 1409",
+        "succeeded",
+        "The lab has stopped.",
+    ] {
+        assert!(text.contains(expected), "{expected:?} not in:\n{text}");
+    }
+    let kept = text
+        .split("are in ")
+        .nth(1)
+        .and_then(|t| t.lines().next())
+        .unwrap()
+        .trim()
+        .to_string();
+    let _ = std::fs::remove_dir_all(kept);
+}

@@ -735,34 +735,3 @@ async fn sonar_webhook_token_and_replay() {
     );
     assert_eq!(*r.events.lock().unwrap(), ["sonar account.status 42"]);
 }
-
-// ---------------------------------------------------------------------------------------------
-// Speed check (run by hand: cargo test --test it billing_speed -- --ignored --nocapture).
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a speed check to read, not a test"]
-async fn billing_speed_20000_customers() {
-    let n = 20_000;
-    let f = sonar(n).await;
-    let t = Instant::now();
-    let got = sonar_client(&f, 100, fast()).accounts().await.unwrap();
-    println!(
-        "sonar: {} accounts in pages of 100 ({} requests) in {:?}",
-        got.len(),
-        f.requests(),
-        t.elapsed()
-    );
-    let f = splynx(n).await;
-    for mode in [SplynxAuthMode::Basic, SplynxAuthMode::Token] {
-        let t = Instant::now();
-        let got = splynx_client(&f, mode, 100, fast())
-            .customers()
-            .await
-            .unwrap();
-        println!(
-            "splynx ({mode:?}): {} customers in pages of 100 in {:?}",
-            got.len(),
-            t.elapsed()
-        );
-    }
-}
