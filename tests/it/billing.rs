@@ -2,7 +2,7 @@
 //! edges, quirks, error modes, webhook signatures, and the mapping of what was read.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
