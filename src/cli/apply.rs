@@ -419,23 +419,6 @@ fn confirm() -> Result<bool, CommandError> {
     Ok(answer.trim() == "yes")
 }
 
-fn merge_ssh(device: Option<&SshSettings>, defaults: Option<&SshSettings>) -> SshSettings {
-    fn pick<T: Clone>(d: Option<&Option<T>>, f: Option<&Option<T>>) -> Option<T> {
-        d.and_then(Option::clone)
-            .or_else(|| f.and_then(Option::clone))
-    }
-    SshSettings {
-        port: pick(device.map(|s| &s.port), defaults.map(|s| &s.port)),
-        username: pick(device.map(|s| &s.username), defaults.map(|s| &s.username)),
-        password: pick(device.map(|s| &s.password), defaults.map(|s| &s.password)),
-        private_key: pick(
-            device.map(|s| &s.private_key),
-            defaults.map(|s| &s.private_key),
-        ),
-        host_key: pick(device.map(|s| &s.host_key), defaults.map(|s| &s.host_key)),
-    }
-}
-
 /// The job for one device: where to reach it over SNMP and SSH, with credentials resolved.
 pub(crate) async fn job_for(
     desired: &Desired,
@@ -449,7 +432,7 @@ pub(crate) async fn job_for(
     let snmp_target = snmp::target::target(&dev.address, &snmp_settings)
         .await
         .map_err(|e| e.to_string())?;
-    let ssh = merge_ssh(dev.ssh.as_ref(), fleet.defaults.ssh.as_ref());
+    let ssh = SshSettings::merged(dev.ssh.as_ref(), fleet.defaults.ssh.as_ref());
     let port = ssh.port.as_ref().map_or(22, |p| p.value);
     let addr = tokio::net::lookup_host((dev.address.as_str(), port))
         .await

@@ -63,24 +63,6 @@ pub fn loopback_address(device: &Device) -> Result<IpAddr, DevicesError> {
     }
 }
 
-/// The device's SSH settings over the fleet defaults, field by field.
-fn merged_ssh(device: Option<&SshSettings>, defaults: Option<&SshSettings>) -> SshSettings {
-    fn pick<T: Clone>(d: Option<&Option<T>>, f: Option<&Option<T>>) -> Option<T> {
-        d.and_then(Option::clone)
-            .or_else(|| f.and_then(Option::clone))
-    }
-    SshSettings {
-        port: pick(device.map(|s| &s.port), defaults.map(|s| &s.port)),
-        username: pick(device.map(|s| &s.username), defaults.map(|s| &s.username)),
-        password: pick(device.map(|s| &s.password), defaults.map(|s| &s.password)),
-        private_key: pick(
-            device.map(|s| &s.private_key),
-            defaults.map(|s| &s.private_key),
-        ),
-        host_key: pick(device.map(|s| &s.host_key), defaults.map(|s| &s.host_key)),
-    }
-}
-
 /// Applies the inventory's credentials for `device` to `cfg`, noting each fallback to the
 /// factory defaults.
 fn apply_credentials(
@@ -121,7 +103,7 @@ fn apply_credentials(
             "{name}: {e}; serving SNMP with the factory communities public and private (and the lab v3 user gamops, SHA authpass123, AES privpass123)"
         )),
     }
-    let ssh = merged_ssh(device.ssh.as_ref(), fleet.defaults.ssh.as_ref());
+    let ssh = SshSettings::merged(device.ssh.as_ref(), fleet.defaults.ssh.as_ref());
     let user = ssh
         .username
         .as_ref()
@@ -164,7 +146,7 @@ pub fn from_inventory(desired: &Desired, seed: Seed) -> Result<Prepared, Devices
             Seed::Converged => converged_state(desired, name, 0)?,
         };
         let snmp = merge(device.snmp.as_ref(), fleet.defaults.snmp.as_ref());
-        let ssh = merged_ssh(device.ssh.as_ref(), fleet.defaults.ssh.as_ref());
+        let ssh = SshSettings::merged(device.ssh.as_ref(), fleet.defaults.ssh.as_ref());
         let mut cfg = DeviceConfig::factory(name, state, HostKey::generate()?);
         cfg.snmp_bind = SocketAddr::new(ip, snmp.port.map_or(0, |p| p.value));
         cfg.ssh_bind = SocketAddr::new(ip, ssh.port.map_or(0, |p| p.value));

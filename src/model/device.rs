@@ -102,6 +102,46 @@ pub struct SnmpSettings {
     pub retries: Option<Located<u8>>,
 }
 
+/// The first of two optional fields that is set.
+fn pick<T: Clone>(first: Option<&Option<T>>, second: Option<&Option<T>>) -> Option<T> {
+    first
+        .and_then(Option::clone)
+        .or_else(|| second.and_then(Option::clone))
+}
+
+impl SnmpSettings {
+    /// A device's effective settings: each field the device sets wins over `defaults`.
+    pub fn merged(device: Option<&SnmpSettings>, defaults: Option<&SnmpSettings>) -> SnmpSettings {
+        let (d, f) = (device, defaults);
+        SnmpSettings {
+            version: pick(d.map(|s| &s.version), f.map(|s| &s.version)),
+            port: pick(d.map(|s| &s.port), f.map(|s| &s.port)),
+            community: pick(d.map(|s| &s.community), f.map(|s| &s.community)),
+            user: pick(d.map(|s| &s.user), f.map(|s| &s.user)),
+            auth_protocol: pick(d.map(|s| &s.auth_protocol), f.map(|s| &s.auth_protocol)),
+            auth_password: pick(d.map(|s| &s.auth_password), f.map(|s| &s.auth_password)),
+            priv_protocol: pick(d.map(|s| &s.priv_protocol), f.map(|s| &s.priv_protocol)),
+            priv_password: pick(d.map(|s| &s.priv_password), f.map(|s| &s.priv_password)),
+            timeout_ms: pick(d.map(|s| &s.timeout_ms), f.map(|s| &s.timeout_ms)),
+            retries: pick(d.map(|s| &s.retries), f.map(|s| &s.retries)),
+        }
+    }
+}
+
+impl SshSettings {
+    /// A device's effective settings: each field the device sets wins over `defaults`.
+    pub fn merged(device: Option<&SshSettings>, defaults: Option<&SshSettings>) -> SshSettings {
+        let (d, f) = (device, defaults);
+        SshSettings {
+            port: pick(d.map(|s| &s.port), f.map(|s| &s.port)),
+            username: pick(d.map(|s| &s.username), f.map(|s| &s.username)),
+            password: pick(d.map(|s| &s.password), f.map(|s| &s.password)),
+            private_key: pick(d.map(|s| &s.private_key), f.map(|s| &s.private_key)),
+            host_key: pick(d.map(|s| &s.host_key), f.map(|s| &s.host_key)),
+        }
+    }
+}
+
 /// SSH access to the GAM's CLI.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -5,114 +5,25 @@
 //! and the plan's ordering and ids against the simulator's rules and error strings.
 
 use gamops::device::cli::dialect;
-use gamops::device::live::{
-    EndpointBinding, LiveDevice, LiveEndpoint, LiveGlobal, LivePort, LivePortMode, LiveProfile,
-    LiveSubscriber, ProfileRef,
-};
+use gamops::device::live::LiveDevice;
 use gamops::inventory::Inventory;
 use gamops::lab::device::state::{self as lab, DeviceState};
 use gamops::lab::device::{Session, share};
-use gamops::model::{Desired, GamModel, Mac, Subscriber};
+use gamops::model::{Desired, GamModel, Subscriber};
 use gamops::plan::diff::{DiffOptions, diff};
 use gamops::plan::simulate::apply_changes;
-use gamops::plan::{Action, Change, Object, target_for};
+use gamops::plan::{Change, target_for};
 
 use crate::support::temp_inventory;
 
 /// The lab's running config in the live model's terms.
 fn live_of(state: &DeviceState) -> LiveDevice {
-    let cfg = &state.running;
-    LiveDevice {
-        global: LiveGlobal {
-            subscriber_model: match cfg.global.subscriber_model {
-                lab::SubscriberModel::EndpointAware => {
-                    gamops::model::SubscriberModel::EndpointAware
-                }
-                lab::SubscriberModel::PortAware => gamops::model::SubscriberModel::PortAware,
-            },
-            default_nni_if_index: cfg.global.default_nni_ifindex,
-            endpoint_auto_fw_upgrade: cfg.global.endpoint_auto_fw_upgrade,
-        },
-        ports: cfg
-            .ports
-            .iter()
-            .enumerate()
-            .map(|(i, p)| LivePort {
-                port: i as u8 + 1,
-                name: p.name.clone(),
-                mode: match p.mode {
-                    lab::PortMode::Coax => LivePortMode::Coax,
-                    lab::PortMode::Mimo => LivePortMode::Mimo,
-                    lab::PortMode::Siso => LivePortMode::Siso,
-                },
-            })
-            .collect(),
-        profiles: cfg
-            .profiles
-            .iter()
-            .map(|(id, p)| LiveProfile {
-                id: *id,
-                name: p.name.clone(),
-                description: p.description.clone(),
-                down_mbps: p.downstream_mbps,
-                up_mbps: p.upstream_mbps,
-            })
-            .collect(),
-        endpoints: cfg
-            .endpoints
-            .iter()
-            .map(|(id, e)| LiveEndpoint {
-                id: *id,
-                mac: Mac(e.mac.0),
-                name: e.name.clone(),
-                description: e.description.clone(),
-                binding: match e.port {
-                    lab::EndpointPort::Port(n) => EndpointBinding::Port(n),
-                    lab::EndpointPort::Auto => EndpointBinding::Auto,
-                    lab::EndpointPort::Unassigned => EndpointBinding::Unassigned,
-                },
-            })
-            .collect(),
-        subscribers: cfg
-            .subscribers
-            .iter()
-            .map(|(id, s)| LiveSubscriber {
-                id: *id,
-                name: s.name.clone(),
-                description: s.description.clone(),
-                endpoint_id: s.endpoint,
-                port: s.port,
-                vlan: s.vid,
-                tagged: s.tagged,
-                remapped_vlan: s.remapped_vid,
-                allowed_vlans: s.allowed_vlans.clone(),
-                profile: match s.bw_profile {
-                    lab::BwRef::Unthrottled => ProfileRef::Unthrottled,
-                    lab::BwRef::Profile(p) => ProfileRef::Id(p),
-                },
-                outer_vlan: s.outer_vid,
-                nni_if_index: s.nni_ifindex,
-            })
-            .collect(),
-        ..LiveDevice::default()
-    }
+    gamops::lab::seed::live_of(state)
 }
 
-/// The lines that carry out `c`.
+/// The line that carries out `c`.
 fn commands(c: &Change, uplink_base: u32) -> String {
-    match (c.action, &c.after) {
-        (Action::Delete, _) => match c.kind {
-            gamops::plan::ObjectKind::Subscriber => dialect::delete_subscriber(c.id),
-            gamops::plan::ObjectKind::Endpoint => dialect::delete_endpoint(c.id),
-            gamops::plan::ObjectKind::Profile => dialect::delete_profile(c.id as u8),
-            gamops::plan::ObjectKind::Port => unreachable!("ports are never deleted"),
-        },
-        (_, Some(Object::Port(p))) => dialect::set_port(p),
-        (_, Some(Object::Profile(p))) => dialect::set_profile(p),
-        (_, Some(Object::Endpoint(e))) => dialect::set_endpoint(e),
-        (_, Some(Object::Subscriber(s))) => dialect::set_subscriber(s, uplink_base),
-        (_, None) => unreachable!("creates and updates carry the new state"),
-    }
+    gamops::apply::commands::forward(c, uplink_base).expect("every change has a line")
 }
 
 /// Plans `device` of `desired` against the lab, runs the commands, and checks the result.

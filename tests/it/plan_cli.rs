@@ -16,7 +16,7 @@ use gamops::lab::mib;
 use gamops::lab::snmp::{SnmpAgent, SnmpAgentConfig, SnmpFaults, view_from_snmprec};
 use gamops::model::{GamModel, Subscriber};
 use gamops::plan::diff::{DiffOptions, diff};
-use gamops::plan::{Action, Object, ObjectKind, target_for};
+use gamops::plan::{Action, ObjectKind, target_for};
 
 use crate::support::{gamops, stderr, stdout, temp_inventory};
 
@@ -101,13 +101,7 @@ async fn lab_devices_converge_through_snmp_and_the_cli() {
         let lines: Vec<String> = plan
             .changes
             .iter()
-            .map(|c| match &c.after {
-                Some(Object::Profile(p)) => dialect::set_profile(p),
-                Some(Object::Endpoint(e)) => dialect::set_endpoint(e),
-                Some(Object::Subscriber(s)) => dialect::set_subscriber(s, uplink_base),
-                Some(Object::Port(p)) => dialect::set_port(p),
-                None => panic!("a first plan deletes nothing without prune: {c:?}"),
-            })
+            .map(|c| gamops::apply::commands::forward(c, uplink_base).expect("a line per change"))
             .collect();
         run_cli(&shared, &lines);
         mib::refresh(&view, &shared.lock().unwrap(), uptime);

@@ -84,37 +84,7 @@ pub enum TargetError {
 
 /// A device's effective settings: each field the device sets wins over `defaults`.
 pub fn merge(device: Option<&SnmpSettings>, defaults: Option<&SnmpSettings>) -> SnmpSettings {
-    fn pick<T: Clone>(d: Option<&Option<T>>, f: Option<&Option<T>>) -> Option<T> {
-        d.and_then(Option::clone)
-            .or_else(|| f.and_then(Option::clone))
-    }
-    SnmpSettings {
-        version: pick(device.map(|s| &s.version), defaults.map(|s| &s.version)),
-        port: pick(device.map(|s| &s.port), defaults.map(|s| &s.port)),
-        community: pick(device.map(|s| &s.community), defaults.map(|s| &s.community)),
-        user: pick(device.map(|s| &s.user), defaults.map(|s| &s.user)),
-        auth_protocol: pick(
-            device.map(|s| &s.auth_protocol),
-            defaults.map(|s| &s.auth_protocol),
-        ),
-        auth_password: pick(
-            device.map(|s| &s.auth_password),
-            defaults.map(|s| &s.auth_password),
-        ),
-        priv_protocol: pick(
-            device.map(|s| &s.priv_protocol),
-            defaults.map(|s| &s.priv_protocol),
-        ),
-        priv_password: pick(
-            device.map(|s| &s.priv_password),
-            defaults.map(|s| &s.priv_password),
-        ),
-        timeout_ms: pick(
-            device.map(|s| &s.timeout_ms),
-            defaults.map(|s| &s.timeout_ms),
-        ),
-        retries: pick(device.map(|s| &s.retries), defaults.map(|s| &s.retries)),
-    }
+    SnmpSettings::merged(device, defaults)
 }
 
 fn secret(field: &'static str, cred: &Located<Credential>) -> Result<Secret, TargetError> {
