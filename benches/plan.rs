@@ -32,6 +32,21 @@ fn target(addr: SocketAddr) -> SnmpTarget {
     t
 }
 
+/// The same fleet with every port left to the system (fixed ports in the ephemeral range can
+/// collide with other sockets).
+fn free_ports(desired: &gamops::model::Desired) -> gamops::model::Desired {
+    let mut d = desired.clone();
+    for dev in &mut d.devices {
+        if let Some(s) = dev.value.snmp.as_mut() {
+            s.port = Some(gamops::model::Located::bare(0));
+        }
+        if let Some(s) = dev.value.ssh.as_mut() {
+            s.port = Some(gamops::model::Located::bare(0));
+        }
+    }
+    d
+}
+
 fn peak_mb() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -56,7 +71,8 @@ async fn fleet(devices: usize, subscribers: usize, latency_ms: u64, base_port: u
     .expect("fleet");
     let inv = Inventory::load_dir(dir.path()).expect("inventory");
     let t = Instant::now();
-    let prepared = from_inventory(&inv.desired, Seed::Converged).expect("converged lab");
+    let prepared =
+        from_inventory(&free_ports(&inv.desired), Seed::Converged).expect("converged lab");
     let lab = Lab::start(prepared.devices, LabOptions::default())
         .await
         .expect("lab");
@@ -108,7 +124,7 @@ async fn versus_snmpbulkwalk() {
     )
     .expect("fleet");
     let inv = Inventory::load_dir(dir.path()).expect("inventory");
-    let prepared = from_inventory(&inv.desired, Seed::Converged).expect("lab");
+    let prepared = from_inventory(&free_ports(&inv.desired), Seed::Converged).expect("lab");
     let lab = Lab::start(prepared.devices, LabOptions::default())
         .await
         .expect("lab");
