@@ -108,6 +108,54 @@ async fn fleet(devices: usize, subscribers: usize, latency_ms: u64, base_port: u
         peak_mb(),
         setup.as_secs_f64()
     );
+
+    // The same plan as a user runs it: `gamops plan` in its own process (so its memory is its
+    // own, not the lab's), pointed at the lab's ports.
+    for dev in lab.devices() {
+        let path = dir
+            .path()
+            .join("devices")
+            .join(format!("{}.yaml", dev.name()));
+        let original = std::fs::read_to_string(&path).expect("device file");
+        let port_line = original
+            .lines()
+            .skip_while(|l| *l != "snmp:")
+            .nth(1)
+            .expect("snmp port")
+            .to_string();
+        let text = original.replacen(
+            &port_line,
+            &format!("  port: {}", dev.snmp_addr().port()),
+            1,
+        );
+        std::fs::write(&path, text).expect("device file");
+    }
+    let binary = env!("CARGO_BIN_EXE_gamops");
+    let out = tokio::process::Command::new("/usr/bin/time")
+        .args([
+            "-f",
+            "%e %M",
+            binary,
+            "plan",
+            "--detailed-exitcode",
+            "--format",
+            "json",
+            "--inventory",
+        ])
+        .arg(dir.path())
+        .env("GAMOPS_SNMP_COMMUNITY", "public")
+        .output()
+        .await
+        .expect("/usr/bin/time (apt-get install time)");
+    let time = String::from_utf8_lossy(&out.stderr);
+    let mut last = time.lines().last().unwrap_or("").split_whitespace();
+    let secs = last.next().unwrap_or("?");
+    let kb: u64 = last.next().and_then(|k| k.parse().ok()).unwrap_or(0);
+    println!(
+        "  `gamops plan` as its own process: {secs} s, peak RSS {} MB, exit {:?} (0 = no changes)",
+        kb / 1024,
+        out.status.code()
+    );
     lab.shutdown().await;
 }
 
