@@ -128,14 +128,9 @@ async fn walk_agent() -> SnmpAgent {
     .unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn import_then_plan_finds_no_changes_and_edits_show_up() {
-    let agent = walk_agent().await;
-    let addr = agent.local_addr();
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("inv");
-
-    let out = gamops()
+/// `gamops import` of the walk device at `addr` into `dir`.
+fn import_walk(addr: SocketAddr, dir: &std::path::Path) -> std::process::Output {
+    gamops()
         .args([
             "import",
             "--address",
@@ -146,9 +141,19 @@ async fn import_then_plan_finds_no_changes_and_edits_show_up() {
             "gam12c",
             "--out",
         ])
-        .arg(&dir)
+        .arg(dir)
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_then_plan_finds_no_changes_and_edits_show_up() {
+    let agent = walk_agent().await;
+    let addr = agent.local_addr();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("inv");
+
+    let out = import_walk(addr, &dir);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -273,20 +278,7 @@ async fn unreadable_devices_are_unknown_and_the_rest_still_plan() {
     let addr = agent.local_addr();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("inv");
-    let out = gamops()
-        .args([
-            "import",
-            "--address",
-            &addr.to_string(),
-            "--community",
-            "public",
-            "--name",
-            "gam12c",
-            "--out",
-        ])
-        .arg(&dir)
-        .output()
-        .unwrap();
+    let out = import_walk(addr, &dir);
     assert!(out.status.success(), "{}", stderr(&out));
     // A device on a port nothing listens on, and one whose community is wrong.
     let dead = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
