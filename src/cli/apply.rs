@@ -9,15 +9,13 @@ use crate::apply::{DeviceJob, DeviceResult, Journal, Status, apply_all};
 use crate::device::cli::{CliAuth, CliTarget, HostKeyPolicy};
 use crate::device::credentials::resolve;
 use crate::device::snmp;
-use crate::inventory::Inventory;
-use crate::inventory::report::Report;
 use crate::model::device::SshSettings;
 use crate::model::{Desired, Device};
 use crate::plan::render::{self, Colour};
 use crate::plan::{Outcome, Plan, PlanOptions};
 
 use super::state::StoreArgs;
-use super::{CommandError, ErrorKind, Format};
+use super::{CommandError, Format};
 use crate::store::{
     DeviceOutcomeRecord, DeviceStatus, JournalEntry, NewRun, RunId, RunStatus, Store, Timestamp,
 };
@@ -63,20 +61,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<u8, CommandError> {
-    let inv = Inventory::load_dir(&args.store.inv.inventory)?;
-    let diagnostics = inv.validate();
-    if diagnostics.iter().any(|d| d.is_error()) {
-        eprint!("{}", Report::new(&inv, &diagnostics).to_text(false));
-        return Err(CommandError::new(
-            ErrorKind::Config,
-            "the inventory is not valid; nothing was applied",
-        )
-        .hint("fix what is listed above (`gamops validate` shows the same)"));
-    }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CommandError::internal(format!("cannot start the async runtime: {e}")))?;
+    let inv = super::load_valid(&args.store.inv.inventory, None, "applied")?;
+    let runtime = super::runtime()?;
 
     let (plan, from_file) = match &args.planfile {
         Some(path) => (read_plan(path)?, true),

@@ -127,10 +127,7 @@ pub fn run(args: Args) -> Result<u8, CommandError> {
         cfg.state.save();
     }
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CommandError::internal(format!("cannot start the async runtime: {e}")))?;
+    let runtime = super::runtime()?;
     let lab = runtime
         .block_on(Lab::start(prepared.devices, LabOptions::default()))
         .map_err(|e| CommandError::internal(format!("cannot start the lab: {e}")))?;

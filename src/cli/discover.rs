@@ -109,10 +109,7 @@ pub fn run(args: Args) -> Result<u8, CommandError> {
             (addr.to_string(), t)
         })
         .collect();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CommandError::internal(format!("cannot start the async runtime: {e}")))?;
+    let runtime = super::runtime()?;
     let results = runtime.block_on(async {
         let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(args.concurrency.max(1)));
         let mut tasks = tokio::task::JoinSet::new();

@@ -42,7 +42,7 @@ pub fn run(args: Args) -> Result<u8, CommandError> {
                 if args.check {
                     println!("would reformat {}", file.path);
                 } else {
-                    write_atomically(path, &text)?;
+                    super::write_atomically(path, &text)?;
                     println!("formatted {}", file.path);
                 }
             }
@@ -66,15 +66,4 @@ pub fn run(args: Args) -> Result<u8, CommandError> {
         );
     }
     Ok(if args.check && changed > 0 { 1 } else { 0 })
-}
-
-/// Writes through a temporary file in the same folder, so a crash never leaves half a file.
-fn write_atomically(path: &Path, text: &str) -> Result<(), CommandError> {
-    let tmp = path.with_extension("yaml.gamops-tmp");
-    std::fs::write(&tmp, text)
-        .and_then(|()| std::fs::rename(&tmp, path))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            CommandError::user(format!("cannot write {}: {e}", path.display()))
-        })
 }

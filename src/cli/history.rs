@@ -2,7 +2,7 @@
 
 use crate::store::{RunFilter, RunSummary, Timestamp};
 
-use super::state::{StoreArgs, open_existing, runtime};
+use super::state::{StoreArgs, open_existing};
 use super::{CommandError, Format};
 
 /// List recorded applies: who ran what, when, on which commit, and how the devices fared.
@@ -34,7 +34,7 @@ pub fn run(args: Args) -> Result<u8, CommandError> {
         device: args.device.clone(),
         limit: Some(args.limit),
     };
-    let runs = runtime()?.block_on(async {
+    let runs = super::runtime()?.block_on(async {
         match open_existing(&location).await? {
             Some(store) => {
                 let runs = store.runs(&filter).await;

@@ -59,10 +59,7 @@ fn credential(flag: &str, value: &str) -> Result<Credential, CommandError> {
 }
 
 pub fn run(args: Args) -> Result<u8, CommandError> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CommandError::internal(format!("cannot start the async runtime: {e}")))?;
+    let runtime = super::runtime()?;
     let jobs: Vec<(Ident, String, SnmpSettings, Option<SnmpSettings>)> =
         match (&args.inventory, &args.address) {
             (Some(dir), _) => {
@@ -244,18 +241,7 @@ fn settings_from_flags(
 /// Writes the device file, the subscribers, and adds the device's plans to plans.yaml (keeping
 /// the plans already there). Writes gamops.yaml with defaults when the folder has none.
 fn write_imported(out: &Path, imp: &Imported) -> Result<(), CommandError> {
-    let write = |rel: String, text: String| -> Result<(), CommandError> {
-        let path = out.join(&rel);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| {
-                CommandError::user(format!("cannot create {}: {e}", parent.display()))
-            })?;
-        }
-        let tmp = path.with_extension("yaml.gamops-tmp");
-        std::fs::write(&tmp, text)
-            .and_then(|()| std::fs::rename(&tmp, &path))
-            .map_err(|e| CommandError::user(format!("cannot write {}: {e}", path.display())))
-    };
+    let write = |rel: String, text: String| super::write_atomically(&out.join(rel), &text);
 
     if !out.join("gamops.yaml").exists() {
         write(

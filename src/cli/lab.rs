@@ -191,13 +191,6 @@ fn gen_cmd(args: GenArgs) -> Result<u8, CommandError> {
     Ok(0)
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, CommandError> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CommandError::internal(format!("cannot start the async runtime: {e}")))
-}
-
 fn config_error(message: impl std::fmt::Display) -> CommandError {
     CommandError::new(ErrorKind::Config, message)
 }
@@ -365,7 +358,7 @@ fn up(args: UpArgs) -> Result<u8, CommandError> {
         Some(p) => load_faults(p)?,
         None => BTreeMap::new(),
     };
-    let rt = runtime()?;
+    let rt = super::runtime()?;
     rt.block_on(serve_lab(args, devices, notes, faults))
 }
 
@@ -589,7 +582,7 @@ fn shell(args: ShellArgs) -> Result<u8, CommandError> {
         host_key: saved.host_key,
     };
     let interactive = std::io::stdin().is_terminal();
-    let rt = runtime()?;
+    let rt = super::runtime()?;
     let ended = rt.block_on(async {
         let _raw = interactive.then(RawTerminal::enter);
         let mode = if interactive {
@@ -623,7 +616,7 @@ fn bench(args: BenchArgs) -> Result<u8, CommandError> {
         format: Format::Text,
     };
     let prepared = prepare(&up)?;
-    let rt = runtime()?;
+    let rt = super::runtime()?;
     let report = rt
         .block_on(crate::lab::bench::run(
             prepared.devices,

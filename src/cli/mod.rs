@@ -94,3 +94,52 @@ pub fn run(cli: Cli) -> Result<u8, CommandError> {
 pub(crate) fn colour_stdout() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
+
+/// The async runtime a command runs its network work on.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, CommandError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CommandError::internal(format!("cannot start the async runtime: {e}")))
+}
+
+/// Loads the inventory (from the folder, or at `rev`) and refuses it, printing the report, when
+/// it has errors: nothing is planned or applied from an invalid inventory.
+pub(crate) fn load_valid(
+    dir: &std::path::Path,
+    rev: Option<&str>,
+    doing: &str,
+) -> Result<crate::inventory::Inventory, CommandError> {
+    let inv = match rev {
+        Some(rev) => crate::inventory::Inventory::load_rev(dir, rev)?,
+        None => crate::inventory::Inventory::load_dir(dir)?,
+    };
+    let diagnostics = inv.validate();
+    if diagnostics.iter().any(|d| d.is_error()) {
+        eprint!(
+            "{}",
+            crate::inventory::report::Report::new(&inv, &diagnostics).to_text(false)
+        );
+        return Err(CommandError::new(
+            ErrorKind::Config,
+            format!("the inventory is not valid; nothing was {doing}"),
+        )
+        .hint("fix what is listed above (`gamops validate` shows the same)"));
+    }
+    Ok(inv)
+}
+
+/// Writes through a temporary file in the same folder, so a crash never leaves half a file.
+pub(crate) fn write_atomically(path: &std::path::Path, text: &str) -> Result<(), CommandError> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| CommandError::user(format!("cannot create {}: {e}", parent.display())))?;
+    }
+    let tmp = path.with_extension("yaml.gamops-tmp");
+    std::fs::write(&tmp, text)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            CommandError::user(format!("cannot write {}: {e}", path.display()))
+        })
+}

@@ -5,8 +5,6 @@ use std::path::PathBuf;
 
 use crate::device::live::Observation;
 use crate::device::snmp::{self, SnmpTarget};
-use crate::inventory::Inventory;
-use crate::inventory::report::Report;
 use crate::model::Desired;
 use crate::plan::render::{self, Colour};
 use crate::plan::{Plan, PlanOptions};
@@ -62,29 +60,14 @@ pub enum PlanFormat {
 }
 
 pub fn run(args: Args) -> Result<u8, CommandError> {
-    let inv = match &args.rev {
-        Some(rev) => Inventory::load_rev(&args.inv.inventory, rev)?,
-        None => Inventory::load_dir(&args.inv.inventory)?,
-    };
-    let diagnostics = inv.validate();
-    if diagnostics.iter().any(|d| d.is_error()) {
-        eprint!("{}", Report::new(&inv, &diagnostics).to_text(false));
-        return Err(CommandError::new(
-            super::ErrorKind::Config,
-            "the inventory is not valid; nothing was planned",
-        )
-        .hint("fix what is listed above (`gamops validate` shows the same)"));
-    }
+    let inv = super::load_valid(&args.inv.inventory, args.rev.as_deref(), "planned")?;
     let names = select_devices(&inv.desired, &args.devices)?;
     let commit = match &inv.origin {
         crate::inventory::Origin::Rev { commit, .. } => Some(commit.clone()),
         crate::inventory::Origin::Dir => crate::git::head_commit(&args.inv.inventory),
     };
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CommandError::internal(format!("cannot start the async runtime: {e}")))?;
+    let runtime = super::runtime()?;
     let observations = runtime.block_on(observe_devices(&inv.desired, &names, args.concurrency));
 
     let plan = Plan::build(

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use crate::store::{RunDetail, RunId};
 
 use super::history::short_time;
-use super::state::{StoreArgs, open_existing, runtime};
+use super::state::{StoreArgs, open_existing};
 use super::{CommandError, Format};
 
 /// Show one recorded run: who, what, when, which commit, each device's outcome and the
@@ -27,7 +27,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<u8, CommandError> {
     let location = args.store.location();
-    let detail = runtime()?.block_on(async {
+    let detail = super::runtime()?.block_on(async {
         match open_existing(&location).await? {
             Some(store) => {
                 let run = store.run(args.id).await;

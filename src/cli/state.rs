@@ -49,14 +49,6 @@ pub(crate) async fn open_existing(location: &StoreLocation) -> Result<Option<Sto
     Ok(Some(Store::open(location).await?))
 }
 
-/// A runtime for the store's async calls.
-pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, CommandError> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CommandError::internal(format!("cannot start the async runtime: {e}")))
-}
-
 impl From<StoreError> for CommandError {
     fn from(e: StoreError) -> Self {
         // A failing database is the user's environment, not a bug in gamops.
