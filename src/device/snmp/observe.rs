@@ -1,8 +1,17 @@
 //! Reading whole devices: [`observe`] one, [`observe_all`] a fleet with bounded concurrency.
 //!
-//! A device is read in a fixed order: one GET of the system group and the G.hn globals (which
-//! also tells a GAM from anything else), then one multi-column GETBULK walk per table. Anything
-//! short of a complete, well-formed read is [`Observation::Unknown`] with a one-line reason.
+//! A device is read in two steps: one GET of the system group and the G.hn globals (which also
+//! tells a GAM from anything else), then multi-column GETBULK walks of the tables. Anything short
+//! of a complete, well-formed read is [`Observation::Unknown`] with a one-line reason.
+//!
+//! A GAM answers in datagrams of about 1,500 bytes (some 40 bindings), so a device with 384
+//! subscribers takes a couple of hundred GETBULK round trips: over a WAN link the read is bound by
+//! latency, not by either end's CPU. Over SNMPv2c the tables are therefore walked at once, in
+//! groups of [`COLUMNS_PER_WALK`] columns, each group on its own socket; the reads of one device
+//! then take as many round trips in sequence as its longest group, not as all of them together.
+//! Over SNMPv3 every extra session would discover the engine again and localize its keys (a
+//! megabyte of hashing per key), so a v3 device is walked one table after the other on one
+//! session.
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
@@ -10,7 +19,9 @@ use std::num::NonZeroU32;
 use tokio::task::JoinSet;
 
 use super::decode::{self, DecodeError};
-use super::oids::{self, Table};
+use futures_util::future::join_all;
+
+use super::oids::{self, Column, Table};
 use super::session::{ReadStats, RequestError, Session};
 use super::target::{Security, SnmpTarget};
 use super::walk::{self, Rows, WalkError};
@@ -24,16 +35,21 @@ pub async fn observe(target: &SnmpTarget) -> Observation {
     observe_with_stats(target).await.0
 }
 
-/// Reads one device, and says what the read cost.
+/// Reads one device, and says what the read cost (every session's requests together).
 pub async fn observe_with_stats(target: &SnmpTarget) -> (Observation, ReadStats) {
     let mut session = Session::new(target);
-    let result = read(&mut session, target).await;
+    let mut siblings = ReadStats::default();
+    let result = read(&mut session, target, &mut siblings).await;
     let observation = match result {
         Ok(device) => Observation::Live(Box::new(device)),
         Err(reason) => Observation::Unknown { reason },
     };
-    (observation, session.stats())
+    (observation, session.stats() + siblings)
 }
+
+/// How many columns one walk asks for when a device's tables are walked in parallel. Four keeps
+/// the subscriber table (15 columns, the largest) to four walks and a small table to one.
+pub const COLUMNS_PER_WALK: usize = 4;
 
 /// Asks an agent who it is (the system group and the G.hn globals, one GET): its model and
 /// firmware when it is a GAM, or why not.
@@ -48,7 +64,11 @@ pub async fn probe(target: &SnmpTarget) -> Result<SystemInfo, String> {
         .map_err(|e| e.to_string())
 }
 
-async fn read(session: &mut Session<'_>, target: &SnmpTarget) -> Result<LiveDevice, String> {
+async fn read(
+    session: &mut Session<'_>,
+    target: &SnmpTarget,
+    siblings: &mut ReadStats,
+) -> Result<LiveDevice, String> {
     let reps = NonZeroU32::new(target.max_repetitions).unwrap_or(NonZeroU32::MIN);
     let answer = session
         .get(&decode::scalar_oids())
@@ -56,11 +76,42 @@ async fn read(session: &mut Session<'_>, target: &SnmpTarget) -> Result<LiveDevi
         .map_err(|e| request_reason(&e, session, target, "1.3.6.1.2.1.1", "system group"))?;
     let (system, global) = decode::system(&answer).map_err(|e| e.to_string())?;
 
-    let ports = read_table(session, target, &oids::PORTS, reps).await?;
-    let endpoints = read_table(session, target, &oids::ENDPOINTS, reps).await?;
-    let profiles = read_table(session, target, &oids::PROFILES, reps).await?;
-    let subscribers = read_table(session, target, &oids::SUBSCRIBERS, reps).await?;
-    let detected = read_table(session, target, &oids::DETECTED, reps).await?;
+    let parallel = matches!(target.security, Security::V2c { .. });
+    let walks = walks(parallel);
+    let mut walked = Vec::with_capacity(walks.len());
+    if parallel {
+        let parent: &Session<'_> = session;
+        let group_walks = walks.iter().map(|&(_, table, columns)| async move {
+            let mut sibling = parent.sibling();
+            let rows = read_columns(&mut sibling, target, table, columns, reps).await;
+            (rows, sibling.stats())
+        });
+        for (rows, stats) in join_all(group_walks).await {
+            *siblings = *siblings + stats;
+            walked.push(rows);
+        }
+    } else {
+        for &(_, table, columns) in &walks {
+            let rows = read_columns(session, target, table, columns, reps).await;
+            let failed = rows.is_err();
+            walked.push(rows);
+            if failed {
+                break;
+            }
+        }
+    }
+    // The first failure in table order is the reason, whichever walk failed first in time.
+    let mut tables: Vec<Rows> = vec![Rows::new(); oids::TABLES.len()];
+    for (&(t, _, _), rows) in walks.iter().zip(walked) {
+        if let Some(slot) = tables.get_mut(t) {
+            for (index, columns) in rows? {
+                slot.entry(index).or_default().extend(columns);
+            }
+        }
+    }
+    let [ports, endpoints, profiles, subscribers, detected] = tables
+        .try_into()
+        .map_err(|_| "internal error: a table went missing".to_string())?;
 
     let text = |e: DecodeError| e.to_string();
     Ok(LiveDevice {
@@ -74,20 +125,45 @@ async fn read(session: &mut Session<'_>, target: &SnmpTarget) -> Result<LiveDevi
     })
 }
 
-async fn read_table(
+/// The walks that read a device, in table order (by index into [`oids::TABLES`]): each table
+/// whole, or, in parallel, each table in groups of [`COLUMNS_PER_WALK`] columns.
+fn walks(parallel: bool) -> Vec<(usize, &'static Table, &'static [Column])> {
+    oids::TABLES
+        .iter()
+        .enumerate()
+        .flat_map(|(t, &table)| {
+            let size = if parallel {
+                COLUMNS_PER_WALK
+            } else {
+                table.columns.len().max(1)
+            };
+            table
+                .columns
+                .chunks(size)
+                .map(move |columns| (t, table, columns))
+        })
+        .collect()
+}
+
+async fn read_columns(
     session: &mut Session<'_>,
     target: &SnmpTarget,
     table: &Table,
+    columns: &[Column],
     reps: NonZeroU32,
 ) -> Result<Rows, String> {
-    walk::walk(session, table, reps).await.map_err(|e| match e {
-        WalkError::Request(e) => request_reason(&e, session, target, &table.dotted(), table.what),
-        WalkError::Malformed(detail) => format!(
-            "malformed answer reading {} ({}): {detail}",
-            table.dotted(),
-            table.what
-        ),
-    })
+    walk::walk(session, table, columns, reps)
+        .await
+        .map_err(|e| match e {
+            WalkError::Request(e) => {
+                request_reason(&e, session, target, &table.dotted(), table.what)
+            }
+            WalkError::Malformed(detail) => format!(
+                "malformed answer reading {} ({}): {detail}",
+                table.dotted(),
+                table.what
+            ),
+        })
 }
 
 /// The one-line reason for a failed request. A device that never answered at all is told apart

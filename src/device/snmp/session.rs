@@ -34,6 +34,20 @@ pub struct ReadStats {
     pub varbinds: u32,
 }
 
+impl std::ops::Add for ReadStats {
+    type Output = ReadStats;
+
+    fn add(self, other: ReadStats) -> ReadStats {
+        ReadStats {
+            datagrams: self.datagrams.saturating_add(other.datagrams),
+            gets: self.gets.saturating_add(other.gets),
+            get_bulks: self.get_bulks.saturating_add(other.get_bulks),
+            retries: self.retries.saturating_add(other.retries),
+            varbinds: self.varbinds.saturating_add(other.varbinds),
+        }
+    }
+}
+
 /// Why a request got no usable answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RequestError {
@@ -89,6 +103,18 @@ impl<'t> Session<'t> {
             inner: None,
             stats: ReadStats::default(),
             answered: false,
+        }
+    }
+
+    /// Another session with the same device, on a socket of its own, that knows whether the
+    /// device has answered yet (so a failure is told as "stopped answering half way"). Its
+    /// statistics start at zero.
+    pub fn sibling(&self) -> Session<'t> {
+        Session {
+            target: self.target,
+            inner: None,
+            stats: ReadStats::default(),
+            answered: self.answered,
         }
     }
 

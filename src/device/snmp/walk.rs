@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::num::NonZeroU32;
 
-use super::oids::{Table, dotted};
+use super::oids::{Column, Table, dotted};
 use super::session::{RequestError, Session};
 use super::varbind::Value;
 
@@ -36,15 +36,15 @@ struct Cursor {
     next: Vec<u32>,
 }
 
-/// Reads `table`'s columns.
+/// Reads `columns` of `table` (all of them, or a group of them).
 pub async fn walk(
     session: &mut Session<'_>,
     table: &Table,
+    columns: &[Column],
     max_repetitions: NonZeroU32,
 ) -> Result<Rows, WalkError> {
     let mut rows = Rows::new();
-    let mut active: Vec<Cursor> = table
-        .columns
+    let mut active: Vec<Cursor> = columns
         .iter()
         .map(|c| {
             let mut prefix = table.entry.to_vec();
