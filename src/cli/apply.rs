@@ -56,6 +56,11 @@ pub struct Args {
     /// Trust a device's SSH host key on first contact when the inventory pins none.
     #[arg(long)]
     pub accept_new_host_keys: bool,
+    /// How long a device's lease lasts without renewal: a running apply renews it every third
+    /// of this; the lease of an apply that was killed expires after it. A number of seconds,
+    /// or with a unit: 90s, 10m, 1h.
+    #[arg(long, value_name = "DURATION", default_value = "600s", value_parser = parse_ttl)]
+    pub lease_ttl: Duration,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }
@@ -184,7 +189,7 @@ pub fn run(args: Args) -> Result<u8, CommandError> {
     let mut leases = Vec::new();
     let mut leased_jobs = Vec::new();
     for job in jobs {
-        match runtime.block_on(store.acquire_lease(&job.device, &owner, LEASE_TTL)) {
+        match runtime.block_on(store.acquire_lease(&job.device, &owner, args.lease_ttl)) {
             Ok(lease) => {
                 leases.push(lease);
                 leased_jobs.push(job);
@@ -208,7 +213,12 @@ pub fn run(args: Args) -> Result<u8, CommandError> {
 
     let show = std::io::stderr().is_terminal();
     let (journal, writer) = StoreJournal::start(&runtime, store.clone(), run_id);
-    let applied = runtime.block_on(apply_all(
+    // Renew the leases while the devices are being changed.
+    let keeper = {
+        let _in_runtime = runtime.enter();
+        store.keep_leases(leases, args.lease_ttl)
+    };
+    let mut applied = runtime.block_on(apply_all(
         leased_jobs,
         args.concurrency,
         journal,
@@ -224,8 +234,16 @@ pub fn run(args: Args) -> Result<u8, CommandError> {
         },
     ));
     let _ = runtime.block_on(writer);
-    for lease in leases {
+    let kept = runtime.block_on(keeper.stop());
+    for lease in kept.leases {
         let _ = runtime.block_on(store.release_lease(lease));
+    }
+    for r in &mut applied {
+        if kept.lost.contains(&r.device) {
+            r.message.push_str(
+                "; warning: the device's lease expired and was taken by another apply meanwhile, so plan again",
+            );
+        }
     }
     results.extend(applied);
     results.sort_by_key(|r| plan.devices.iter().position(|d| d.device == r.device));
@@ -279,8 +297,33 @@ pub fn run(args: Args) -> Result<u8, CommandError> {
     Ok(if ok { 0 } else { 3 })
 }
 
-/// How long a device's lease lasts; an apply killed mid-run frees its devices after this.
-const LEASE_TTL: Duration = Duration::from_secs(600);
+/// Parses a lease time to live: seconds, or a number with a unit (`ms`, `s`, `m`, `h`); at
+/// least one second.
+fn parse_ttl(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration: write seconds (600) or 600s, 10m, 1h"))?;
+    let ttl = match unit.trim() {
+        "" | "s" => Duration::from_secs(n),
+        "ms" => Duration::from_millis(n),
+        "m" | "min" => Duration::from_secs(n.saturating_mul(60)),
+        "h" => Duration::from_secs(n.saturating_mul(3600)),
+        other => {
+            return Err(format!(
+                "unknown unit {other:?} in {text:?}: use ms, s, m or h (600s, 10m, 1h)"
+            ));
+        }
+    };
+    if ttl < Duration::from_secs(1) {
+        return Err(format!(
+            "{text:?} is too short for a lease: give at least 1s"
+        ));
+    }
+    Ok(ttl)
+}
 
 /// `user@host`, for the run record and the lease owner.
 fn actor() -> String {
@@ -465,4 +508,22 @@ pub(crate) async fn job_for(
         save_attempts: 10,
         save_pause: Duration::from_millis(500),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lease_ttls_parse_with_or_without_a_unit() {
+        assert_eq!(parse_ttl("600"), Ok(Duration::from_secs(600)));
+        assert_eq!(parse_ttl("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_ttl("10m"), Ok(Duration::from_secs(600)));
+        assert_eq!(parse_ttl("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_ttl("1500ms"), Ok(Duration::from_millis(1500)));
+        for bad in ["", "s", "-5", "10 parsecs", "1.5s", "0", "500ms"] {
+            assert!(parse_ttl(bad).is_err(), "{bad:?} should be refused");
+        }
+        assert!(parse_ttl("10x").unwrap_err().contains("use ms, s, m or h"));
+    }
 }

@@ -7,6 +7,10 @@
 //! the conflicting row and evaluates the `WHERE` on its latest committed version, so of many
 //! racing callers exactly one sees its own token returned. A killed process's lease simply
 //! expires and is taken over; only the token's holder renews or releases it.
+//!
+//! A long change session keeps its leases with [`Store::keep_leases`]: a task renews them every
+//! third of their time to live until it is stopped, so a live apply never loses a lease and a
+//! killed one's leases expire one TTL after its last renewal.
 
 use std::time::Duration;
 
@@ -50,6 +54,42 @@ impl Lease {
     /// When it expires unless renewed.
     pub fn expires_at(&self) -> Timestamp {
         self.expires_at
+    }
+}
+
+/// The shortest pause between two renewals, whatever the TTL.
+const MIN_RENEW_EVERY: Duration = Duration::from_millis(100);
+
+/// Leases renewed in the background until [`LeaseKeeper::stop`].
+#[derive(Debug)]
+pub struct LeaseKeeper {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<KeptLeases>,
+}
+
+/// What a [`LeaseKeeper`] gives back when stopped.
+#[derive(Debug, Default)]
+pub struct KeptLeases {
+    /// The leases still held, to release.
+    pub leases: Vec<Lease>,
+    /// The devices whose lease was lost: it expired and another holder took it (or it was
+    /// released) between two renewals.
+    pub lost: Vec<String>,
+}
+
+impl LeaseKeeper {
+    /// Stops renewing and returns the leases still held (release them) and the devices whose
+    /// lease was lost.
+    pub async fn stop(self) -> KeptLeases {
+        let _ = self.stop.send(());
+        match self.task.await {
+            Ok(kept) => kept,
+            Err(e) => {
+                // The leases went with the task; they expire on their own.
+                tracing::warn!("the lease renewal task ended abnormally: {e}");
+                KeptLeases::default()
+            }
+        }
     }
 }
 
@@ -129,6 +169,43 @@ impl Store {
         }
         lease.expires_at = expires_at;
         Ok(())
+    }
+
+    /// Renews `leases` to `ttl` from now every `ttl / 3` (at least every 100 ms) from a task,
+    /// until [`LeaseKeeper::stop`]. A lease found lost is dropped and reported; a renewal that
+    /// fails for another reason (the database hiccups) is tried again at the next round. Must
+    /// be called within a tokio runtime.
+    pub fn keep_leases(&self, leases: Vec<Lease>, ttl: Duration) -> LeaseKeeper {
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let store = self.clone();
+        let every = (ttl / 3).max(MIN_RENEW_EVERY);
+        let task = tokio::spawn(async move {
+            let mut leases = leases;
+            let mut lost = Vec::new();
+            loop {
+                tokio::select! {
+                    _ = &mut stopped => break,
+                    () = tokio::time::sleep(every) => {}
+                }
+                let mut kept = Vec::with_capacity(leases.len());
+                for mut lease in leases.drain(..) {
+                    match store.renew_lease(&mut lease, ttl).await {
+                        Ok(()) => kept.push(lease),
+                        Err(LeaseError::Lost { device }) => {
+                            tracing::warn!(%device, "the device's lease was lost while applying");
+                            lost.push(device);
+                        }
+                        Err(e) => {
+                            tracing::warn!(device = %lease.device, "renewing the lease failed, will retry: {e}");
+                            kept.push(lease);
+                        }
+                    }
+                }
+                leases = kept;
+            }
+            KeptLeases { leases, lost }
+        });
+        LeaseKeeper { stop, task }
     }
 
     /// Gives a lease back. A lease that expired and was taken over is left to its new holder.

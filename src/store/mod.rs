@@ -25,7 +25,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Connection};
 
 pub use error::{LeaseError, StoreError};
-pub use lease::Lease;
+pub use lease::{KeptLeases, Lease, LeaseKeeper};
 pub use location::{STATE_DIR, STATE_FILE, StoreLocation, hide_password};
 pub use records::{
     DeviceOutcomeRecord, DeviceStatus, JournalEntry, JournalRow, NewRun, OutcomeRow, RunDetail,

@@ -421,6 +421,57 @@ on_both! {
 }
 
 on_both! {
+    /// A kept lease outlives its TTL many times over while its holder runs, and expires one TTL
+    /// after the keeper stops without releasing it (as when the process is killed).
+    async fn a_kept_lease_is_renewed_until_stopped(db) {
+        let ttl = Duration::from_millis(600);
+        let lease = db.store.acquire_lease("gam-a", "long@h", ttl).await.unwrap();
+        let first = lease.expires_at();
+        let keeper = db.store.keep_leases(vec![lease], ttl);
+        for _ in 0..4 {
+            tokio::time::sleep(ttl / 2).await;
+            assert!(matches!(
+                db.store.acquire_lease("gam-a", "other@h", ttl).await,
+                Err(LeaseError::Held { owner, .. }) if owner == "long@h"
+            ));
+        }
+        let kept = keeper.stop().await;
+        assert!(kept.lost.is_empty(), "{:?}", kept.lost);
+        assert_eq!(kept.leases.len(), 1);
+        assert!(kept.leases[0].expires_at() > first, "renewed");
+        let (_, expires) = db.store.lease_holder("gam-a").await.unwrap().unwrap();
+        assert_eq!(expires, kept.leases[0].expires_at());
+        // Not released: still held until the TTL passes, then free.
+        assert!(db.store.acquire_lease("gam-a", "other@h", ttl).await.is_err());
+        tokio::time::sleep(ttl + Duration::from_millis(100)).await;
+        let next = db.store.acquire_lease("gam-a", "other@h", ttl).await.unwrap();
+        db.store.release_lease(next).await.unwrap();
+    }
+}
+
+on_both! {
+    /// A keeper whose lease was taken over (it expired before the keeper's first renewal)
+    /// reports the device as lost and stops renewing it; the new holder keeps it.
+    async fn a_keeper_reports_a_lost_lease(db) {
+        let stale = db.store.acquire_lease("gam-a", "slow@h", Duration::from_millis(100)).await.unwrap();
+        let fine = db.store.acquire_lease("gam-b", "slow@h", Duration::from_secs(60)).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let taker = db.store.acquire_lease("gam-a", "taker@h", Duration::from_secs(60)).await.unwrap();
+        // Renewals every 1 s (a third of 3 s): the first one finds gam-a taken.
+        let keeper = db.store.keep_leases(vec![stale, fine], Duration::from_secs(3));
+        tokio::time::sleep(Duration::from_millis(1300)).await;
+        let kept = keeper.stop().await;
+        assert_eq!(kept.lost, vec!["gam-a".to_string()]);
+        assert_eq!(kept.leases.iter().map(|l| l.device()).collect::<Vec<_>>(), ["gam-b"]);
+        assert_eq!(db.store.lease_holder("gam-a").await.unwrap().unwrap().0, "taker@h");
+        for lease in kept.leases {
+            db.store.release_lease(lease).await.unwrap();
+        }
+        db.store.release_lease(taker).await.unwrap();
+    }
+}
+
+on_both! {
     /// Many takers racing for one device from several handles: exactly one wins, and every
     /// other is told who won.
     async fn racing_takers_have_exactly_one_winner(db) {
