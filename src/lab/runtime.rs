@@ -369,6 +369,9 @@ impl LabDevice {
         if let Some(limit) = f.ssh_session_limit {
             ssh.set_session_limit((limit > 0).then_some(limit));
         }
+        if let Some(ms) = f.ssh_latency_ms {
+            ssh.set_latency(Duration::from_millis(ms));
+        }
         {
             let mut dev = lock(&self.core.shared);
             if let Some(on) = f.save_in_progress {
@@ -411,6 +414,7 @@ impl LabDevice {
             ssh_refuse_logins: ssh.refuse_logins(),
             ssh_login_delay_ms: u64::try_from(ssh.login_delay().as_millis()).unwrap_or(u64::MAX),
             ssh_session_limit: ssh.session_limit(),
+            ssh_latency_ms: u64::try_from(ssh.latency().as_millis()).unwrap_or(u64::MAX),
             save_in_progress: dev.faults.save_in_progress,
             failing_commands: dev
                 .faults
@@ -516,6 +520,10 @@ pub struct FaultSettings {
     /// Concurrent CLI sessions allowed; 0 restores the device's own limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ssh_session_limit: Option<usize>,
+    /// Added to each command's answer in CLI sessions opened after the change (the input is
+    /// delayed, as over a slow link).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh_latency_ms: Option<u64>,
     /// While true, `copy running-config startup-config` is refused as if another save ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub save_in_progress: Option<bool>,
@@ -546,6 +554,7 @@ pub struct FaultState {
     pub ssh_login_delay_ms: u64,
     /// `None`: the device's own limit.
     pub ssh_session_limit: Option<usize>,
+    pub ssh_latency_ms: u64,
     pub save_in_progress: bool,
     /// Patterns of the armed one-shot command failures.
     pub failing_commands: Vec<String>,

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use russh::server::Msg;
 use russh::{Channel, ChannelMsg, ChannelWriteHalf};
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncRead, AsyncReadExt};
 
 use super::Shared;
 use crate::lab::terminal::{TerminalMode, run_command, run_session};
@@ -113,7 +113,13 @@ pub(super) async fn run_channel(channel: Channel<Msg>, shared: Arc<Shared>, user
                 interactive: pty,
                 idle_timeout: idle,
             };
-            let reader = early.as_slice().chain(rx.make_reader());
+            let latency = shared.config.faults.latency();
+            let input = early.as_slice().chain(rx.make_reader());
+            let reader: Box<dyn AsyncRead + Send + Unpin + '_> = if latency.is_zero() {
+                Box::new(input)
+            } else {
+                Box::new(delayed(input, latency))
+            };
             let writer = tx.make_writer();
             tokio::pin!(writer);
             tokio::select! {
@@ -144,6 +150,64 @@ pub(super) async fn run_channel(channel: Channel<Msg>, shared: Arc<Shared>, user
     finish(&tx, None, status).await;
 }
 
+/// Input that arrives `latency` late: each chunk read is handed on only after the delay.
+struct Delayed<R> {
+    inner: R,
+    latency: std::time::Duration,
+    chunk: Vec<u8>,
+    pos: usize,
+    wait: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
+}
+
+fn delayed<R>(inner: R, latency: std::time::Duration) -> Delayed<R> {
+    Delayed {
+        inner,
+        latency,
+        chunk: Vec::new(),
+        pos: 0,
+        wait: None,
+    }
+}
+
+impl<R: AsyncRead + Unpin> AsyncRead for Delayed<R> {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        out: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        use std::future::Future;
+        use std::task::Poll;
+        let this = self.get_mut();
+        loop {
+            if let Some(wait) = this.wait.as_mut() {
+                if wait.as_mut().poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                this.wait = None;
+            }
+            let rest = this.chunk.get(this.pos..).unwrap_or_default();
+            if !rest.is_empty() {
+                let n = rest.len().min(out.remaining());
+                out.put_slice(rest.get(..n).unwrap_or_default());
+                this.pos += n;
+                return Poll::Ready(Ok(()));
+            }
+            let mut buf = [0u8; 4096];
+            let mut read = tokio::io::ReadBuf::new(&mut buf);
+            match std::pin::Pin::new(&mut this.inner).poll_read(cx, &mut read) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Ready(Ok(())) if read.filled().is_empty() => return Poll::Ready(Ok(())),
+                Poll::Ready(Ok(())) => {
+                    this.chunk = read.filled().to_vec();
+                    this.pos = 0;
+                    this.wait = Some(Box::pin(tokio::time::sleep(this.latency)));
+                }
+            }
+        }
+    }
+}
+
 /// Print `text` if any, then send the exit status, EOF and close. Errors mean the client is
 /// gone already, which is fine.
 async fn finish(tx: &ChannelWriteHalf<Msg>, text: Option<String>, status: u32) {
@@ -158,6 +222,17 @@ async fn finish(tx: &ChannelWriteHalf<Msg>, text: Option<String>, status: u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn delayed_input_arrives_late_and_whole() {
+        let text = b"show running-config\rexit\r".to_vec();
+        let started = std::time::Instant::now();
+        let mut reader = delayed(text.as_slice(), std::time::Duration::from_millis(30));
+        let mut got = Vec::new();
+        reader.read_to_end(&mut got).await.unwrap();
+        assert_eq!(got, text);
+        assert!(started.elapsed() >= std::time::Duration::from_millis(30));
+    }
 
     #[test]
     fn slots_are_limited_and_given_back() {

@@ -13,6 +13,7 @@ pub struct SshFaults {
     login_delay_ms: AtomicU64,
     /// `usize::MAX` means no override of the configured session limit.
     session_limit: AtomicUsize,
+    latency_ms: AtomicU64,
 }
 
 impl Default for SshFaults {
@@ -21,6 +22,7 @@ impl Default for SshFaults {
             refuse_logins: AtomicBool::new(false),
             login_delay_ms: AtomicU64::new(0),
             session_limit: AtomicUsize::new(usize::MAX),
+            latency_ms: AtomicU64::new(0),
         }
     }
 }
@@ -62,11 +64,24 @@ impl SshFaults {
         }
     }
 
+    /// Delay every piece of input a CLI session receives by this much (a slow link, or a slow
+    /// device): each command's answer comes this much later. Applies to sessions opened after.
+    pub fn set_latency(&self, latency: Duration) {
+        let ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX);
+        self.latency_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// The delay added to a session's input.
+    pub fn latency(&self) -> Duration {
+        Duration::from_millis(self.latency_ms.load(Ordering::Relaxed))
+    }
+
     /// Remove every fault.
     pub fn clear(&self) {
         self.set_refuse_logins(false);
         self.set_login_delay(Duration::ZERO);
         self.set_session_limit(None);
+        self.set_latency(Duration::ZERO);
     }
 }
 
@@ -83,11 +98,14 @@ mod tests {
         f.set_refuse_logins(true);
         f.set_login_delay(Duration::from_millis(1500));
         f.set_session_limit(Some(2));
+        f.set_latency(Duration::from_millis(5));
+        assert_eq!(f.latency(), Duration::from_millis(5));
         assert!(f.refuse_logins());
         assert_eq!(f.login_delay(), Duration::from_millis(1500));
         assert_eq!(f.session_limit(), Some(2));
         f.clear();
         assert!(!f.refuse_logins());
         assert_eq!(f.session_limit(), None);
+        assert_eq!(f.latency(), Duration::ZERO);
     }
 }
