@@ -118,7 +118,8 @@ pub struct UpArgs {
 /// Run one lab device's CLI on standard input and output (for a real sshd's `ForceCommand`).
 ///
 /// The device comes from a state file written by `gamops lab up --state` (or by an earlier
-/// `lab shell`); the file is written back when the configuration is saved and at exit. On a
+/// `lab shell`); the file is written back after each command that changes the running
+/// configuration, when it is saved, and at exit. On a
 /// terminal it echoes and edits lines like the GAM; piped, it prints prompts and output only.
 #[derive(Debug, clap::Args)]
 #[command(
@@ -502,10 +503,16 @@ impl Shell for FileShell {
     }
 
     fn execute(&mut self, line: &str) -> Reply {
-        let saves = |d: &SharedDevice| d.lock().map(|d| d.revisions.saves).unwrap_or_default();
-        let before = saves(&self.device);
+        // The file follows the running configuration as well as the saved one, so a lab that
+        // serves SNMP from it sees a change as soon as the command's answer is printed.
+        let revisions = |d: &SharedDevice| {
+            d.lock()
+                .map(|d| (d.revisions.running, d.revisions.saves))
+                .unwrap_or_default()
+        };
+        let before = revisions(&self.device);
         let reply = self.session.execute(line);
-        if saves(&self.device) != before {
+        if revisions(&self.device) != before {
             self.persist();
         }
         reply
