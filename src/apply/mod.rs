@@ -10,7 +10,7 @@
 pub mod commands;
 pub mod verify;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -19,6 +19,9 @@ use crate::device::live::{LiveDevice, Observation};
 use crate::device::snmp::{self, SnmpTarget};
 use crate::plan::simulate::apply_changes;
 use crate::plan::{Change, fingerprint};
+
+/// How many devices `gamops apply` changes at once unless told otherwise.
+pub const DEFAULT_CONCURRENCY: usize = 8;
 
 /// Everything needed to apply one device's plan.
 #[derive(Clone, Debug)]
@@ -71,6 +74,32 @@ pub struct DeviceResult {
     pub message: String,
     /// Every line sent to the device, in order (the journal also has them).
     pub sent: Vec<String>,
+    /// Where the device's time went (not part of the JSON output).
+    #[serde(skip)]
+    pub timing: Timing,
+}
+
+/// Where one device's apply spent its time: the share spent waiting on the device (over SNMP
+/// and SSH) against the whole.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Timing {
+    /// From the start of the device's apply to its result.
+    pub total: Duration,
+    /// Reading the device over SNMP (the snapshot, the verification, after a rollback).
+    pub snmp: Duration,
+    /// Opening the CLI session: TCP, the SSH handshake, the login, the first prompt.
+    pub ssh_connect: Duration,
+    /// Sending commands and waiting for their answers (saves included).
+    pub ssh_commands: Duration,
+    /// Commands sent (saves included).
+    pub commands: u32,
+}
+
+impl Timing {
+    /// The time spent waiting on the device, over SNMP and SSH.
+    pub fn network(&self) -> Duration {
+        self.snmp + self.ssh_connect + self.ssh_commands
+    }
 }
 
 /// Where each command and its answer are recorded (the store's journal). Implementations must
@@ -90,21 +119,51 @@ struct Run<'a> {
     job: &'a DeviceJob,
     journal: &'a dyn Journal,
     sent: Vec<String>,
+    started: Instant,
+    timing: Timing,
 }
 
 impl Run<'_> {
-    fn result(self, status: Status, message: impl Into<String>) -> DeviceResult {
+    fn result(mut self, status: Status, message: impl Into<String>) -> DeviceResult {
+        self.timing.total = self.started.elapsed();
         DeviceResult {
             device: self.job.device.clone(),
             status,
             message: message.into(),
             sent: self.sent,
+            timing: self.timing,
         }
+    }
+
+    /// Reads the device over SNMP.
+    async fn read(&mut self) -> Result<LiveDevice, String> {
+        let t = Instant::now();
+        let r = read(&self.job.snmp).await;
+        self.timing.snmp += t.elapsed();
+        r
+    }
+
+    async fn connect(&mut self) -> Result<CliSession, CliError> {
+        let t = Instant::now();
+        let r = CliSession::connect(&self.job.cli).await;
+        self.timing.ssh_connect += t.elapsed();
+        r
+    }
+
+    async fn save(&mut self, cli: &mut CliSession) -> Result<(), CliError> {
+        let t = Instant::now();
+        let r = cli.save(self.job.save_attempts, self.job.save_pause).await;
+        self.timing.ssh_commands += t.elapsed();
+        self.timing.commands += 1;
+        r
     }
 
     async fn send(&mut self, cli: &mut CliSession, line: &str) -> Result<String, CliError> {
         self.sent.push(line.to_string());
+        let t = Instant::now();
         let r = cli.run(line).await;
+        self.timing.ssh_commands += t.elapsed();
+        self.timing.commands += 1;
         match &r {
             Ok(out) => self.journal.record(&self.job.device, line, out, true),
             Err(e) => self
@@ -128,11 +187,13 @@ pub async fn apply_device(job: &DeviceJob, journal: &dyn Journal) -> DeviceResul
         job,
         journal,
         sent: Vec::new(),
+        started: Instant::now(),
+        timing: Timing::default(),
     };
     if job.changes.is_empty() {
         return run.result(Status::NoChanges, "nothing to change");
     }
-    let snapshot = match read(&job.snmp).await {
+    let snapshot = match run.read().await {
         Ok(l) => l,
         Err(reason) => {
             return run.result(
@@ -152,7 +213,7 @@ pub async fn apply_device(job: &DeviceJob, journal: &dyn Journal) -> DeviceResul
     }
     let intended = apply_changes(&snapshot, &job.changes);
 
-    let mut cli = match CliSession::connect(&job.cli).await {
+    let mut cli = match run.connect().await {
         Ok(c) => c,
         Err(e) => {
             let hint = e.hint().map(|h| format!(" ({h})")).unwrap_or_default();
@@ -163,8 +224,18 @@ pub async fn apply_device(job: &DeviceJob, journal: &dyn Journal) -> DeviceResul
     // Forward, in the plan's order.
     let mut done = 0;
     let mut failure = None;
+    let total = job.changes.len();
+    let lost = |e: &CliError, done: usize| {
+        if e.is_session_lost() {
+            format!(
+                "the device became unreachable mid-apply, after {done} of {total} change(s) were sent: {e}"
+            )
+        } else {
+            e.to_string()
+        }
+    };
     if let Err(e) = run.send(&mut cli, dialect::CONFIGURE).await {
-        failure = Some(e.to_string());
+        failure = Some(lost(&e, 0));
     } else {
         for change in &job.changes {
             let Some(line) = commands::forward(change, job.uplink_base) else {
@@ -173,7 +244,7 @@ pub async fn apply_device(job: &DeviceJob, journal: &dyn Journal) -> DeviceResul
             match run.send(&mut cli, &line).await {
                 Ok(_) => done += 1,
                 Err(e) => {
-                    failure = Some(e.to_string());
+                    failure = Some(lost(&e, done));
                     break;
                 }
             }
@@ -183,7 +254,7 @@ pub async fn apply_device(job: &DeviceJob, journal: &dyn Journal) -> DeviceResul
 
     // Verify over SNMP against the intended state.
     if failure.is_none() {
-        match read(&job.snmp).await {
+        match run.read().await {
             Ok(now) => {
                 if let Some(diff) = verify::difference(&now, &intended) {
                     failure = Some(format!("the device did not end up as planned: {diff}"));
@@ -197,7 +268,7 @@ pub async fn apply_device(job: &DeviceJob, journal: &dyn Journal) -> DeviceResul
         }
     }
     let Some(reason) = failure else {
-        return match cli.save(job.save_attempts, job.save_pause).await {
+        return match run.save(&mut cli).await {
             Ok(()) => {
                 run.sent.push(dialect::SAVE.to_string());
                 journal.record(&job.device, dialect::SAVE, "saved", true);
@@ -232,7 +303,7 @@ pub async fn apply_device(job: &DeviceJob, journal: &dyn Journal) -> DeviceResul
         rollback_error = Some("the CLI session was lost".to_string());
     }
     cli.close().await;
-    let back = match read(&job.snmp).await {
+    let back = match run.read().await {
         Ok(now) => verify::difference(&now, &snapshot),
         Err(e) => Some(format!("could not read the device: {e}")),
     };

@@ -48,7 +48,7 @@ pub struct Args {
     #[arg(long)]
     pub force: bool,
     /// Devices changed at once.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = crate::apply::DEFAULT_CONCURRENCY)]
     pub concurrency: usize,
     /// Apply only this device (repeatable).
     #[arg(long = "device", value_name = "NAME")]
@@ -412,6 +412,7 @@ fn skipped(device: &str, status: Status, message: String) -> DeviceResult {
         status,
         message,
         sent: Vec::new(),
+        timing: Default::default(),
     }
 }
 

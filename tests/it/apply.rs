@@ -390,3 +390,775 @@ fn the_demo_runs_the_whole_loop_and_leaves_nothing_running() {
         .to_string();
     let _ = std::fs::remove_dir_all(kept);
 }
+
+// ---------------------------------------------------------------------------------------------
+// `gamops apply` against a lab fleet: convergence, edits, faults, SIGKILL, a real OpenSSH.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use gamops::lab::device::config::render as render_config;
+use gamops::lab::fleetgen::{FleetSpec, write_fleet};
+use gamops::lab::runtime::{FaultSettings, Lab, LabDevice, LabOptions};
+use gamops::lab::seed::Seed;
+use gamops::store::{Store, StoreLocation};
+
+/// The generated fleet's first SNMP port; the lab serves on free ports instead and the device
+/// files are rewritten to them.
+const FLEET_BASE_PORT: u16 = 20000;
+
+/// A lab serving a generated fleet (factory-empty devices), and that fleet's inventory pointing
+/// at it with each device's host key pinned.
+struct FleetLab {
+    lab: Arc<Lab>,
+    tmp: tempfile::TempDir,
+    dir: PathBuf,
+}
+
+impl FleetLab {
+    async fn start(devices: usize, subscribers: usize, reboot_downtime: Duration) -> FleetLab {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("inventory");
+        write_fleet(
+            &FleetSpec {
+                devices,
+                subscribers_per_device: subscribers,
+                base_port: FLEET_BASE_PORT,
+            },
+            &dir,
+        )
+        .unwrap();
+        // Every subscriber active, so each one is on its device.
+        for entry in walkdir::WalkDir::new(dir.join("subscribers")) {
+            let path = entry.unwrap().into_path();
+            if path.is_file() {
+                let text = std::fs::read_to_string(&path).unwrap();
+                std::fs::write(&path, text.replace("status: suspended", "status: active")).unwrap();
+            }
+        }
+        let mut desired = Inventory::load_dir(&dir).unwrap().desired;
+        for dev in &mut desired.devices {
+            for port in [
+                dev.value.snmp.as_mut().map(|s| &mut s.port),
+                dev.value.ssh.as_mut().map(|s| &mut s.port),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                *port = Some(gamops::model::Located::bare(0));
+            }
+        }
+        let prepared = gamops::lab::devices::from_inventory(&desired, Seed::Empty).unwrap();
+        let lab = Lab::start(
+            prepared.devices,
+            LabOptions {
+                reboot_downtime,
+                ..LabOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+        for (i, d) in lab.devices().iter().enumerate() {
+            let snmp = FLEET_BASE_PORT + 2 * i as u16;
+            let path = dir.join(format!("devices/{}.yaml", d.name()));
+            let text = std::fs::read_to_string(&path).unwrap().replace(
+                &format!("snmp:\n  port: {snmp}\nssh:\n  port: {}\n", snmp + 1),
+                &format!(
+                    "snmp:\n  port: {}\n  timeout_ms: 1000\n  retries: 1\nssh:\n  port: {}\n  host_key: {}\n",
+                    d.snmp_addr().port(),
+                    d.ssh_addr().port(),
+                    d.host_key().fingerprint_sha256()
+                ),
+            );
+            assert!(text.contains("host_key: SHA256:"), "{text}");
+            std::fs::write(&path, text).unwrap();
+        }
+        FleetLab { lab, tmp, dir }
+    }
+
+    fn device(&self, name: &str) -> &Arc<LabDevice> {
+        self.lab.device(name).unwrap()
+    }
+
+    fn state(&self, name: &str) -> DeviceState {
+        self.device(name).state().lock().unwrap().clone()
+    }
+
+    fn faults(&self, f: &FaultSettings) {
+        for d in self.lab.devices() {
+            d.apply_faults(f).unwrap();
+        }
+    }
+
+    /// `gamops ARGS --inventory DIR`, ready to run.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("gamops"));
+        cmd.current_dir(crate::support::root())
+            .env("NO_COLOR", "1")
+            .env("GAMOPS_SNMP_COMMUNITY", "public")
+            .env("GAMOPS_SSH_PASSWORD", "")
+            .env_remove("GAMOPS_INVENTORY")
+            .env_remove("GAMOPS_STATE_DIR")
+            .env_remove("GAMOPS_DATABASE_URL")
+            .args(args)
+            .arg("--inventory")
+            .arg(&self.dir);
+        cmd
+    }
+
+    /// Runs `gamops ARGS` to its end without holding up the lab's tasks.
+    async fn gamops(&self, args: &[&str]) -> Output {
+        let mut cmd = self.command(args);
+        tokio::task::spawn_blocking(move || cmd.output().unwrap())
+            .await
+            .unwrap()
+    }
+
+    async fn store(&self) -> Store {
+        Store::open(&StoreLocation::Sqlite(self.tmp.path().join(".gamops")))
+            .await
+            .unwrap()
+    }
+
+    fn edit(&self, file: &str, from: &str, to: &str) {
+        let path = self.dir.join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(from), "{from:?} not in {file}:\n{text}");
+        std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+    }
+}
+
+fn code_and_text(out: &Output) -> (Option<i32>, String) {
+    (
+        out.status.code(),
+        format!(
+            "{}{}",
+            crate::support::stdout(out),
+            crate::support::stderr(out)
+        ),
+    )
+}
+
+/// Asserts the exit code, showing the output when it differs.
+fn expect_exit(out: &Output, code: i32) -> String {
+    let (got, text) = code_and_text(out);
+    assert_eq!(got, Some(code), "{text}");
+    crate::support::stdout(out)
+}
+
+/// `apply --format json`'s results, by device.
+fn results(out: &Output) -> std::collections::BTreeMap<String, serde_json::Value> {
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", code_and_text(out).1));
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["device"].as_str().unwrap().to_string(), r.clone()))
+        .collect()
+}
+
+/// The saved configuration is the running one: nothing applied is left unsaved.
+fn assert_saved(state: &DeviceState) {
+    assert!(!state.is_dirty(), "unsaved changes on {}", state.hostname());
+    assert_eq!(state.startup, render_config(&state.running));
+}
+
+/// Every object once: no duplicate names or MACs.
+fn assert_no_duplicates(state: &DeviceState) {
+    let names: std::collections::BTreeSet<_> = state
+        .running
+        .subscribers
+        .values()
+        .map(|s| &s.name)
+        .collect();
+    assert_eq!(
+        names.len(),
+        state.running.subscribers.len(),
+        "duplicate subscribers"
+    );
+    let macs: std::collections::BTreeSet<_> =
+        state.running.endpoints.values().map(|e| e.mac).collect();
+    assert_eq!(
+        macs.len(),
+        state.running.endpoints.len(),
+        "duplicate endpoints"
+    );
+    let profiles: std::collections::BTreeSet<_> =
+        state.running.profiles.values().map(|p| &p.name).collect();
+    assert_eq!(
+        profiles.len(),
+        state.running.profiles.len(),
+        "duplicate profiles"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_hundred_subscribers_on_three_devices_converge_then_nothing_is_sent() {
+    let f = FleetLab::start(3, 100, Duration::from_secs(1)).await;
+    expect_exit(&f.gamops(&["plan", "--detailed-exitcode"]).await, 2);
+
+    let out = f
+        .gamops(&["apply", "--auto-approve", "--format", "json"])
+        .await;
+    expect_exit(&out, 0);
+    let res = results(&out);
+    assert_eq!(res.len(), 3);
+    for (name, r) in &res {
+        assert_eq!(r["status"], "applied", "{name}: {r}");
+        let state = f.state(name);
+        assert_eq!(state.running.subscribers.len(), 100, "{name}");
+        assert_eq!(state.running.endpoints.len(), 100, "{name}");
+        assert_no_duplicates(&state);
+        assert_saved(&state);
+    }
+
+    let out = f.gamops(&["plan", "--detailed-exitcode"]).await;
+    assert!(expect_exit(&out, 0).contains("No changes"));
+
+    let before = f.lab.change_count();
+    let out = f.gamops(&["apply", "--auto-approve"]).await;
+    assert!(expect_exit(&out, 0).contains("Nothing to apply."));
+    assert_eq!(
+        f.lab.change_count(),
+        before,
+        "the second apply changed a device"
+    );
+    let history = f.store().await.runs(&Default::default()).await.unwrap();
+    assert_eq!(
+        history.len(),
+        1,
+        "the second apply recorded no run: {history:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plans_vlans_endpoints_and_pruned_deletes_each_converge_and_save() {
+    let f = FleetLab::start(2, 12, Duration::from_secs(1)).await;
+    let converge = |what: &'static str| {
+        let f = &f;
+        async move {
+            let out = f
+                .gamops(&["apply", "--auto-approve", "--format", "json"])
+                .await;
+            expect_exit(&out, 0);
+            for (name, r) in results(&out) {
+                assert!(
+                    r["status"] == "applied" || r["status"] == "no-changes",
+                    "{what}: {name}: {r}"
+                );
+            }
+            let out = f.gamops(&["plan", "--detailed-exitcode"]).await;
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{what}: {}",
+                code_and_text(&out).1
+            );
+            for d in f.lab.devices() {
+                let state = f.state(d.name());
+                assert_saved(&state);
+                assert_no_duplicates(&state);
+            }
+        }
+    };
+    converge("from empty").await;
+    let profile = |dev: &str, name: &str| {
+        f.state(dev)
+            .running
+            .profiles
+            .values()
+            .find(|p| p.name == name)
+            .map(|p| (p.downstream_mbps, p.upstream_mbps))
+    };
+    let subscriber = |dev: &str, name: &str| {
+        f.state(dev)
+            .running
+            .subscribers
+            .values()
+            .find(|s| s.name == name)
+            .cloned()
+    };
+    assert_eq!(profile("gam-0000", "500M"), Some((545, 545)));
+    assert_eq!(profile("gam-0000", "50M"), None);
+
+    // Plans: a plan's rates change, and a subscriber moves to a plan no one used yet.
+    f.edit(
+        "plans.yaml",
+        "500M:\n  down_mbps: 545\n  up_mbps: 545",
+        "500M:\n  down_mbps: 600\n  up_mbps: 580",
+    );
+    let plans = std::fs::read_to_string(f.dir.join("plans.yaml")).unwrap();
+    std::fs::write(
+        f.dir.join("plans.yaml"),
+        format!("{plans}50M:\n  down_mbps: 54\n  up_mbps: 54\n  description: 50M/50M\n"),
+    )
+    .unwrap();
+    f.edit(
+        "subscribers/gam-0000/sub-0000-001.yaml",
+        "plan: 250M",
+        "plan: 50M",
+    );
+    converge("plans").await;
+    assert_eq!(profile("gam-0000", "500M"), Some((600, 580)));
+    assert_eq!(profile("gam-0001", "500M"), Some((600, 580)));
+    assert_eq!(profile("gam-0000", "50M"), Some((54, 54)));
+    assert_eq!(
+        profile("gam-0001", "50M"),
+        None,
+        "only the profiles a device uses"
+    );
+    assert!(f.state("gam-0000").startup.contains("rate-downstream 600"));
+
+    // VLANs: the C-VLAN of one subscriber per device, and one's tagging.
+    f.edit(
+        "subscribers/gam-0000/sub-0000-002.yaml",
+        "vlan: 102",
+        "vlan: 3001",
+    );
+    f.edit(
+        "subscribers/gam-0001/sub-0001-003.yaml",
+        "vlan: 103",
+        "vlan: 3002",
+    );
+    f.edit(
+        "subscribers/gam-0001/sub-0001-004.yaml",
+        "tagged: false",
+        "tagged: true",
+    );
+    converge("vlans").await;
+    assert_eq!(subscriber("gam-0000", "sub-0000-002").unwrap().vid, 3001);
+    assert_eq!(subscriber("gam-0001", "sub-0001-003").unwrap().vid, 3002);
+    assert!(subscriber("gam-0001", "sub-0001-004").unwrap().tagged);
+
+    // Endpoints: a CPE swapped for another (new MAC).
+    f.edit(
+        "subscribers/gam-0000/sub-0000-005.yaml",
+        "mac: \"00:0e:d8:00:00:05\"",
+        "mac: \"00:0e:d8:aa:bb:05\"",
+    );
+    converge("endpoints").await;
+    let state = f.state("gam-0000");
+    let macs: Vec<String> = state
+        .running
+        .endpoints
+        .values()
+        .map(|e| e.mac.to_string())
+        .collect();
+    assert!(
+        macs.iter()
+            .any(|m| m.eq_ignore_ascii_case("00:0e:d8:aa:bb:05")),
+        "{macs:?}"
+    );
+    assert!(
+        !macs
+            .iter()
+            .any(|m| m.eq_ignore_ascii_case("00:0e:d8:00:00:05")),
+        "{macs:?}"
+    );
+    let sub = subscriber("gam-0000", "sub-0000-005").unwrap();
+    assert_eq!(
+        state.running.endpoints[&sub.endpoint.unwrap()]
+            .mac
+            .to_string()
+            .to_lowercase(),
+        "00:0e:d8:aa:bb:05"
+    );
+
+    // Deletes: without prune, an unowned subscriber is only reported; with it, deleted with
+    // its endpoint.
+    std::fs::remove_file(f.dir.join("subscribers/gam-0001/sub-0001-006.yaml")).unwrap();
+    let out = f.gamops(&["plan", "--detailed-exitcode"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", code_and_text(&out).1);
+    assert!(subscriber("gam-0001", "sub-0001-006").is_some());
+    f.edit("gamops.yaml", "prune: false", "prune: true");
+    converge("pruned deletes").await;
+    let state = f.state("gam-0001");
+    assert!(subscriber("gam-0001", "sub-0001-006").is_none());
+    assert_eq!(state.running.subscribers.len(), 11);
+    assert_eq!(state.running.endpoints.len(), 11);
+    assert!(!state.startup.contains("sub-0001-006"));
+}
+
+/// Waits (up to 60 s) until `done` holds, polling.
+async fn until(what: &str, mut done: impl FnMut() -> bool) {
+    let started = std::time::Instant::now();
+    while !done() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Waits for a child process without holding up the lab's tasks.
+async fn wait_child(child: std::process::Child) -> Output {
+    tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reboot_mid_apply_loses_the_unsaved_changes_and_the_next_apply_converges() {
+    let f = FleetLab::start(1, 40, Duration::from_millis(1500)).await;
+    f.faults(&FaultSettings {
+        ssh_latency_ms: Some(30),
+        ..FaultSettings::default()
+    });
+    let name = "gam-0000";
+    let factory = f.state(name);
+    let child = f
+        .command(&["apply", "--auto-approve", "--format", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    until("the apply to be half way", || {
+        f.state(name).running.endpoints.len() >= 10
+    })
+    .await;
+    f.lab.reboot(name, None).unwrap();
+    let out = wait_child(child).await;
+    expect_exit(&out, 3);
+    let r = &results(&out)[name];
+    assert_eq!(r["status"], "failed", "{r}");
+    let message = r["message"].as_str().unwrap();
+    assert!(
+        message.contains("became unreachable mid-apply, after"),
+        "{message}"
+    );
+    assert!(message.contains("the next apply converges"), "{message}");
+    let sent: Vec<&str> = r["sent"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    assert!(
+        sent.iter()
+            .filter(|l| l.starts_with("ghn endpoint"))
+            .count()
+            >= 10,
+        "{sent:?}"
+    );
+    assert!(!sent.iter().any(|l| l.starts_with("copy ")), "{sent:?}");
+
+    // The reboot dropped what was not saved: the device is as it was.
+    until("the device to come back", || f.device(name).is_online()).await;
+    let after = f.state(name);
+    assert_eq!(after.startup, factory.startup);
+    assert_eq!(after.running, factory.running);
+
+    f.faults(&FaultSettings {
+        ssh_latency_ms: Some(0),
+        ..FaultSettings::default()
+    });
+    let out = f.gamops(&["apply", "--auto-approve"]).await;
+    expect_exit(&out, 0);
+    let state = f.state(name);
+    assert_eq!(state.running.subscribers.len(), 40);
+    assert_saved(&state);
+    expect_exit(&f.gamops(&["plan", "--detailed-exitcode"]).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_session_table_and_a_changed_host_key_change_nothing() {
+    let f = FleetLab::start(1, 5, Duration::from_secs(1)).await;
+    let name = "gam-0000";
+    let factory = f.state(name);
+    let device = f.device(name).clone();
+
+    // Every CLI session in use: the device fails, named, with the device's message and a hint.
+    f.faults(&FaultSettings {
+        ssh_session_limit: Some(1),
+        ..FaultSettings::default()
+    });
+    let held = gamops::device::cli::CliSession::connect(&CliTarget {
+        addr: device.ssh_addr(),
+        username: "admin".into(),
+        auth: CliAuth::Password(Secret::new("")),
+        host_key: HostKeyPolicy::Pinned(device.host_key().fingerprint_sha256()),
+        connect_timeout: Duration::from_secs(20),
+        command_timeout: Duration::from_secs(20),
+    })
+    .await
+    .unwrap();
+    let out = f.gamops(&["apply", "--auto-approve"]).await;
+    let text = expect_exit(&out, 3);
+    assert!(
+        text.contains(&format!("{name}: failed (could not open the CLI: the device refused the session: % No more sessions allowed")),
+        "{text}"
+    );
+    assert!(
+        text.contains("sessions may all be in use; try again later"),
+        "{text}"
+    );
+    assert_eq!(f.state(name), factory, "nothing was sent");
+    held.close().await;
+
+    // A changed host key: refused before logging in, with what to do.
+    let other = HostKey::generate().unwrap().fingerprint_sha256();
+    f.edit(
+        &format!("devices/{name}.yaml"),
+        &device.host_key().fingerprint_sha256(),
+        &other,
+    );
+    let out = f.gamops(&["apply", "--auto-approve"]).await;
+    let text = expect_exit(&out, 3);
+    assert!(
+        text.contains(&format!(
+            "the host key of {} changed: expected {other}, got {}",
+            device.ssh_addr(),
+            device.host_key().fingerprint_sha256()
+        )),
+        "{text}"
+    );
+    assert!(text.contains("update ssh.host_key"), "{text}");
+    assert_eq!(f.state(name), factory, "nothing was sent");
+
+    // Put right, the same apply goes through.
+    f.edit(
+        &format!("devices/{name}.yaml"),
+        &other,
+        &device.host_key().fingerprint_sha256(),
+    );
+    expect_exit(&f.gamops(&["apply", "--auto-approve"]).await, 0);
+    assert_saved(&f.state(name));
+    assert_eq!(f.state(name).running.subscribers.len(), 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_apply_killed_mid_run_is_recovered_after_its_lease_expires() {
+    let f = FleetLab::start(2, 40, Duration::from_secs(1)).await;
+    f.faults(&FaultSettings {
+        ssh_latency_ms: Some(60),
+        ..FaultSettings::default()
+    });
+    let ttl = Duration::from_secs(2);
+    let mut child = f
+        .command(&["apply", "--auto-approve", "--lease-ttl", "2s"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = format!("pid {}", child.id());
+    let started = std::time::Instant::now();
+    until("the apply to be under way", || {
+        f.state("gam-0000").running.endpoints.len() >= 3
+    })
+    .await;
+    // Alive past its TTL, the apply still holds both leases: it renews them.
+    tokio::time::sleep((ttl + Duration::from_millis(700)).saturating_sub(started.elapsed())).await;
+    let store = f.store().await;
+    for name in ["gam-0000", "gam-0001"] {
+        let (owner, _) = store.lease_holder(name).await.unwrap().expect("leased");
+        assert!(owner.ends_with(&pid), "{owner}");
+        assert!(
+            f.state(name).running.subscribers.len() < 40,
+            "{name} finished before the kill; slow the lab down"
+        );
+    }
+    child.kill().unwrap(); // SIGKILL
+    let _ = child.wait();
+    let killed_at = std::time::Instant::now();
+
+    // At once, the devices are still leased to the dead process.
+    f.faults(&FaultSettings {
+        ssh_latency_ms: Some(0),
+        ..FaultSettings::default()
+    });
+    let out = f.gamops(&["apply", "--auto-approve"]).await;
+    let text = expect_exit(&out, 3);
+    assert!(
+        text.contains("lease held (another apply holds the device"),
+        "{text}"
+    );
+    assert!(text.contains(&pid), "{text}");
+
+    // After the TTL, the leases are taken over, and the apply converges.
+    tokio::time::sleep((ttl + Duration::from_millis(300)).saturating_sub(killed_at.elapsed()))
+        .await;
+    let out = f
+        .gamops(&["apply", "--auto-approve", "--lease-ttl", "2s"])
+        .await;
+    let text = expect_exit(&out, 0);
+    assert!(
+        text.contains("gam-0000: applied") && text.contains("gam-0001: applied"),
+        "{text}"
+    );
+    for name in ["gam-0000", "gam-0001"] {
+        let state = f.state(name);
+        assert_eq!(state.running.subscribers.len(), 40, "{name}");
+        assert_eq!(state.running.endpoints.len(), 40, "{name}");
+        assert_no_duplicates(&state);
+        assert_saved(&state);
+        assert!(
+            store.lease_holder(name).await.unwrap().is_none(),
+            "{name} lease released"
+        );
+    }
+    expect_exit(&f.gamops(&["plan", "--detailed-exitcode"]).await, 0);
+    store.close().await;
+}
+
+/// `ssh-keygen` a new Ed25519 key at `path`.
+fn keygen(path: &Path) {
+    let out = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_goes_through_a_real_openssh_sshd() {
+    let sshd = Path::new("/usr/sbin/sshd");
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    if !sshd.exists() || !is_root {
+        eprintln!("skipped: needs root and /usr/sbin/sshd (apt-get install -y openssh-server)");
+        return;
+    }
+    let _ = std::fs::create_dir_all("/run/sshd");
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let dir = d.join("inventory");
+    write_fleet(
+        &FleetSpec {
+            devices: 1,
+            subscribers_per_device: 8,
+            base_port: FLEET_BASE_PORT,
+        },
+        &dir,
+    )
+    .unwrap();
+    let name = "gam-0000";
+    let model = *Inventory::load_dir(&dir)
+        .unwrap()
+        .desired
+        .device(name)
+        .unwrap()
+        .model;
+
+    // The device lives in a lab state file: `gamops lab shell`, run by sshd for each login,
+    // changes it; an SNMP agent here serves it, re-read as the file changes. (The answers wait
+    // 100 ms, so a change written before a command's answer is always served by the next read.)
+    let state_file = d.join("lab.json");
+    let mut file = gamops::lab::persist::StateFile::new();
+    file.devices.insert(
+        name.into(),
+        gamops::lab::persist::SavedDevice {
+            state: DeviceState::factory(model, name),
+            host_key: None,
+        },
+    );
+    gamops::lab::persist::save(&state_file, &file).unwrap();
+    let view = mib::view_of(&file.devices[name].state, Duration::from_secs(1));
+    let faults = Arc::new(SnmpFaults::new());
+    faults.set_latency(Duration::from_millis(100), Duration::ZERO);
+    let agent = SnmpAgent::start(SnmpAgentConfig::default(), view.clone(), faults)
+        .await
+        .unwrap();
+    let follow = {
+        let (path, view) = (state_file.clone(), view.clone());
+        tokio::spawn(async move {
+            let mut seen = None;
+            loop {
+                if let Ok(bytes) = std::fs::read(&path)
+                    && seen.as_ref() != Some(&bytes)
+                    && let Ok(Some(f)) = gamops::lab::persist::load(&path)
+                    && let Some(dev) = f.devices.get(name)
+                {
+                    mib::refresh(&view, &dev.state, Duration::from_secs(1));
+                    seen = Some(bytes);
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+    };
+
+    keygen(&d.join("host_key"));
+    keygen(&d.join("client_key"));
+    std::fs::copy(d.join("client_key.pub"), d.join("authorized_keys")).unwrap();
+    let fp = Command::new("ssh-keygen")
+        .arg("-lf")
+        .arg(d.join("host_key.pub"))
+        .output()
+        .unwrap();
+    let host_fp = String::from_utf8_lossy(&fp.stdout)
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_string();
+    assert!(host_fp.starts_with("SHA256:"), "{host_fp}");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = format!(
+        "Port {port}\nListenAddress 127.0.0.1\nHostKey {host}\nPidFile {pid}\nAuthorizedKeysFile {auth}\n\
+         StrictModes no\nUsePAM no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n\
+         PermitRootLogin yes\nForceCommand {bin} lab shell --state {state} --device {name}\n",
+        host = d.join("host_key").display(),
+        pid = d.join("sshd.pid").display(),
+        auth = d.join("authorized_keys").display(),
+        bin = assert_cmd::cargo::cargo_bin("gamops").display(),
+        state = state_file.display(),
+    );
+    std::fs::write(d.join("sshd_config"), config).unwrap();
+    let mut server = Command::new(sshd)
+        .args(["-D", "-e", "-f"])
+        .arg(d.join("sshd_config"))
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    until("sshd to listen", || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    })
+    .await;
+
+    // The device's SNMP is the agent here, its SSH the sshd, logging in as root with the key.
+    let path = dir.join(format!("devices/{name}.yaml"));
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        &format!("snmp:\n  port: {FLEET_BASE_PORT}\nssh:\n  port: {}\n", FLEET_BASE_PORT + 1),
+        &format!(
+            "snmp:\n  port: {}\nssh:\n  port: {port}\n  username: root\n  private_key: file:{}\n  host_key: {host_fp}\n",
+            agent.local_addr().port(),
+            d.join("client_key").display()
+        ),
+    );
+    assert!(text.contains("private_key"), "{text}");
+    std::fs::write(&path, text).unwrap();
+    let run = |args: &[&str]| {
+        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("gamops"));
+        cmd.env("NO_COLOR", "1")
+            .env("GAMOPS_SNMP_COMMUNITY", "public")
+            .env("GAMOPS_SSH_PASSWORD", "")
+            .env_remove("GAMOPS_STATE_DIR")
+            .env_remove("GAMOPS_DATABASE_URL")
+            .args(args)
+            .arg("--inventory")
+            .arg(&dir);
+        tokio::task::spawn_blocking(move || cmd.output().unwrap())
+    };
+
+    let out = run(&["apply", "--auto-approve", "--format", "json"])
+        .await
+        .unwrap();
+    let _ = server.kill();
+    let _ = server.wait();
+    expect_exit(&out, 0);
+    assert_eq!(results(&out)[name]["status"], "applied");
+    let saved = gamops::lab::persist::load(&state_file).unwrap().unwrap();
+    let state = &saved.devices[name].state;
+    assert_eq!(state.running.subscribers.len(), 8);
+    assert_saved(state);
+    let out = run(&["plan", "--detailed-exitcode"]).await.unwrap();
+    expect_exit(&out, 0);
+    follow.abort();
+    agent.shutdown().await;
+}

@@ -67,6 +67,15 @@ pub enum CliError {
 }
 
 impl CliError {
+    /// Whether the session itself was lost (closed, silent, broken) rather than a command
+    /// refused: the device rebooted, or the network or the device went away.
+    pub fn is_session_lost(&self) -> bool {
+        matches!(
+            self,
+            CliError::Closed { .. } | CliError::Timeout { .. } | CliError::Ssh(_)
+        )
+    }
+
     /// A hint for the person reading the error.
     pub fn hint(&self) -> Option<&'static str> {
         match self {
