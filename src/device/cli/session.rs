@@ -166,6 +166,10 @@ impl CliSession {
         };
         let config = Arc::new(client::Config {
             inactivity_timeout: Some(target.command_timeout * 4),
+            // One short command at a time: Nagle's algorithm would hold each one back until
+            // the previous segment is acknowledged (a delayed ACK later), as OpenSSH avoids for
+            // interactive sessions.
+            nodelay: true,
             ..client::Config::default()
         });
         let connect = tokio::time::timeout(

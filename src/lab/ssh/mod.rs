@@ -181,6 +181,10 @@ async fn accept_loop(listener: TcpListener, config: Arc<Config>, shared: Arc<Sha
         };
         match accepted {
             Ok((stream, peer)) => {
+                // russh applies `Config::nodelay` only to connections it accepts itself.
+                if let Err(e) = stream.set_nodelay(true) {
+                    tracing::debug!(%peer, error = %e, "lab ssh: cannot set TCP_NODELAY");
+                }
                 shared
                     .tracker
                     .spawn(connection(stream, peer, config.clone(), shared.clone()));
