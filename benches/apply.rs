@@ -1,0 +1,201 @@
+//! Benchmark: apply 2,000 new subscribers (with their endpoints and bandwidth profiles) across
+//! 50 lab devices that answer SNMP and SSH 5 ms late: plan (read every device), then apply with
+//! verification and save, at the default concurrency. Prints its figures; it is not a timed
+//! test.
+//!
+//! ```sh
+//! cargo bench --bench apply                # 50 devices x 40 subscribers, 5 ms latency
+//! cargo bench --bench apply -- quick       # 10 devices x 10 subscribers, for a smoke run
+//! cargo bench --bench apply -- latency=0   # no injected latency
+//! ```
+//!
+//! The lab runs in the same process (and on the same cores) as the apply, so the time "waiting
+//! on the network" includes the lab's own work of answering; the journal is not written (the
+//! store is measured by its own tests).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use gamops::apply::{DEFAULT_CONCURRENCY, DeviceJob, NoJournal, Status, Timing, apply_all};
+use gamops::device::cli::{CliAuth, CliTarget, HostKeyPolicy};
+use gamops::device::credentials::Secret;
+use gamops::device::snmp::{self, Security, SnmpTarget, observe_all};
+use gamops::inventory::Inventory;
+use gamops::lab::devices::from_inventory;
+use gamops::lab::fleetgen::{FleetSpec, write_fleet};
+use gamops::lab::runtime::{FaultSettings, Lab, LabOptions};
+use gamops::lab::seed::Seed;
+use gamops::plan::{Outcome, Plan, PlanOptions};
+
+fn snmp_target(addr: SocketAddr) -> SnmpTarget {
+    SnmpTarget::new(
+        addr,
+        Security::V2c {
+            community: Secret::new("public"),
+        },
+    )
+}
+
+/// The fleet with every port left to the system.
+fn free_ports(desired: &gamops::model::Desired) -> gamops::model::Desired {
+    let mut d = desired.clone();
+    for dev in &mut d.devices {
+        if let Some(s) = dev.value.snmp.as_mut() {
+            s.port = Some(gamops::model::Located::bare(0));
+        }
+        if let Some(s) = dev.value.ssh.as_mut() {
+            s.port = Some(gamops::model::Located::bare(0));
+        }
+    }
+    d
+}
+
+async fn read_fleet(lab: &Lab) -> Vec<(String, gamops::device::live::Observation)> {
+    let targets: Vec<(String, SnmpTarget)> = lab
+        .devices()
+        .iter()
+        .map(|d| (d.name().to_string(), snmp_target(d.snmp_addr())))
+        .collect();
+    observe_all(targets, snmp::DEFAULT_CONCURRENCY, |_, _, _: &String| {}).await
+}
+
+fn secs(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+async fn bench(devices: usize, subscribers: usize, latency_ms: u64) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    write_fleet(
+        &FleetSpec {
+            devices,
+            subscribers_per_device: subscribers,
+            base_port: 45000,
+        },
+        dir.path(),
+    )
+    .expect("fleet");
+    let inv = Inventory::load_dir(dir.path()).expect("inventory");
+    let prepared = from_inventory(&free_ports(&inv.desired), Seed::Empty).expect("lab devices");
+    let lab = Lab::start(prepared.devices, LabOptions::default())
+        .await
+        .expect("lab");
+    let faults = FaultSettings {
+        snmp_latency_ms: Some(latency_ms),
+        ssh_latency_ms: Some(latency_ms),
+        ..FaultSettings::default()
+    };
+    for d in lab.devices() {
+        d.apply_faults(&faults).expect("faults");
+    }
+
+    // Plan: read every device, diff.
+    let started = Instant::now();
+    let observations = read_fleet(&lab).await;
+    let plan = Plan::build(&inv.desired, &observations, None, PlanOptions::default());
+    let planned = started.elapsed();
+
+    // Apply: one job per device, as `gamops apply` makes them.
+    let mut jobs = Vec::new();
+    for d in &plan.devices {
+        let Outcome::Planned {
+            fingerprint,
+            changes,
+            ..
+        } = &d.outcome
+        else {
+            panic!("{} was not planned: {:?}", d.device, d.outcome);
+        };
+        let lab_dev = lab.device(&d.device).expect("lab device");
+        let model = inv.desired.device(&d.device).expect("device").model.value;
+        jobs.push(DeviceJob {
+            device: d.device.clone(),
+            snmp: snmp_target(lab_dev.snmp_addr()),
+            cli: CliTarget {
+                addr: lab_dev.ssh_addr(),
+                username: "admin".into(),
+                auth: CliAuth::Password(Secret::new("")),
+                host_key: HostKeyPolicy::Pinned(lab_dev.host_key().fingerprint_sha256()),
+                connect_timeout: Duration::from_secs(15),
+                command_timeout: Duration::from_secs(30),
+            },
+            uplink_base: 1_000_000 + u32::from(model.ghn_ports()),
+            changes: changes.clone(),
+            fingerprint: Some(fingerprint.clone()),
+            save_attempts: 10,
+            save_pause: Duration::from_millis(500),
+        });
+    }
+    let apply_started = Instant::now();
+    let results = apply_all(jobs, DEFAULT_CONCURRENCY, Arc::new(NoJournal), |_, _, _| {}).await;
+    let applied = apply_started.elapsed();
+    let total = started.elapsed();
+
+    let failed: Vec<String> = results
+        .iter()
+        .filter(|r| r.status != Status::Applied)
+        .map(|r| format!("{}: {:?} {}", r.device, r.status, r.message))
+        .collect();
+    let sum = results.iter().fold(Timing::default(), |mut acc, r| {
+        acc.total += r.timing.total;
+        acc.snmp += r.timing.snmp;
+        acc.ssh_connect += r.timing.ssh_connect;
+        acc.ssh_commands += r.timing.ssh_commands;
+        acc.commands += r.timing.commands;
+        acc
+    });
+    let share = |d: Duration| 100.0 * secs(d) / secs(sum.total).max(f64::EPSILON);
+
+    // The fleet afterwards: a second plan finds nothing to do.
+    let again = Plan::build(
+        &inv.desired,
+        &read_fleet(&lab).await,
+        None,
+        PlanOptions::default(),
+    );
+    let created = plan.summary.creates;
+    println!(
+        "apply {devices} devices x {subscribers} new subscribers, {latency_ms} ms SNMP and SSH latency, concurrency {DEFAULT_CONCURRENCY}:"
+    );
+    println!(
+        "  total {:.2} s (plan {:.2} s, apply with verification and save {:.2} s); {created} objects created; {} of {} devices applied",
+        secs(total),
+        secs(planned),
+        secs(applied),
+        results.len() - failed.len(),
+        results.len()
+    );
+    println!(
+        "  {} commands sent, {:.0} commands/s over the apply ({:.0} per device-second)",
+        sum.commands,
+        f64::from(sum.commands) / secs(applied),
+        f64::from(sum.commands) / secs(sum.total)
+    );
+    println!(
+        "  device time {:.1} s, of which waiting on the network {:.0}%: SSH commands {:.0}%, SSH logins {:.0}%, SNMP reads {:.0}%",
+        secs(sum.total),
+        share(sum.network()),
+        share(sum.ssh_commands),
+        share(sum.ssh_connect),
+        share(sum.snmp)
+    );
+    println!("  a second plan: {} changes", again.summary.changes());
+    for f in &failed {
+        println!("  NOT APPLIED {f}");
+    }
+    lab.shutdown().await;
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let latency_ms = args
+        .iter()
+        .find_map(|a| a.strip_prefix("latency=")?.parse().ok())
+        .unwrap_or(5);
+    if args.iter().any(|a| a == "quick") {
+        bench(10, 10, latency_ms).await;
+    } else {
+        bench(50, 40, latency_ms).await;
+    }
+}
