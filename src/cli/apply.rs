@@ -34,7 +34,8 @@ failed, were rolled back, stale, blocked or unreadable; each is named), 1 an err
 Examples:
   gamops plan --out plan.json && gamops apply plan.json
   gamops apply --auto-approve --device bldg-12-gam1
-  gamops apply --auto-approve --accept-new-host-keys     # first contact with new devices"
+  gamops apply --auto-approve --accept-new-host-keys     # first contact with new devices
+  gamops apply plan.json --lease-ttl 2m                  # a killed apply frees its devices sooner"
 )]
 pub struct Args {
     /// A plan saved by `gamops plan --out`.
