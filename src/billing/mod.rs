@@ -1,5 +1,5 @@
 //! The billing side: API clients for Sonar and Splynx, the mapping from their records to
-//! subscribers, and webhook verification.
+//! subscribers, the sync that turns them into validated commits, and webhook verification.
 //!
 //! Invariants: billing reaches devices only through git (it never touches a GAM); it does not
 //! depend on the lab; a read that did not complete returns an error and no records, so nothing
@@ -18,6 +18,7 @@ pub mod lenient;
 pub mod mapping;
 pub mod sonar;
 pub mod splynx;
+pub mod sync;
 pub mod webhook;
 
 pub use http::{HttpConfig, RetryPolicy};
