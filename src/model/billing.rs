@@ -79,6 +79,10 @@ pub struct SonarMapping {
     /// The custom fields (account or service address) that carry the GAM wiring.
     #[serde(default)]
     pub fields: FieldNames,
+    /// The secret token in the webhook URL (`/webhooks/sonar/<token>`; Sonar does not sign its
+    /// webhooks): `env:NAME` or `file:PATH`. Needed by `gamops sync serve sonar`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_token: Option<Located<Credential>>,
 }
 
 /// Sonar statuses are defined per ISP: name the ones that need a meaning other than the default.
@@ -127,6 +131,10 @@ pub struct SplynxMapping {
     /// `service.access_device`, `service.mac`).
     #[serde(default)]
     pub fields: FieldNames,
+    /// The secret Splynx signs hooks with (`X-Splynx-Signature`): `env:NAME` or `file:PATH`.
+    /// Needed by `gamops sync serve splynx`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_secret: Option<Located<Credential>>,
 }
 
 /// Splynx API-key authentication.
