@@ -22,8 +22,13 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use futures_util::future::BoxFuture;
+
 use super::Secret;
-use super::debounce::{EventQueue, ReceivedEvent, Source};
+use super::debounce::{
+    EventQueue, ReceivedEvent, Source, SyncBatch, SyncDone, SyncFailure, SyncScope, SyncTrigger,
+};
+use super::sync::{self, ChangeKind, EventRef, Scope, SyncOptions, SyncReport};
 use super::webhook::{
     ReplayGuard, SPLYNX_SIGNATURE_HEADER, SplynxHook, WebhookError, verify_sonar, verify_splynx,
 };
@@ -307,4 +312,69 @@ async fn sonar_hook(
         at: Instant::now(),
     };
     hooks.accept(&rx.queue, received).await
+}
+
+/// The real trigger: an incremental sync ([`super::sync::sync`]) of the batch's customers, with
+/// the events' ids as the commit's `Billing-Event-Id:` trailers.
+#[derive(Debug)]
+pub struct SyncRunner {
+    opts: SyncOptions,
+}
+
+impl SyncRunner {
+    /// `opts.source` must be the system whose events the runner gets.
+    pub fn new(opts: SyncOptions) -> SyncRunner {
+        SyncRunner { opts }
+    }
+}
+
+impl SyncTrigger for SyncRunner {
+    fn sync<'a>(&'a self, batch: &'a SyncBatch) -> BoxFuture<'a, Result<SyncDone, SyncFailure>> {
+        Box::pin(async move {
+            let scope = match &batch.scope {
+                SyncScope::All => Scope::All,
+                SyncScope::Customers(set) => Scope::Customers(set.iter().cloned().collect()),
+            };
+            let events: Vec<EventRef> = batch
+                .events
+                .iter()
+                .map(|e| EventRef { id: e.id.clone() })
+                .collect();
+            // The sync's future is not `Send` (it holds a git2 repository across awaits): it
+            // runs on a blocking thread of its own, driven by this runtime.
+            let opts = self.opts.clone();
+            let handle = tokio::runtime::Handle::current();
+            let report = tokio::task::spawn_blocking(move || {
+                handle.block_on(sync::sync(&opts, scope, &events))
+            })
+            .await??;
+            Ok(SyncDone {
+                summary: summary(&report),
+                commit: report.commit,
+            })
+        })
+    }
+}
+
+/// One line: what changed and what was skipped.
+fn summary(r: &SyncReport) -> String {
+    let mut parts = Vec::new();
+    for (kind, word) in [
+        (ChangeKind::Created, "created"),
+        (ChangeKind::Updated, "updated"),
+        (ChangeKind::Suspended, "suspended"),
+        (ChangeKind::Deleted, "deleted"),
+    ] {
+        let n = r.count(kind);
+        if n > 0 {
+            parts.push(format!("{n} {word}"));
+        }
+    }
+    if parts.is_empty() {
+        parts.push("no change".to_string());
+    }
+    if !r.skipped.is_empty() {
+        parts.push(format!("{} skipped", r.skipped.len()));
+    }
+    parts.join(", ")
 }

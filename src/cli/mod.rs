@@ -14,6 +14,7 @@ mod schema;
 mod show_run;
 mod state;
 mod sync;
+mod sync_serve;
 mod validate;
 
 use std::io::IsTerminal;

@@ -12,6 +12,7 @@ use super::{CommandError, ErrorKind, Format, InventoryArgs};
 pub enum SyncCommand {
     Sonar(Args),
     Splynx(Args),
+    Serve(super::sync_serve::ServeArgs),
 }
 
 /// Read billing, write the subscribers it owns, validate the whole inventory, and commit.
@@ -66,6 +67,7 @@ pub fn run(cmd: SyncCommand) -> Result<u8, CommandError> {
     let (source, args) = match cmd {
         SyncCommand::Sonar(a) => (Source::Sonar, a),
         SyncCommand::Splynx(a) => (Source::Splynx, a),
+        SyncCommand::Serve(a) => return super::sync_serve::run(a),
     };
     let mut opts = SyncOptions::new(&args.inv.inventory, source);
     opts.dry_run = args.dry_run;

@@ -19,7 +19,7 @@ pub enum FleetBillingError {
 /// Up to `per_device` customers per device of `desired`, in free slots only: a port with room
 /// (one endpoint per copper port, sixteen per coax port), a C-VLAN the device does not use, a
 /// MAC no subscriber uses, and an id no subscriber has. Customer ids count from 1; rates are
-/// exactly a plan's (in kbps, as billing writes them). Every fifth customer is suspended
+/// exactly a plan's (in kbps, as billing writes them; on coax, only plans up to 800 Mbps). Every fifth customer is suspended
 /// (Splynx: `blocked`; Sonar: active but delinquent) so a sync shows both states.
 pub fn customers_for(
     desired: &Desired,
@@ -77,6 +77,15 @@ pub fn customers_for(
             Medium::Copper => 1,
             Medium::Coax => 16,
         };
+        // Coax ports shape at most 800 Mbps: faster plans only run unthrottled there.
+        let fitting: Vec<(u64, u64)> = rates
+            .iter()
+            .copied()
+            .filter(|(down, up)| model.medium() == Medium::Copper || (*down).max(*up) <= 800_000)
+            .collect();
+        if fitting.is_empty() {
+            continue;
+        }
         let endpoint_aware = *device.subscriber_model == SubscriberModel::EndpointAware;
         let used_vlans = vlans.get(name).cloned().unwrap_or_default();
         let mut vlan_candidates = (1000u16..3000).filter(|v| !used_vlans.contains(v));
@@ -105,7 +114,7 @@ pub fn customers_for(
                         }
                     }
                 });
-                let (down, up) = rates[out.len() % rates.len()];
+                let (down, up) = fitting[out.len() % fitting.len()];
                 let suspended = out.len() % 5 == 4;
                 let status = match (splynx, suspended) {
                     (true, true) => "blocked",
@@ -161,6 +170,13 @@ mod tests {
         let inv = Inventory::load_dir(dir.path()).unwrap();
         let customers = customers_for(&inv.desired, 4, true).unwrap();
         assert_eq!(customers.len(), 12);
+        // No plan above 800 Mbps on a coax device (validation refuses it there).
+        for c in &customers {
+            let device = inv.desired.device(&c.fields["gam"]).unwrap();
+            if device.model.medium() == Medium::Coax {
+                assert!(c.down_kbps.max(c.up_kbps) <= 800_000, "{c:?}");
+            }
+        }
         let billing: Vec<BillingCustomer> = customers
             .iter()
             .map(|c| BillingCustomer {
