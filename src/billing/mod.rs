@@ -1,5 +1,6 @@
 //! The billing side: API clients for Sonar and Splynx, the mapping from their records to
-//! subscribers, and webhook verification.
+//! subscribers, the sync that turns them into validated commits, webhook verification, and the
+//! webhook receivers that turn events into debounced incremental syncs.
 //!
 //! Invariants: billing reaches devices only through git (it never touches a GAM); it does not
 //! depend on the lab; a read that did not complete returns an error and no records, so nothing
@@ -13,11 +14,14 @@ use std::fmt;
 
 use crate::model::{Credential, ManagedBy};
 
+pub mod debounce;
 pub mod http;
 pub mod lenient;
 pub mod mapping;
+pub mod serve;
 pub mod sonar;
 pub mod splynx;
+pub mod sync;
 pub mod webhook;
 
 pub use http::{HttpConfig, RetryPolicy};

@@ -68,6 +68,24 @@ pub struct SonarEvent {
     pub event: String,
     /// The changed object's id; re-fetch it rather than trusting `current`.
     pub object_id: Option<u64>,
+    /// `current.account_id`, when the object belongs to an account (an account service, an
+    /// address): which account to re-fetch.
+    pub account_id: Option<u64>,
+}
+
+impl SonarEvent {
+    /// The account this event concerns, to re-fetch: the owner the payload names, or the
+    /// object itself for an account event (`account`, `account.status`). `None` when neither
+    /// (the caller syncs every account). [G] Sonar's exact event names are unverified.
+    pub fn account(&self) -> Option<u64> {
+        if self.account_id.is_some() {
+            return self.account_id;
+        }
+        let mut parts = self.event.split('.');
+        let model = parts.next().unwrap_or_default();
+        let account_level = model.eq_ignore_ascii_case("account") && parts.count() <= 1;
+        account_level.then_some(self.object_id).flatten()
+    }
 }
 
 /// The lowercase hex HMAC-SHA1 Splynx puts in `X-Splynx-Signature`.
@@ -158,6 +176,10 @@ pub fn verify_sonar(
             .and_then(lenient::value_text)
             .unwrap_or_default(),
         object_id: v.get("object_id").and_then(lenient::value_u64),
+        account_id: v
+            .get("current")
+            .and_then(|c| c.get("account_id"))
+            .and_then(lenient::value_u64),
     })
 }
 
@@ -315,6 +337,15 @@ mod tests {
         let body = br#"{"event":"account.status","object_id":42,"current":{}}"#;
         let e = verify_sonar("tok", "tok", body).unwrap();
         assert_eq!(e.object_id, Some(42));
+        assert_eq!(e.account(), Some(42));
+        let service =
+            br#"{"event":"account.service.add","object_id":9,"current":{"account_id":"42"}}"#;
+        assert_eq!(
+            verify_sonar("tok", "tok", service).unwrap().account(),
+            Some(42)
+        );
+        let other = br#"{"event":"ticket.created","object_id":9,"current":{}}"#;
+        assert_eq!(verify_sonar("tok", "tok", other).unwrap().account(), None);
         assert_eq!(
             verify_sonar("tok", "tik", body),
             Err(WebhookError::BadToken)

@@ -11,7 +11,11 @@ use std::time::Duration;
 use clap::{Subcommand, ValueEnum};
 
 use crate::inventory::Inventory;
+use crate::inventory::canonical::render;
+use crate::inventory::layout::FileKind;
 use crate::inventory::report::Report;
+use crate::lab::billing::fleet::customers_for;
+use crate::lab::billing::{FakeCustomer, SonarFake, SonarFakeConfig, SplynxFake, SplynxFakeConfig};
 use crate::lab::device::{DeviceState, Session, SharedDevice, share};
 use crate::lab::devices::{self, Prepared};
 use crate::lab::fleetgen::{FleetSpec, write_fleet};
@@ -20,6 +24,7 @@ use crate::lab::runtime::{DeviceConfig, FaultSettings, Lab, LabOptions};
 use crate::lab::seed::Seed;
 use crate::lab::ssh::HostKey;
 use crate::lab::terminal::{Reply, Shell, TerminalMode, run_session};
+use crate::model::{BillingMapping, Desired, Fleet};
 
 use super::{CommandError, ErrorKind, Format};
 
@@ -47,6 +52,23 @@ pub struct GenArgs {
     /// The folder to write (created; must be empty or absent).
     #[arg(long)]
     pub out: PathBuf,
+    /// Also write a `billing:` section for the fake billing server of `gamops lab up --billing`
+    /// (its URL on --billing-port; secrets as env: references that `lab up` prints).
+    #[arg(long, value_enum)]
+    pub billing: Option<BillingArg>,
+    /// The fake billing server's port on 127.0.0.1.
+    #[arg(long, default_value_t = DEFAULT_BILLING_PORT)]
+    pub billing_port: u16,
+}
+
+/// The billing port `lab gen` writes and `lab up` serves by default.
+pub const DEFAULT_BILLING_PORT: u16 = 19999;
+
+/// Which fake billing system to serve.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BillingArg {
+    Splynx,
+    Sonar,
 }
 
 /// How to seed the devices' configuration.
@@ -111,6 +133,17 @@ pub struct UpArgs {
     /// the same as the admin interface's `POST /devices/NAME/faults`.
     #[arg(long)]
     pub faults: Option<PathBuf>,
+    /// Also serve a fake billing system whose customers fit the lab's devices (free ports,
+    /// VLANs and MACs, the inventory's plans), so `gamops sync splynx|sonar --commit` has
+    /// something to add. Needs --inventory or --devices.
+    #[arg(long, value_enum, conflicts_with = "from_walk")]
+    pub billing: Option<BillingArg>,
+    /// The fake billing server's port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = DEFAULT_BILLING_PORT)]
+    pub billing_port: u16,
+    /// Billing customers per device.
+    #[arg(long, default_value_t = 2)]
+    pub billing_customers: usize,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }
@@ -183,6 +216,9 @@ fn gen_cmd(args: GenArgs) -> Result<u8, CommandError> {
         base_port: args.base_port,
     };
     let summary = write_fleet(&spec, &args.out).map_err(CommandError::user)?;
+    if let Some(system) = args.billing {
+        add_billing_section(&args.out, system, args.billing_port)?;
+    }
     println!(
         "wrote {} devices and {} subscribers to {}",
         summary.devices,
@@ -190,6 +226,42 @@ fn gen_cmd(args: GenArgs) -> Result<u8, CommandError> {
         args.out.display()
     );
     Ok(0)
+}
+
+/// The webhook secrets of the lab's fake billing systems (their senders sign with these).
+const LAB_SPLYNX_WEBHOOK_SECRET: &str = "lab-splynx-webhook-secret";
+const LAB_SONAR_WEBHOOK_TOKEN: &str = "lab-sonar-webhook-token";
+
+/// The `billing:` section that points at the lab's fake billing system on `url`.
+fn billing_yaml(system: BillingArg, url: &str) -> String {
+    match system {
+        BillingArg::Splynx => format!(
+            "splynx:\n  url: {url}\n  auth:\n    key: env:GAMOPS_SPLYNX_KEY\n    secret: env:GAMOPS_SPLYNX_SECRET\n  webhook_secret: env:GAMOPS_SPLYNX_WEBHOOK_SECRET\n"
+        ),
+        BillingArg::Sonar => format!(
+            "sonar:\n  url: {url}\n  token: env:GAMOPS_SONAR_TOKEN\n  webhook_token: env:GAMOPS_SONAR_WEBHOOK_TOKEN\n"
+        ),
+    }
+}
+
+/// Adds the lab's `billing:` section to a generated inventory's gamops.yaml.
+fn add_billing_section(dir: &Path, system: BillingArg, port: u16) -> Result<(), CommandError> {
+    let path = dir.join("gamops.yaml");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| CommandError::user(format!("cannot read {}: {e}", path.display())))?;
+    let mut fleet: Fleet = serde_saphyr::from_str(&text).map_err(|e| {
+        CommandError::internal(format!(
+            "the generated {} does not read back: {e}",
+            path.display()
+        ))
+    })?;
+    let url = format!("http://127.0.0.1:{port}");
+    let billing: BillingMapping = serde_saphyr::from_str(&billing_yaml(system, &url))
+        .map_err(|e| CommandError::internal(format!("the lab's billing section: {e}")))?;
+    fleet.billing = Some(Box::new(billing));
+    let out = render(FileKind::Fleet, &fleet, Some(&text))
+        .map_err(|e| CommandError::internal(format!("cannot render gamops.yaml: {e}")))?;
+    super::write_atomically(&path, &out)
 }
 
 fn config_error(message: impl std::fmt::Display) -> CommandError {
@@ -229,12 +301,14 @@ impl Drop for Scratch {
     }
 }
 
-/// The devices `lab up` (and `lab bench`) serve, and notes for the user.
-fn prepare(args: &UpArgs) -> Result<Prepared, CommandError> {
+/// The devices `lab up` (and `lab bench`) serve, notes for the user, and the inventory they
+/// come from (none for --from-walk).
+fn prepare(args: &UpArgs) -> Result<(Prepared, Option<Desired>), CommandError> {
     let seed = seed_of(args);
     if let Some(dir) = &args.inventory {
         let inv = load_inventory(dir)?;
-        return devices::from_inventory(&inv.desired, seed).map_err(config_error);
+        let prepared = devices::from_inventory(&inv.desired, seed).map_err(config_error)?;
+        return Ok((prepared, Some(inv.desired)));
     }
     if let Some(walk) = &args.from_walk {
         let text = std::fs::read_to_string(walk)
@@ -245,10 +319,13 @@ fn prepare(args: &UpArgs) -> Result<Prepared, CommandError> {
             (args.base_port, args.base_port.saturating_add(1))
         };
         let device = devices::from_walk(&text, snmp, ssh).map_err(config_error)?;
-        return Ok(Prepared {
-            devices: vec![device],
-            notes: Vec::new(),
-        });
+        return Ok((
+            Prepared {
+                devices: vec![device],
+                notes: Vec::new(),
+            },
+            None,
+        ));
     }
     let count = args.devices.unwrap_or(3);
     let scratch = Scratch(std::env::temp_dir().join(format!(
@@ -286,7 +363,7 @@ fn prepare(args: &UpArgs) -> Result<Prepared, CommandError> {
                 .to_string(),
         );
     }
-    Ok(prepared)
+    Ok((prepared, Some(inv.desired)))
 }
 
 /// Replaces devices' seeded state and host keys with those of the state file.
@@ -346,10 +423,32 @@ fn load_faults(path: &Path) -> Result<BTreeMap<String, FaultSettings>, CommandEr
 }
 
 fn up(args: UpArgs) -> Result<u8, CommandError> {
-    let Prepared {
-        mut devices,
-        mut notes,
-    } = prepare(&args)?;
+    let (
+        Prepared {
+            mut devices,
+            mut notes,
+        },
+        desired,
+    ) = prepare(&args)?;
+    let billing = match (args.billing, desired) {
+        (None, _) => None,
+        (Some(_), None) => {
+            return Err(
+                CommandError::user("--billing needs --inventory or --devices")
+                    .hint("a device rebuilt from a walk has no inventory to fit customers to"),
+            );
+        }
+        (Some(system), Some(desired)) => {
+            let customers = customers_for(
+                &desired,
+                args.billing_customers,
+                system == BillingArg::Splynx,
+            )
+            .map_err(config_error)?;
+            let section = desired.fleet().billing;
+            Some((system, customers, section))
+        }
+    };
     if let Some(path) = &args.state
         && let Some(file) = persist::load(path).map_err(config_error)?
     {
@@ -360,7 +459,94 @@ fn up(args: UpArgs) -> Result<u8, CommandError> {
         None => BTreeMap::new(),
     };
     let rt = super::runtime()?;
-    rt.block_on(serve_lab(args, devices, notes, faults))
+    rt.block_on(serve_lab(args, devices, notes, faults, billing))
+}
+
+/// A fake billing system served beside the lab: it serves until dropped.
+type FakeBilling = Box<dyn std::any::Any + Send>;
+
+/// What `lab up` prints about its fake billing system.
+struct BillingInfo {
+    system: BillingArg,
+    url: String,
+    customers: usize,
+    /// The environment the `billing:` section's references read.
+    env: Vec<(&'static str, String)>,
+    /// The `billing:` section to add when the inventory has none pointing here.
+    missing_section: Option<String>,
+}
+
+/// The customers to serve, and the inventory's billing section (to say when it is missing).
+type BillingPlan = (BillingArg, Vec<FakeCustomer>, Option<Box<BillingMapping>>);
+
+async fn start_billing(
+    plan: BillingPlan,
+    port: u16,
+) -> Result<(FakeBilling, BillingInfo), CommandError> {
+    let (system, customers, section) = plan;
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let bind_err = |e: std::io::Error| {
+        CommandError::user(format!(
+            "cannot serve the fake billing system on {addr}: {e}"
+        ))
+        .hint("another process may hold the port; choose another with --billing-port (0: any)")
+    };
+    let count = customers.len();
+    let (fake, url, env) = match system {
+        BillingArg::Splynx => {
+            let config = SplynxFakeConfig {
+                customers: 0,
+                ..SplynxFakeConfig::default()
+            };
+            let fake = SplynxFake::start_on(config, addr).await.map_err(bind_err)?;
+            fake.edit(|c| *c = customers);
+            let env = vec![
+                ("GAMOPS_SPLYNX_KEY", fake.api_key()),
+                ("GAMOPS_SPLYNX_SECRET", fake.api_secret()),
+                (
+                    "GAMOPS_SPLYNX_WEBHOOK_SECRET",
+                    LAB_SPLYNX_WEBHOOK_SECRET.to_string(),
+                ),
+            ];
+            let url = fake.url();
+            (Box::new(fake) as FakeBilling, url, env)
+        }
+        BillingArg::Sonar => {
+            let config = SonarFakeConfig {
+                customers: 0,
+                ..SonarFakeConfig::default()
+            };
+            let token = config.token.clone();
+            let fake = SonarFake::start_on(config, addr).await.map_err(bind_err)?;
+            fake.edit(|c| *c = customers);
+            let env = vec![
+                ("GAMOPS_SONAR_TOKEN", token),
+                (
+                    "GAMOPS_SONAR_WEBHOOK_TOKEN",
+                    LAB_SONAR_WEBHOOK_TOKEN.to_string(),
+                ),
+            ];
+            let url = fake.url();
+            (Box::new(fake) as FakeBilling, url, env)
+        }
+    };
+    let configured = section.as_deref().and_then(|b| match system {
+        BillingArg::Splynx => b.splynx.as_ref().map(|s| s.url.as_str().to_string()),
+        BillingArg::Sonar => b.sonar.as_ref().map(|s| s.url.as_str().to_string()),
+    });
+    let missing_section = (configured.as_deref().map(|u| u.trim_end_matches('/'))
+        != Some(url.as_str()))
+    .then(|| billing_yaml(system, &url));
+    Ok((
+        fake,
+        BillingInfo {
+            system,
+            url,
+            customers: count,
+            env,
+            missing_section,
+        },
+    ))
 }
 
 async fn serve_lab(
@@ -368,6 +554,7 @@ async fn serve_lab(
     devices: Vec<DeviceConfig>,
     notes: Vec<String>,
     faults: BTreeMap<String, FaultSettings>,
+    billing: Option<BillingPlan>,
 ) -> Result<u8, CommandError> {
     let options = LabOptions {
         reboot_downtime: Duration::from_millis(args.reboot_downtime_ms),
@@ -395,9 +582,26 @@ async fn serve_lab(
     )
     .await
     .map_err(CommandError::user)?;
+    let (_fake_billing, billing) = match billing {
+        Some(plan) => {
+            let (fake, info) = start_billing(plan, args.billing_port).await?;
+            (Some(fake), Some(info))
+        }
+        None => (None, None),
+    };
 
     for n in &notes {
         eprintln!("note: {n}");
+    }
+    if let Some(section) = billing.as_ref().and_then(|b| b.missing_section.as_ref()) {
+        eprintln!(
+            "note: the inventory's gamops.yaml has no billing section for this server; add:\nbilling:\n{}",
+            section
+                .lines()
+                .map(|l| format!("  {l}\n"))
+                .collect::<String>()
+                .trim_end()
+        );
     }
     let mut out = std::io::stdout().lock();
     let printed = match args.format {
@@ -412,6 +616,17 @@ async fn serve_lab(
                 ));
             }
             text.push_str(&format!("admin={}\n", admin.url()));
+            if let Some(b) = &billing {
+                text.push_str(&format!(
+                    "billing={} url={} customers={}\n",
+                    b.system.name(),
+                    b.url,
+                    b.customers
+                ));
+                for (name, value) in &b.env {
+                    text.push_str(&format!("export {name}={value}\n"));
+                }
+            }
             out.write_all(text.as_bytes())
         }
         Format::Json => {
@@ -430,7 +645,21 @@ async fn serve_lab(
                     })
                 })
                 .collect();
-            let doc = serde_json::json!({ "admin": admin.url(), "devices": devices });
+            let mut doc = serde_json::json!({ "admin": admin.url(), "devices": devices });
+            if let Some(b) = &billing {
+                let env: serde_json::Map<String, serde_json::Value> = b
+                    .env
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), serde_json::Value::String(v.clone())))
+                    .collect();
+                doc["billing"] = serde_json::json!({
+                    "system": b.system.name(),
+                    "url": b.url,
+                    "customers": b.customers,
+                    "env": env,
+                    "section": billing_yaml(b.system, &b.url),
+                });
+            }
             out.write_all(format!("{doc}\n").as_bytes())
         }
     };
@@ -607,6 +836,15 @@ fn shell(args: ShellArgs) -> Result<u8, CommandError> {
     Ok(0)
 }
 
+impl BillingArg {
+    fn name(self) -> &'static str {
+        match self {
+            BillingArg::Splynx => "splynx",
+            BillingArg::Sonar => "sonar",
+        }
+    }
+}
+
 fn bench(args: BenchArgs) -> Result<u8, CommandError> {
     let up = UpArgs {
         inventory: None,
@@ -620,9 +858,12 @@ fn bench(args: BenchArgs) -> Result<u8, CommandError> {
         admin_port: 0,
         reboot_downtime_ms: 5000,
         faults: None,
+        billing: None,
+        billing_port: 0,
+        billing_customers: 0,
         format: Format::Text,
     };
-    let prepared = prepare(&up)?;
+    let (prepared, _) = prepare(&up)?;
     let rt = super::runtime()?;
     let report = rt
         .block_on(crate::lab::bench::run(

@@ -13,6 +13,8 @@ mod plan;
 mod schema;
 mod show_run;
 mod state;
+mod sync;
+mod sync_serve;
 mod validate;
 
 use std::io::IsTerminal;
@@ -48,6 +50,8 @@ pub enum Command {
     Schema(schema::Args),
     History(history::Args),
     ShowRun(show_run::Args),
+    #[command(subcommand)]
+    Sync(sync::SyncCommand),
     #[command(subcommand)]
     Lab(lab::LabCommand),
 }
@@ -86,6 +90,7 @@ pub fn run(cli: Cli) -> Result<u8, CommandError> {
         Command::Schema(args) => schema::run(args),
         Command::History(args) => history::run(args),
         Command::ShowRun(args) => show_run::run(args),
+        Command::Sync(cmd) => sync::run(cmd),
         Command::Lab(cmd) => lab::run(cmd),
     }
 }

@@ -1,7 +1,9 @@
-//! Git: read a tree at a revision (git2, never touching the work tree).
-//!
-//! Fetch and push go through the `git` CLI (as jj does), so they get ssh-agent, credential
-//! helpers and known_hosts for free; that side arrives with the billing sync.
+//! Git: read a tree at a revision (git2, never touching the work tree); commit and replay
+//! commits as a bot (`commit`); fetch and push through the `git` CLI (`remote`), as jj does,
+//! so they get ssh-agent, credential helpers and known_hosts for free.
+
+pub mod commit;
+pub mod remote;
 
 use std::path::{Path, PathBuf};
 

@@ -247,6 +247,20 @@ impl Inventory {
     }
 }
 
+/// Writes a file through a temporary file in the same folder (created if missing), so a crash
+/// never leaves half a file.
+pub fn write_file(path: &Path, text: &str) -> std::io::Result<()> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let tmp = path.with_extension("yaml.gamops-tmp");
+    std::fs::write(&tmp, text)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .inspect_err(|_| {
+            let _ = std::fs::remove_file(&tmp);
+        })
+}
+
 fn check_root(root: &Path) -> Result<(), LoadError> {
     match std::fs::metadata(root) {
         Ok(m) if m.is_dir() => Ok(()),

@@ -26,6 +26,42 @@ pub struct BillingMapping {
     /// How billing rates become plan names from plans.yaml.
     #[serde(default)]
     pub plans: PlanMatching,
+    /// What the sync does with a subscriber whose customer is gone from billing, or is no longer
+    /// a subscriber there (inactive, disabled, no data service): `suspend` (the default) or
+    /// `delete`.
+    #[serde(default)]
+    pub removed: Located<RemovalPolicy>,
+    /// The identity the sync commits as; `gamops-sync <gamops-sync@localhost>` when left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bot: Option<BotIdentity>,
+}
+
+/// What happens to a billing-owned subscriber whose customer billing no longer serves.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum RemovalPolicy {
+    /// Keep the file, with `status: suspended`.
+    #[default]
+    Suspend,
+    /// Delete the subscriber's file.
+    Delete,
+}
+
+/// The author and committer of the sync's commits.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BotIdentity {
+    pub name: String,
+    pub email: String,
+}
+
+impl Default for BotIdentity {
+    fn default() -> Self {
+        BotIdentity {
+            name: "gamops-sync".into(),
+            email: "gamops-sync@localhost".into(),
+        }
+    }
 }
 
 /// Sonar: the instance, its token, and what its statuses and custom fields mean.
@@ -43,6 +79,10 @@ pub struct SonarMapping {
     /// The custom fields (account or service address) that carry the GAM wiring.
     #[serde(default)]
     pub fields: FieldNames,
+    /// The secret token in the webhook URL (`/webhooks/sonar/<token>`; Sonar does not sign its
+    /// webhooks): `env:NAME` or `file:PATH`. Needed by `gamops sync serve sonar`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_token: Option<Located<Credential>>,
 }
 
 /// Sonar statuses are defined per ISP: name the ones that need a meaning other than the default.
@@ -91,6 +131,10 @@ pub struct SplynxMapping {
     /// `service.access_device`, `service.mac`).
     #[serde(default)]
     pub fields: FieldNames,
+    /// The secret Splynx signs hooks with (`X-Splynx-Signature`): `env:NAME` or `file:PATH`.
+    /// Needed by `gamops sync serve splynx`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_secret: Option<Located<Credential>>,
 }
 
 /// Splynx API-key authentication.
@@ -272,6 +316,15 @@ mod tests {
             ("gam", "c_vlan")
         );
         assert_eq!(*b.plans.strategy, PlanStrategy::Nearest);
+        assert_eq!(*b.removed, RemovalPolicy::Suspend);
+        assert_eq!(b.bot, None);
+        let fleet: Fleet = serde_saphyr::from_str(
+            "billing:\n  removed: delete\n  bot: { name: Billing Bot, email: bot@isp.example }\n",
+        )
+        .unwrap();
+        let b = fleet.billing.unwrap();
+        assert_eq!(*b.removed, RemovalPolicy::Delete);
+        assert_eq!(b.bot.unwrap().email, "bot@isp.example");
         assert!(
             serde_saphyr::from_str::<Fleet>(
                 "billing:\n  sonar:\n    url: x\n    token: env:T\n    colour: red\n"

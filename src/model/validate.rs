@@ -102,11 +102,13 @@ fn check_billing(src: SourceId, b: &BillingMapping, out: &mut Vec<Diagnostic>) {
     let mut urls = Vec::new();
     if let Some(sonar) = &b.sonar {
         check_secret(src, "token", Some(&sonar.token), out);
+        check_secret(src, "webhook_token", sonar.webhook_token.as_ref(), out);
         urls.push(&sonar.url);
     }
     if let Some(splynx) = &b.splynx {
         check_secret(src, "key", Some(&splynx.auth.key), out);
         check_secret(src, "secret", Some(&splynx.auth.secret), out);
+        check_secret(src, "webhook_secret", splynx.webhook_secret.as_ref(), out);
         urls.push(&splynx.url);
     }
     for url in urls {

@@ -1,5 +1,5 @@
-//! The store: operational records of applies (runs, per-device outcomes, the command journal)
-//! and device leases, on sqlx with embedded migrations.
+//! The store: operational records of applies (runs, per-device outcomes, the command journal),
+//! device leases and the webhook deliveries already seen, on sqlx with embedded migrations.
 //!
 //! SQLite in a state directory is the default and needs no server; PostgreSQL (a
 //! `postgres://` URL) serves a controller with several replicas. Both run the same migrations
@@ -12,6 +12,7 @@
 //! clocks (NTP), and lease times should be long compared to the skew.
 
 mod error;
+mod events;
 mod lease;
 mod location;
 mod records;

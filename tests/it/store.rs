@@ -251,6 +251,41 @@ on_both! {
 }
 
 on_both! {
+    /// A webhook event is new once per source, across handles (another process, a restart);
+    /// concurrent deliveries of one id make exactly one new; pruning forgets old ones.
+    async fn webhook_events_are_recorded_once(db) {
+        let t = Timestamp::from_millis(1_700_000_000_000);
+        assert!(db.store.record_event("splynx", "abc", t).await.unwrap());
+        assert!(!db.store.record_event("splynx", "abc", t).await.unwrap());
+        // The same id from the other system is another event.
+        assert!(db.store.record_event("sonar", "abc", t).await.unwrap());
+        let again = db.reopen().await;
+        assert!(!again.record_event("splynx", "abc", Timestamp::now()).await.unwrap());
+
+        let racers: Vec<_> = (0..8)
+            .map(|_| {
+                let s = again.clone();
+                tokio::spawn(async move { s.record_event("splynx", "race", Timestamp::now()).await })
+            })
+            .collect();
+        let mut new = 0;
+        for r in racers {
+            new += usize::from(r.await.unwrap().unwrap());
+        }
+        assert_eq!(new, 1);
+
+        db.store.forget_event("splynx", "race").await.unwrap();
+        assert!(db.store.record_event("splynx", "race", Timestamp::now()).await.unwrap());
+        // Events before the cut are forgotten: the two at `t`, not the recent one.
+        let cut = Timestamp::from_millis(1_700_000_000_001);
+        assert_eq!(db.store.prune_events(cut).await.unwrap(), 2);
+        assert!(db.store.record_event("splynx", "abc", t).await.unwrap());
+        assert!(!db.store.record_event("splynx", "race", t).await.unwrap());
+        again.close().await;
+    }
+}
+
+on_both! {
     /// A run with outcomes and a journal reads back as written.
     async fn a_run_round_trips(db) {
         let [r1, r2, r3] = fill(&db.store).await;

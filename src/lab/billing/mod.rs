@@ -6,13 +6,14 @@
 //! customers and inject faults while it runs. Dropping the handle stops the server.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+pub mod fleet;
 pub mod sonar;
 pub mod splynx;
 
@@ -98,12 +99,13 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Serves `router` on 127.0.0.1:0 until `shutdown` is cancelled.
+/// Serves `router` on `addr` (port 0: a free one) until `shutdown` is cancelled.
 pub(crate) async fn serve(
     router: axum::Router,
+    addr: SocketAddr,
     shutdown: CancellationToken,
 ) -> std::io::Result<SocketAddr> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     tokio::spawn(async move {
         let _ = axum::serve(listener, router)
@@ -111,6 +113,11 @@ pub(crate) async fn serve(
             .await;
     });
     Ok(addr)
+}
+
+/// 127.0.0.1 with a free port.
+pub(crate) fn any_loopback() -> SocketAddr {
+    SocketAddr::from((Ipv4Addr::LOCALHOST, 0))
 }
 
 /// PHP's `http_build_query` for a JSON value: `data[attributes][id]=5`.

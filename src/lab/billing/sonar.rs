@@ -68,6 +68,11 @@ impl Drop for SonarFake {
 
 impl SonarFake {
     pub async fn start(config: SonarFakeConfig) -> std::io::Result<SonarFake> {
+        Self::start_on(config, super::any_loopback()).await
+    }
+
+    /// Starts the fake on `addr` (port 0: a free one).
+    pub async fn start_on(config: SonarFakeConfig, addr: SocketAddr) -> std::io::Result<SonarFake> {
         let state = Arc::new(Mutex::new(State {
             customers: generate(config.customers, false),
             token: config.token,
@@ -88,7 +93,7 @@ impl SonarFake {
             }),
         );
         let shutdown = CancellationToken::new();
-        let addr = serve(router, shutdown.clone()).await?;
+        let addr = serve(router, addr, shutdown.clone()).await?;
         Ok(SonarFake {
             addr,
             state,

@@ -92,6 +92,14 @@ fn now() -> u64 {
 
 impl SplynxFake {
     pub async fn start(config: SplynxFakeConfig) -> std::io::Result<SplynxFake> {
+        Self::start_on(config, super::any_loopback()).await
+    }
+
+    /// Starts the fake on `addr` (port 0: a free one).
+    pub async fn start_on(
+        config: SplynxFakeConfig,
+        addr: SocketAddr,
+    ) -> std::io::Result<SplynxFake> {
         let customers = generate(config.customers, true);
         let next_service = 1_000_000 + config.customers;
         let state = Arc::new(Mutex::new(State {
@@ -117,7 +125,7 @@ impl SplynxFake {
             },
         );
         let shutdown = CancellationToken::new();
-        let addr = serve(router, shutdown.clone()).await?;
+        let addr = serve(router, addr, shutdown.clone()).await?;
         Ok(SplynxFake {
             addr,
             state,
