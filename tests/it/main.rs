@@ -15,4 +15,5 @@ mod observe;
 mod plan_cli;
 mod store;
 mod support;
+mod sync;
 mod validate;
