@@ -638,3 +638,35 @@ async fn an_unconfigured_system_or_an_invalid_inventory_writes_nothing() {
     );
     assert_eq!(s.snapshot(), before);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_without_a_plan_creates_one_in_the_same_commit() {
+    let f = splynx_fake(12).await;
+    let s = Setup::splynx(&f, 1, &[], "  plans: { strategy: create }\n");
+    s.ok(&["--commit"]).await;
+    f.change_plan(5, 300_000, 300_000).unwrap();
+    let out = s.ok(&["--commit"]).await;
+    assert!(
+        out.contains("~ splynx-5 updated: plan 100M -> 300M"),
+        "{out}"
+    );
+    assert!(
+        out.contains("+ plan 300M (327/327 Mbps) added to plans.yaml"),
+        "{out}"
+    );
+    let body = s.git(&["log", "-1", "--format=%B"]);
+    assert!(
+        body.contains("Plans added to plans.yaml:\n  300M: 327/327 Mbps\n"),
+        "{body}"
+    );
+    let changed = s.git(&["show", "--name-only", "--format=", "HEAD"]);
+    assert_eq!(
+        changed,
+        "inventory/plans.yaml\ninventory/subscribers/lab-gam-1/splynx-5.yaml\n"
+    );
+    let plans = std::fs::read_to_string(s.inv.join("plans.yaml")).unwrap();
+    assert!(plans.contains("300M:\n  down_mbps: 327\n"), "{plans}");
+    s.assert_valid();
+    let out = s.ok(&["--commit"]).await;
+    assert!(out.contains("no change"), "{out}");
+}
