@@ -9,13 +9,14 @@
 //! Steps: the repository is created with its devices and committed; a first full sync creates
 //! every subscriber file and commits them; billing then changes (plan changes, blocked and
 //! removed customers, moved endpoints) and a second full sync commits those; a third finds no
-//! change. Each sync prints its fetch, map, validate, write, commit and total times.
+//! change. Each sync prints its fetch, map, validate, write, commit and total times. Then 20
+//! incremental syncs of one customer each (what a webhook triggers) print their latency.
 
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-use gamops::billing::sync::{ChangeKind, Scope, Source, SyncOptions, SyncReport, sync};
+use gamops::billing::sync::{ChangeKind, EventRef, Scope, Source, SyncOptions, SyncReport, sync};
 use gamops::lab::billing::{SplynxFake, SplynxFakeConfig};
 
 const PLANS: &str = "100M: {down_mbps: 100, up_mbps: 100}\n250M: {down_mbps: 250, up_mbps: 250}\n500M: {down_mbps: 500, up_mbps: 500}\n1G: {down_mbps: 1000, up_mbps: 1000}\n";
@@ -148,5 +149,27 @@ fn main() {
         let r = sync(&opts, Scope::All, &[]).await.expect("third sync");
         print("third sync (no change)", &r, t.elapsed().as_secs_f64());
         assert!(r.commit.is_none(), "no change, no commit");
+
+        // Incremental syncs, as a webhook runs them: one customer each, one commit each.
+        let mut times = Vec::new();
+        for i in 0..20u64 {
+            let id = (4 * i * 97 + 1).min(customers.saturating_sub(3));
+            fake.change_plan(id, 250_000, 250_000);
+            let events = [EventRef {
+                id: format!("bench-{i}"),
+            }];
+            let t = Instant::now();
+            let r = sync(&opts, Scope::Customers(vec![id.to_string()]), &events)
+                .await
+                .expect("incremental sync");
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
+            assert!(r.changes.len() <= 1);
+        }
+        times.sort_by(f64::total_cmp);
+        println!(
+            "incremental sync of one customer (to a commit), 20 runs: median {:.0} ms, max {:.0} ms",
+            times[times.len() / 2],
+            times[times.len() - 1]
+        );
     });
 }
