@@ -292,6 +292,12 @@ impl SyncError {
             SyncError::Git(CommitError::Detached) => {
                 "name the branch to commit on with --branch B".into()
             }
+            SyncError::Git(CommitError::Moved { .. }) => {
+                "someone (another sync?) moved the branch meanwhile; run the sync again".into()
+            }
+            SyncError::Git(CommitError::BadIdentity(_)) => {
+                "set `billing.bot: { name: ..., email: ... }` in gamops.yaml".into()
+            }
             SyncError::Git(_) | SyncError::NoRepository(_) => {
                 "run the sync in a git work tree that holds the inventory, or drop --commit".into()
             }
@@ -301,9 +307,9 @@ impl SyncError {
             }
             SyncError::Write { .. } => "check the inventory folder's permissions".into(),
             SyncError::Render { .. } => "move comments to the top of the file".into(),
-            SyncError::InvalidAfterRebase { .. } => {
-                "someone changed the remote's inventory; run the sync again to start from it".into()
-            }
+            SyncError::InvalidAfterRebase { branch, .. } => format!(
+                "the remote's changes and the sync's do not validate together: drop the local sync commit (`git reset --keep <remote>/{branch}` after a fetch) and sync again, so the sync starts from the remote's inventory"
+            ),
             SyncError::PushGaveUp { .. } => "run the sync again later".into(),
         })
     }

@@ -15,5 +15,6 @@ mod observe;
 mod plan_cli;
 mod store;
 mod support;
+mod sync;
 mod sync_serve;
 mod validate;
