@@ -411,19 +411,24 @@ pub async fn sync(
 
     // Map and propose files.
     let t = Instant::now();
-    let originals = Originals {
-        repo: repo.as_ref(),
-        base,
-        root: opts.inventory.clone(),
+    // (Scoped: the borrowed repository must not live across an await, or the future would not
+    // be `Send`.)
+    let mut proposal = {
+        let originals = Originals {
+            repo: repo.as_ref(),
+            base,
+            root: opts.inventory.clone(),
+            index: std::cell::OnceCell::new(),
+        };
+        propose(
+            &inv,
+            &originals,
+            rules,
+            &mapping,
+            &customers,
+            scope_keys.as_ref(),
+        )?
     };
-    let mut proposal = propose(
-        &inv,
-        &originals,
-        rules,
-        &mapping,
-        &customers,
-        scope_keys.as_ref(),
-    )?;
     proposal.skipped.append(&mut skipped_keys);
     timings.map_ms = ms(t.elapsed());
 
@@ -486,10 +491,6 @@ pub async fn sync(
             content: e.new.as_ref().map(|s| s.as_bytes().to_vec()),
         })
         .collect();
-    let dirty = repo.dirty(&branch, &changes);
-    if !dirty.is_empty() {
-        return Err(CommitError::Dirty { paths: dirty }.into());
-    }
     if !changes.is_empty() {
         let who = mapping.bot.clone().unwrap_or_default();
         let message = commit_message(&report);
@@ -503,7 +504,7 @@ pub async fn sync(
     if let Some(remote_name) = &opts.push {
         let t = Instant::now();
         let pushed = push(
-            &repo,
+            repo,
             &opts.inventory,
             remote_name,
             &branch,
@@ -651,12 +652,17 @@ struct Originals<'a> {
     repo: Option<&'a Repo>,
     base: Option<git2::Oid>,
     root: PathBuf,
+    /// The commit's files by path (one tree walk, on the first read).
+    index: std::cell::OnceCell<HashMap<String, git2::Oid>>,
 }
 
 impl Originals<'_> {
     fn read(&self, rel: &str) -> Option<String> {
         let bytes = match (self.repo, self.base) {
-            (Some(repo), Some(base)) => repo.read_file(base, &format!("{}{rel}", repo.prefix()))?,
+            (Some(repo), Some(base)) => {
+                let id = *self.index.get_or_init(|| repo.files_at(base)).get(rel)?;
+                repo.read_blob(id)?
+            }
             _ => std::fs::read(self.root.join(rel)).ok()?,
         };
         String::from_utf8(bytes).ok()
@@ -1272,7 +1278,7 @@ fn capitalise(s: &str) -> String {
 /// commits onto it, re-validates the inventory there, and tries again. Returns the report and
 /// the new local tip when the commits were replayed.
 async fn push(
-    repo: &Repo,
+    repo: Repo,
     inventory: &std::path::Path,
     remote_name: &str,
     branch: &str,
@@ -1347,6 +1353,14 @@ async fn push(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_sync_future_can_be_spawned() {
+        fn send<T: Send>(_: &T) {}
+        let opts = SyncOptions::new("inventory", Source::Splynx);
+        let f = sync(&opts, Scope::All, &[]);
+        send(&f);
+    }
 
     fn sub(yaml: &str) -> Subscriber {
         serde_saphyr::from_str(yaml).unwrap()

@@ -126,12 +126,39 @@ impl Repo {
         }
     }
 
-    /// A file's contents at `commit`, by its path relative to the repository's root.
-    pub fn read_file(&self, commit: Oid, path: &str) -> Option<Vec<u8>> {
-        let tree = self.repo.find_commit(commit).ok()?.tree().ok()?;
-        let entry = tree.get_path(Path::new(path)).ok()?;
-        let blob = self.repo.find_blob(entry.id()).ok()?;
-        Some(blob.content().to_vec())
+    /// Every file of `commit` under the opened folder: its path relative to that folder, and
+    /// its blob. One walk of the tree; read the blobs with [`Repo::read_blob`].
+    pub fn files_at(&self, commit: Oid) -> std::collections::HashMap<String, Oid> {
+        let mut out = std::collections::HashMap::new();
+        let Ok(root) = self.repo.find_commit(commit).and_then(|c| c.tree()) else {
+            return out;
+        };
+        let tree = if self.prefix.is_empty() {
+            root
+        } else {
+            match root
+                .get_path(Path::new(self.prefix.trim_end_matches('/')))
+                .and_then(|e| e.to_object(&self.repo))
+                .map(|o| o.into_tree())
+            {
+                Ok(Ok(t)) => t,
+                _ => return out,
+            }
+        };
+        let _ = tree.walk(git2::TreeWalkMode::PreOrder, |parent, entry| {
+            if entry.kind() == Some(git2::ObjectType::Blob)
+                && let Ok(name) = entry.name()
+            {
+                out.insert(format!("{parent}{name}"), entry.id());
+            }
+            git2::TreeWalkResult::Ok
+        });
+        out
+    }
+
+    /// A blob's contents.
+    pub fn read_blob(&self, id: Oid) -> Option<Vec<u8>> {
+        self.repo.find_blob(id).ok().map(|b| b.content().to_vec())
     }
 
     fn checked_out(&self, branch: &str) -> bool {
@@ -142,25 +169,35 @@ impl Repo {
     /// work tree already holds exactly what would be written. Writing them would lose someone's
     /// edit. Only matters for the checked-out branch.
     pub fn dirty(&self, branch: &str, changes: &[FileChange]) -> Vec<String> {
-        if !self.checked_out(branch) {
+        if changes.is_empty() || !self.checked_out(branch) {
             return Vec::new();
         }
-        let mut out = Vec::new();
+        // One status pass limited to the paths (a status per file would walk the index each
+        // time).
+        let mut opts = git2::StatusOptions::new();
+        opts.include_untracked(true)
+            .recurse_untracked_dirs(true)
+            .include_ignored(true)
+            .disable_pathspec_match(true)
+            .exclude_submodules(true);
         for c in changes {
-            let status = match self.repo.status_file(Path::new(&c.path)) {
-                Ok(s) => s,
-                // Neither in HEAD, the index nor the work tree.
-                Err(_) => continue,
-            };
-            if status.is_empty() || status == git2::Status::CURRENT {
-                continue;
-            }
-            let on_disk = std::fs::read(self.workdir.join(&c.path)).ok();
-            if on_disk != c.content {
-                out.push(c.path.clone());
-            }
+            opts.pathspec(c.path.as_str());
         }
-        out
+        let flagged: std::collections::HashSet<String> = match self.repo.statuses(Some(&mut opts)) {
+            Ok(list) => list
+                .iter()
+                .filter(|e| e.status() != git2::Status::CURRENT)
+                .filter_map(|e| e.path().ok().map(str::to_string))
+                .collect(),
+            // Cannot tell: treat every path as edited, so the contents decide.
+            Err(_) => changes.iter().map(|c| c.path.clone()).collect(),
+        };
+        changes
+            .iter()
+            .filter(|c| flagged.contains(&c.path))
+            .filter(|c| std::fs::read(self.workdir.join(&c.path)).ok() != c.content)
+            .map(|c| c.path.clone())
+            .collect()
     }
 
     /// Commits `changes` on `branch` (created from HEAD when missing) as `who`, on top of the
