@@ -112,12 +112,20 @@ impl Store {
                 .await
                 .map_err(connect_err)?;
         }
-        // Two processes opening a new SQLite store at once can both see no migrations applied,
-        // and the second then fails on the tables the first made; a second pass sees them.
+        // Two processes opening a new SQLite store at once can both see a migration not yet
+        // applied, and the later one then fails on the tables the first made; the next pass
+        // sees it applied. Each pass that fails lost a race some other opener won, so one pass
+        // per migration (plus one) always ends with every migration applied.
         // (PostgreSQL serialises migrations with an advisory lock.)
-        if let Err(first) = MIGRATOR.run(&pool).await {
-            tracing::debug!(%first, "migrating the store failed once; retrying");
-            MIGRATOR.run(&pool).await?;
+        let passes = MIGRATOR.iter().count() + 1;
+        let mut pass = 1;
+        while let Err(error) = MIGRATOR.run(&pool).await {
+            if pass >= passes {
+                return Err(error.into());
+            }
+            tracing::debug!(%error, pass, "migrating the store lost a race; retrying");
+            pass += 1;
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
         Ok(Store { pool })
     }

@@ -644,8 +644,9 @@ on_both! {
 async fn the_sqlite_store_is_in_wal_mode_and_opens_concurrently() {
     let dir = tempfile::tempdir().unwrap();
     let location = StoreLocation::Sqlite(dir.path().join("fresh"));
-    // Several processes' worth of first opens at once: each must succeed.
-    let opens: Vec<_> = (0..4)
+    // Several processes' worth of first opens at once: each must succeed, whichever of them
+    // applies which migration.
+    let opens: Vec<_> = (0..8)
         .map(|_| {
             let location = location.clone();
             tokio::spawn(async move { Store::open(&location).await })
