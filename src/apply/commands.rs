@@ -1,33 +1,32 @@
 //! The CLI lines that carry out a change, and the lines that undo it.
+//!
+//! Every line is rendered by the dialect, whose one check refuses a value that cannot be put
+//! into a command line safely (a newline, a control character, a `"`): such a change gives an
+//! [`UnsafeValue`] and is never sent.
 
-use crate::device::cli::dialect;
+use crate::device::cli::dialect::{self, UnsafeValue};
 use crate::plan::{Action, Change, Object, ObjectKind};
 
 /// The line that makes the change. `uplink_base` is 1000000 + the model's G.hn port count.
-pub fn forward(change: &Change, uplink_base: u32) -> Option<String> {
+pub fn forward(change: &Change, uplink_base: u32) -> Result<Option<String>, UnsafeValue> {
     match (change.action, &change.after) {
-        (Action::Delete, _) => delete(change.kind, change.id),
-        (_, Some(obj)) => Some(set(obj, uplink_base)),
-        (_, None) => None,
+        (Action::Delete, _) => Ok(delete(change.kind, change.id)),
+        (_, Some(obj)) => set(obj, uplink_base).map(Some),
+        (_, None) => Ok(None),
     }
 }
 
 /// The line that puts the object back as it was before the change.
-pub fn inverse(change: &Change, uplink_base: u32) -> Option<String> {
+pub fn inverse(change: &Change, uplink_base: u32) -> Result<Option<String>, UnsafeValue> {
     match (change.action, &change.before) {
-        (Action::Create, _) => delete(change.kind, change.id),
-        (_, Some(obj)) => Some(set(obj, uplink_base)),
-        (_, None) => None,
+        (Action::Create, _) => Ok(delete(change.kind, change.id)),
+        (_, Some(obj)) => set(obj, uplink_base).map(Some),
+        (_, None) => Ok(None),
     }
 }
 
-fn set(obj: &Object, uplink_base: u32) -> String {
-    match obj {
-        Object::Port(p) => dialect::set_port(p),
-        Object::Profile(p) => dialect::set_profile(p),
-        Object::Endpoint(e) => dialect::set_endpoint(e),
-        Object::Subscriber(s) => dialect::set_subscriber(s, uplink_base),
-    }
+fn set(obj: &Object, uplink_base: u32) -> Result<String, UnsafeValue> {
+    obj.cli_line(uplink_base)
 }
 
 fn delete(kind: ObjectKind, id: u16) -> Option<String> {
@@ -38,4 +37,27 @@ fn delete(kind: ObjectKind, id: u16) -> Option<String> {
         // Ports are never created or deleted.
         ObjectKind::Port => None,
     }
+}
+
+/// Every forward and inverse line of a device's changes, rendered before anything is sent, so
+/// that a value the dialect refuses stops the device before its first command, not mid-way.
+pub struct Lines {
+    pub forward: Vec<Option<String>>,
+    pub inverse: Vec<Option<String>>,
+}
+
+pub fn render(changes: &[Change], uplink_base: u32) -> Result<Lines, (usize, UnsafeValue)> {
+    let mut lines = Lines {
+        forward: Vec::with_capacity(changes.len()),
+        inverse: Vec::with_capacity(changes.len()),
+    };
+    for (i, c) in changes.iter().enumerate() {
+        lines
+            .forward
+            .push(forward(c, uplink_base).map_err(|e| (i, e))?);
+        lines
+            .inverse
+            .push(inverse(c, uplink_base).map_err(|e| (i, e))?);
+    }
+    Ok(lines)
 }

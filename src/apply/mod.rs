@@ -77,6 +77,10 @@ pub struct DeviceResult {
     /// Where the device's time went (not part of the JSON output).
     #[serde(skip)]
     pub timing: Timing,
+    /// The host key the device showed on first contact (its job accepted any key), as an
+    /// OpenSSH line: the caller records it in the store, so a later change is refused.
+    #[serde(skip)]
+    pub new_host_key: Option<String>,
 }
 
 /// Where one device's apply spent its time: the share spent waiting on the device (over SNMP
@@ -121,6 +125,7 @@ struct Run<'a> {
     sent: Vec<String>,
     started: Instant,
     timing: Timing,
+    new_host_key: Option<String>,
 }
 
 impl Run<'_> {
@@ -132,6 +137,7 @@ impl Run<'_> {
             message: message.into(),
             sent: self.sent,
             timing: self.timing,
+            new_host_key: self.new_host_key,
         }
     }
 
@@ -147,6 +153,13 @@ impl Run<'_> {
         let t = Instant::now();
         let r = CliSession::connect(&self.job.cli).await;
         self.timing.ssh_connect += t.elapsed();
+        if let Ok(session) = &r
+            && self.job.cli.host_key == crate::device::cli::HostKeyPolicy::AcceptNew
+        {
+            self.new_host_key = Some(crate::device::cli::session::openssh_line(
+                session.host_key(),
+            ));
+        }
         r
     }
 
@@ -189,6 +202,7 @@ pub async fn apply_device(job: &DeviceJob, journal: &dyn Journal) -> DeviceResul
         sent: Vec::new(),
         started: Instant::now(),
         timing: Timing::default(),
+        new_host_key: None,
     };
     if job.changes.is_empty() {
         return run.result(Status::NoChanges, "nothing to change");
@@ -212,6 +226,14 @@ pub async fn apply_device(job: &DeviceJob, journal: &dyn Journal) -> DeviceResul
         }
     }
     let intended = apply_changes(&snapshot, &job.changes);
+    // Every line, forward and back, is rendered (and checked) before the first is sent.
+    let lines = match commands::render(&job.changes, job.uplink_base) {
+        Ok(l) => l,
+        Err((i, e)) => {
+            let what = &job.changes[i];
+            return run.result(Status::Failed, format!("nothing sent: the {} {} cannot be written safely: {e}", what.kind.noun(), dialect::escape_debug(&what.key)));
+        }
+    };
 
     let mut cli = match run.connect().await {
         Ok(c) => c,
@@ -237,11 +259,11 @@ pub async fn apply_device(job: &DeviceJob, journal: &dyn Journal) -> DeviceResul
     if let Err(e) = run.send(&mut cli, dialect::CONFIGURE).await {
         failure = Some(lost(&e, 0));
     } else {
-        for change in &job.changes {
-            let Some(line) = commands::forward(change, job.uplink_base) else {
+        for line in &lines.forward {
+            let Some(line) = line else {
                 continue;
             };
-            match run.send(&mut cli, &line).await {
+            match run.send(&mut cli, line).await {
                 Ok(_) => done += 1,
                 Err(e) => {
                     failure = Some(lost(&e, done));
@@ -291,9 +313,9 @@ pub async fn apply_device(job: &DeviceJob, journal: &dyn Journal) -> DeviceResul
     // Roll back what was sent (a refused command changed nothing), newest first.
     let mut rollback_error = None;
     if run.send(&mut cli, dialect::CONFIGURE).await.is_ok() {
-        for change in job.changes[..done.min(job.changes.len())].iter().rev() {
-            if let Some(line) = commands::inverse(change, job.uplink_base)
-                && let Err(e) = run.send(&mut cli, &line).await
+        for line in lines.inverse[..done.min(lines.inverse.len())].iter().rev() {
+            if let Some(line) = line
+                && let Err(e) = run.send(&mut cli, line).await
             {
                 rollback_error = Some(e.to_string());
             }

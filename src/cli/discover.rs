@@ -159,16 +159,21 @@ pub fn run(args: Args) -> Result<u8, CommandError> {
         }
         Format::Text => {
             for f in &found {
+                // Every value here came from the device: shown escaped, so a sysName holding a
+                // newline or a terminal escape cannot forge a result line.
+                let p = |s: Option<&str>, or: &'static str| {
+                    crate::device::printable(s.unwrap_or(or)).into_owned()
+                };
                 if f.gam {
                     println!(
                         "{} {} firmware {} name {}",
                         f.address,
-                        f.model.as_deref().unwrap_or("unknown-model"),
-                        f.firmware.as_deref().unwrap_or("?"),
-                        f.name.as_deref().unwrap_or("")
+                        p(f.model.as_deref(), "unknown-model"),
+                        p(f.firmware.as_deref(), "?"),
+                        p(f.name.as_deref(), "")
                     );
                 } else {
-                    println!("{} -- {}", f.address, f.reason.as_deref().unwrap_or(""));
+                    println!("{} -- {}", f.address, p(f.reason.as_deref(), ""));
                 }
             }
             eprintln!("{gams} GAM(s) found in {} address(es)", addresses.len());

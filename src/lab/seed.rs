@@ -8,7 +8,6 @@
 //!   would: the plan's commands, rendered by the CLI dialect, typed into an ICLI session, then
 //!   `copy running-config startup-config`.
 
-use crate::device::cli::dialect;
 use crate::device::live::{
     EndpointBinding, LiveDevice, LiveEndpoint, LiveGlobal, LivePort, LivePortMode, LiveProfile,
     LiveSubscriber, ProfileRef,
@@ -20,7 +19,7 @@ use crate::lab::device::state::{
 use crate::lab::device::{DeviceState, Mac, Session, share};
 use crate::model::{Desired, GamModel, Medium, Plans};
 use crate::plan::diff::{DiffOptions, diff};
-use crate::plan::{Action, Change, Object, ObjectKind, target_for};
+use crate::plan::{Change, target_for};
 
 /// How to seed a device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,21 +124,10 @@ pub fn live_of(state: &DeviceState) -> LiveDevice {
     }
 }
 
-/// The CLI line that carries out one planned change.
+/// The CLI line that carries out one planned change (apply's own renderer; a value the dialect
+/// refuses gives no line, and the seed then differs from the plan, which its callers check).
 fn command_for(c: &Change, uplink_base: u32) -> Option<String> {
-    match (c.action, &c.after) {
-        (Action::Delete, _) => match c.kind {
-            ObjectKind::Subscriber => Some(dialect::delete_subscriber(c.id)),
-            ObjectKind::Endpoint => Some(dialect::delete_endpoint(c.id)),
-            ObjectKind::Profile => u8::try_from(c.id).ok().map(dialect::delete_profile),
-            ObjectKind::Port => None,
-        },
-        (_, Some(Object::Port(p))) => Some(dialect::set_port(p)),
-        (_, Some(Object::Profile(p))) => Some(dialect::set_profile(p)),
-        (_, Some(Object::Endpoint(e))) => Some(dialect::set_endpoint(e)),
-        (_, Some(Object::Subscriber(s))) => Some(dialect::set_subscriber(s, uplink_base)),
-        (_, None) => None,
-    }
+    crate::apply::commands::forward(c, uplink_base).ok().flatten()
 }
 
 /// A small deterministic generator (SplitMix64); not for cryptography.

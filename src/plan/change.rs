@@ -3,6 +3,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::device::cli::dialect::{self, UnsafeValue};
 use crate::device::live::{LiveEndpoint, LivePort, LiveProfile, LiveSubscriber};
 
 #[derive(
@@ -71,6 +72,19 @@ pub enum Object {
     Profile(LiveProfile),
     Endpoint(LiveEndpoint),
     Subscriber(LiveSubscriber),
+}
+
+impl Object {
+    /// The CLI line that states this object whole (creates, updates or restores it), or the
+    /// value the dialect refuses to put in a command line.
+    pub fn cli_line(&self, uplink_base: u32) -> Result<String, UnsafeValue> {
+        match self {
+            Object::Port(p) => dialect::set_port(p),
+            Object::Profile(p) => dialect::set_profile(p),
+            Object::Endpoint(e) => dialect::set_endpoint(e),
+            Object::Subscriber(s) => dialect::set_subscriber(s, uplink_base),
+        }
+    }
 }
 
 /// One field's values before and after, rendered for people (profile names, not ids).

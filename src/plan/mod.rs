@@ -169,6 +169,20 @@ pub fn fingerprint(live: &LiveDevice) -> String {
     format!("sha256:{}", hex::encode(digest))
 }
 
+/// The first change whose line, or whose undoing line (from the live values it replaces),
+/// holds a value the CLI dialect refuses: such a device gets no plan, because apply could
+/// neither send nor roll it back safely.
+fn unsendable(changes: &[Change]) -> Option<(&Change, crate::device::cli::dialect::UnsafeValue)> {
+    changes.iter().find_map(|c| {
+        [&c.before, &c.after]
+            .into_iter()
+            .flatten()
+            // The uplink base only names the NNI, never a string: any value checks the strings.
+            .find_map(|o| o.cli_line(0).err())
+            .map(|e| (c, e))
+    })
+}
+
 impl Plan {
     /// Plans every observed device against the desired state.
     pub fn build(
@@ -201,22 +215,32 @@ impl Plan {
                     let target = target_for(dev, &subs, plans, &fleet);
                     let prune = dev.prune.unwrap_or(fleet.prune);
                     match diff::diff(&target, live, DiffOptions { prune }) {
-                        Ok(d) => {
-                            let safety_limits = dev.safety.apply(&fleet.safety);
-                            let violations =
-                                safety::check(&d.changes, live, &target, &safety_limits);
-                            let mut summary = Summary::of(&d.changes, d.orphans.len());
-                            if !violations.is_empty() && !opts.force {
-                                summary.devices_blocked = 1;
+                        Ok(d) => match unsendable(&d.changes) {
+                            Some((c, e)) => Outcome::Error {
+                                message: format!(
+                                    "the {} {} cannot be written safely: {e}",
+                                    c.kind.noun(),
+                                    crate::device::cli::dialect::escape_debug(&c.key)
+                                ),
+                                hint: "a value on the device (set outside gamops) or in the inventory holds a control character or a double quote; correct it, then plan again".to_string(),
+                            },
+                            None => {
+                                let safety_limits = dev.safety.apply(&fleet.safety);
+                                let violations =
+                                    safety::check(&d.changes, live, &target, &safety_limits);
+                                let mut summary = Summary::of(&d.changes, d.orphans.len());
+                                if !violations.is_empty() && !opts.force {
+                                    summary.devices_blocked = 1;
+                                }
+                                Outcome::Planned {
+                                    fingerprint: fingerprint(live),
+                                    changes: d.changes,
+                                    orphans: d.orphans,
+                                    violations,
+                                    summary,
+                                }
                             }
-                            Outcome::Planned {
-                                fingerprint: fingerprint(live),
-                                changes: d.changes,
-                                orphans: d.orphans,
-                                violations,
-                                summary,
-                            }
-                        }
+                        },
                         Err(e) => Outcome::Error {
                             hint: e.hint().to_string(),
                             message: e.to_string(),

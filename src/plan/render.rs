@@ -6,6 +6,47 @@ use std::fmt::Write as _;
 
 use super::change::{Action, Change, Disruption, FieldChange};
 use super::{Outcome, Plan, Summary};
+use crate::device::printable as esc;
+
+/// A value in Markdown text: control characters escaped, and the characters Markdown or HTML
+/// would act on (a backtick, a table bar, a tag) backslash-escaped, so a value read from a
+/// device cannot close a code span, a table cell or the `<details>` block.
+fn md(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in esc(s).chars() {
+        if matches!(c, '`' | '|' | '<' | '>' | '*' | '_' | '[' | ']' | '\\' | '&') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A value in inline code: as it is when that is safe, else in HTML `<code>` with entities.
+fn md_code(s: &str) -> String {
+    if !s.contains(['`', '|', '<', '>', '&']) && !s.chars().any(char::is_control) {
+        return format!("`{s}`");
+    }
+    html_code(s)
+}
+
+/// A value in HTML `<code>`, with entities for what HTML or a table would act on.
+fn html_code(s: &str) -> String {
+    let s = esc(s);
+    let mut out = String::from("<code>");
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '`' => out.push_str("&#96;"),
+            '|' => out.push_str("&#124;"),
+            c => out.push(c),
+        }
+    }
+    out.push_str("</code>");
+    out
+}
 
 /// Terminal colours, or none.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,7 +96,7 @@ fn headline(c: &Change) -> String {
         "{} {} {} (id {}){orphan}",
         symbol(c.action),
         c.kind.noun(),
-        c.key,
+        esc(&c.key),
         c.id
     )
 }
@@ -65,7 +106,7 @@ fn field_line(f: &FieldChange) -> String {
         if v.is_empty() {
             "\"\"".to_string()
         } else {
-            v.clone()
+            esc(v).into_owned()
         }
     };
     match (f.before.as_ref().map(quote), f.after.as_ref().map(quote)) {
@@ -109,7 +150,7 @@ fn change_lines(changes: &[Change], out: &mut String, paint: &Paint, indent: &st
             && !c.affects.is_empty()
             && c.kind != super::ObjectKind::Subscriber
         {
-            let _ = writeln!(out, "{indent}    affects: {}", c.affects.join(", "));
+            let _ = writeln!(out, "{indent}    affects: {}", esc(&c.affects.join(", ")));
         }
     }
 }
@@ -128,7 +169,7 @@ pub fn text(plan: &Plan, colour: Colour) -> String {
                 ..
             } => {
                 if changes.is_empty() && orphans.is_empty() && violations.is_empty() {
-                    let _ = writeln!(out, "{}: no changes", paint.code("1", &d.device));
+                    let _ = writeln!(out, "{}: no changes", paint.code("1", &esc(&d.device)));
                     continue;
                 }
                 let head = if changes.is_empty() {
@@ -136,12 +177,12 @@ pub fn text(plan: &Plan, colour: Colour) -> String {
                 } else {
                     counts(summary)
                 };
-                let _ = writeln!(out, "{}: {head}", paint.code("1", &d.device));
+                let _ = writeln!(out, "{}: {head}", paint.code("1", &esc(&d.device)));
                 change_lines(changes, &mut out, &paint, "  ");
                 if !orphans.is_empty() {
                     let list: Vec<String> = orphans
                         .iter()
-                        .map(|o| format!("{} {} (id {})", o.kind.noun(), o.key, o.id))
+                        .map(|o| format!("{} {} (id {})", o.kind.noun(), esc(&o.key), o.id))
                         .collect();
                     let _ = writeln!(
                         out,
@@ -155,26 +196,33 @@ pub fn text(plan: &Plan, colour: Colour) -> String {
                     } else {
                         "blocked by a safety limit"
                     };
-                    let _ = writeln!(out, "  {} {label}: {}", paint.code("1;31", "!"), v.message);
-                    let _ = writeln!(out, "      hint: {}", v.hint);
+                    let _ = writeln!(
+                        out,
+                        "  {} {label}: {}",
+                        paint.code("1;31", "!"),
+                        esc(&v.message)
+                    );
+                    let _ = writeln!(out, "      hint: {}", esc(&v.hint));
                 }
             }
             Outcome::Unknown { reason } => {
                 let _ = writeln!(
                     out,
-                    "{}: {} {reason} (nothing planned)",
-                    paint.code("1", &d.device),
-                    paint.code("1;31", "unknown:")
+                    "{}: {} {} (nothing planned)",
+                    paint.code("1", &esc(&d.device)),
+                    paint.code("1;31", "unknown:"),
+                    esc(reason)
                 );
             }
             Outcome::Error { message, hint } => {
                 let _ = writeln!(
                     out,
-                    "{}: {} {message}",
-                    paint.code("1", &d.device),
-                    paint.code("1;31", "error:")
+                    "{}: {} {}",
+                    paint.code("1", &esc(&d.device)),
+                    paint.code("1;31", "error:"),
+                    esc(message)
                 );
-                let _ = writeln!(out, "      hint: {hint}");
+                let _ = writeln!(out, "      hint: {}", esc(hint));
             }
         }
     }
@@ -253,8 +301,8 @@ pub fn markdown(plan: &Plan) -> String {
                 };
                 let _ = writeln!(
                     out,
-                    "| `{}` | {status} | {} | {} | {} | {} | {} |",
-                    d.device,
+                    "| {} | {status} | {} | {} | {} | {} | {} |",
+                    md_code(&d.device),
                     ds.creates,
                     ds.updates,
                     ds.deletes,
@@ -263,10 +311,10 @@ pub fn markdown(plan: &Plan) -> String {
                 );
             }
             Outcome::Unknown { .. } => {
-                let _ = writeln!(out, "| `{}` | **unknown** | | | | | |", d.device);
+                let _ = writeln!(out, "| {} | **unknown** | | | | | |", md_code(&d.device));
             }
             Outcome::Error { .. } => {
-                let _ = writeln!(out, "| `{}` | **error** | | | | | |", d.device);
+                let _ = writeln!(out, "| {} | **error** | | | | | |", md_code(&d.device));
             }
         }
     }
@@ -285,13 +333,19 @@ pub fn markdown(plan: &Plan) -> String {
                 }
                 let _ = writeln!(
                     out,
-                    "<details><summary><code>{}</code>: {} ({} interrupted)</summary>\n",
-                    d.device,
+                    "<details><summary>{}: {} ({} interrupted)</summary>\n",
+                    html_code(&d.device),
                     counts(ds),
                     ds.subscribers_interrupted
                 );
                 for v in violations {
-                    let _ = writeln!(out, "> **Safety limit:** {} _{}_\n", v.message, v.hint);
+                    let _ = writeln!(
+                        out,
+                        "> **Safety limit:** {} _{}_\n",
+                        md(&v.message),
+                        // gamops's own words, with their code spans.
+                        v.hint
+                    );
                 }
                 if !changes.is_empty() {
                     out.push_str("```diff\n");
@@ -301,7 +355,7 @@ pub fn markdown(plan: &Plan) -> String {
                 if !orphans.is_empty() {
                     let list: Vec<String> = orphans
                         .iter()
-                        .map(|o| format!("{} `{}`", o.kind.noun(), o.key))
+                        .map(|o| format!("{} {}", o.kind.noun(), md_code(&o.key)))
                         .collect();
                     let _ = writeln!(out, "Orphans kept (prune is off): {}\n", list.join(", "));
                 }
@@ -310,12 +364,19 @@ pub fn markdown(plan: &Plan) -> String {
             Outcome::Unknown { reason } => {
                 let _ = writeln!(
                     out,
-                    "**`{}` could not be read:** {reason}. Nothing was planned for it.\n",
-                    d.device
+                    "**{} could not be read:** {}. Nothing was planned for it.\n",
+                    md_code(&d.device),
+                    md(reason)
                 );
             }
             Outcome::Error { message, hint } => {
-                let _ = writeln!(out, "**`{}`:** {message} ({hint})\n", d.device);
+                let _ = writeln!(
+                    out,
+                    "**{}:** {} ({})\n",
+                    md_code(&d.device),
+                    md(message),
+                    hint
+                );
             }
         }
     }

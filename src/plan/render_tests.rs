@@ -222,3 +222,48 @@ fn summary_counts_each_subscriber_once() {
     assert_eq!(s.devices_unknown, 1);
     assert_eq!(s.devices_blocked, 1);
 }
+
+/// Issue 16, item 1: strings from a device (an orphan's name, an unreadable device's reason)
+/// print escaped: a newline cannot forge a plan line or close the Markdown code fence, and a
+/// terminal escape cannot reach the terminal.
+#[test]
+fn device_strings_print_escaped() {
+    let mut plan = every_kind_of_change();
+    let evil = "x\n```\n</details>| `y` \u{1b}[2J";
+    for d in &mut plan.devices {
+        match &mut d.outcome {
+            super::Outcome::Planned {
+                changes, orphans, ..
+            } => {
+                for o in orphans.iter_mut() {
+                    o.key = evil.into();
+                }
+                for c in changes.iter_mut() {
+                    c.key = evil.into();
+                    for f in c.fields.iter_mut() {
+                        f.after = Some(evil.into());
+                    }
+                }
+            }
+            super::Outcome::Unknown { reason } => *reason = evil.into(),
+            super::Outcome::Error { .. } => {}
+        }
+    }
+    let t = text(&plan, Colour::Never);
+    assert!(!t.contains('\u{1b}'), "{t}");
+    assert!(!t.lines().any(|l| l == "```" || l.starts_with("</details>")), "{t}");
+    let m = markdown(&plan);
+    assert!(!m.contains('\u{1b}'), "{m}");
+    // The only fences and closing tags are gamops's own, each on a line of its own.
+    let fences: Vec<&str> = m.lines().filter(|l| l.starts_with("```")).collect();
+    assert!(fences.chunks(2).all(|p| p == ["```diff", "```"]), "{m}");
+    let mut in_fence = false;
+    for l in m.lines() {
+        if l.starts_with("```") {
+            in_fence = !in_fence;
+        } else if !in_fence {
+            assert!(l == "</details>" || !l.contains("</details>"), "{l}");
+            assert!(!l.contains("| `y`"), "{l}");
+        }
+    }
+}

@@ -24,6 +24,7 @@ use crate::support::{Gam, temp_inventory};
 /// A lab GAM with its SNMP agent and SSH server, the SNMP view following the CLI.
 struct LabGam {
     device: SharedDevice,
+    view: gamops::lab::snmp::MibView,
     agent: SnmpAgent,
     ssh: SshServerHandle,
 }
@@ -42,10 +43,15 @@ async fn lab_gam(model: GamModel, name: &str) -> LabGam {
     let ssh = serve(
         listener,
         SshServerConfig::gam_default(HostKey::generate().unwrap()),
-        Arc::new(Gam::new(device.clone(), Some(view))),
+        Arc::new(Gam::new(device.clone(), Some(view.clone()))),
     )
     .unwrap();
-    LabGam { device, agent, ssh }
+    LabGam {
+        device,
+        view,
+        agent,
+        ssh,
+    }
 }
 
 fn snmp_target(lab: &LabGam) -> SnmpTarget {
@@ -173,6 +179,67 @@ async fn a_refused_command_rolls_the_device_back_and_saves_nothing() {
         "nothing half-applied is saved"
     );
     assert!(!r.sent.iter().any(|l| l.starts_with("copy ")));
+}
+
+/// Issue 16, item 1: a description set on the device out of band (here by the lab, as its
+/// drift API does) that holds a newline would, restored by a rollback, send `no ghn subscriber
+/// 1` as a command of its own. The plan refuses the device, and apply, handed such changes
+/// anyway (a plan file edited by hand), sends nothing at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_value_holding_a_newline_or_a_quote_never_becomes_a_command() {
+    use gamops::plan::{Outcome, Plan, PlanOptions};
+    let (_tmp, desired) = inventory();
+    let lab = lab_gam(GamModel::Gam12C, "bldg-12-gam1").await;
+    let (job1, _) = job(&lab, &desired, "bldg-12-gam1", "");
+    let r = apply_device(&job1, &NoJournal).await;
+    assert_eq!(r.status, Status::Applied, "{}", r.message);
+    let id = {
+        let d = lab.device.lock().unwrap();
+        *d.running
+            .subscribers
+            .iter()
+            .find(|(_, s)| s.name == "sonar-10423")
+            .unwrap()
+            .0
+    };
+    for evil in ["x\nno ghn subscriber 1\n!", "a \"quoted\" word"] {
+        lab.device
+            .lock()
+            .unwrap()
+            .drift_subscriber(id, |s| s.description = evil.to_string());
+        mib::refresh(&lab.view, &lab.device.lock().unwrap(), Duration::from_secs(1));
+        let subscribers = lab.device.lock().unwrap().running.subscribers.len();
+
+        let live = futures_read(&snmp_target(&lab));
+        let plan = Plan::build(
+            &desired,
+            &[("bldg-12-gam1".to_string(), Observation::Live(Box::new(live)))],
+            None,
+            PlanOptions::default(),
+        );
+        match &plan.devices[0].outcome {
+            Outcome::Error { message, .. } => {
+                assert!(message.contains("cannot be written safely"), "{message}");
+                assert!(!message.contains('\n'), "shown escaped: {message}");
+            }
+            other => panic!("{evil:?}: the device was planned: {other:?}"),
+        }
+
+        let (job2, _) = job(&lab, &desired, "bldg-12-gam1", "");
+        assert!(!job2.changes.is_empty());
+        let r = apply_device(&job2, &NoJournal).await;
+        assert_eq!(
+            (&r.status, r.sent.len()),
+            (&Status::Failed, 0),
+            "{evil:?}: {} {:?}",
+            r.message,
+            r.sent
+        );
+        assert!(r.message.contains("cannot be written safely"), "{}", r.message);
+        let d = lab.device.lock().unwrap();
+        assert_eq!(d.running.subscribers.len(), subscribers);
+        assert_eq!(d.running.subscribers[&id].description, evil);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -23,7 +23,9 @@ fn live_of(state: &DeviceState) -> LiveDevice {
 
 /// The line that carries out `c`.
 fn commands(c: &Change, uplink_base: u32) -> String {
-    gamops::apply::commands::forward(c, uplink_base).expect("every change has a line")
+    gamops::apply::commands::forward(c, uplink_base)
+        .expect("every value renders")
+        .expect("every change has a line")
 }
 
 /// Plans `device` of `desired` against the lab, runs the commands, and checks the result.

@@ -101,7 +101,11 @@ async fn lab_devices_converge_through_snmp_and_the_cli() {
         let lines: Vec<String> = plan
             .changes
             .iter()
-            .map(|c| gamops::apply::commands::forward(c, uplink_base).expect("a line per change"))
+            .map(|c| {
+                gamops::apply::commands::forward(c, uplink_base)
+                    .expect("every value renders")
+                    .expect("a line per change")
+            })
             .collect();
         run_cli(&shared, &lines);
         mib::refresh(&view, &shared.lock().unwrap(), uptime);

@@ -24,9 +24,39 @@ pub const SAVE: &str = "copy running-config startup-config";
 /// What a save prints when another save or load is running.
 pub const SAVE_BUSY: &str = "Another load/save operation is already in progress";
 
-fn quoted(s: &str) -> String {
-    // Names and descriptions cannot hold `"` (the model refuses it), so no escaping is needed.
-    format!("\"{s}\"")
+/// A value that cannot be put into a command line safely: it holds a control character (a
+/// newline would end the line and start another command) or a `"` (the CLI has no escape for it
+/// inside a quoted string, so it would end the string early).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the value {} cannot be sent to the device: {reason}", escape_debug(.value))]
+pub struct UnsafeValue {
+    pub value: String,
+    pub reason: &'static str,
+}
+
+/// The one check every string goes through before it enters a command line: control characters
+/// and `"` are refused, anything else is written in double quotes (the ICLI rule: a quoted word
+/// runs to the next `"`, with no escapes, and may hold spaces).
+pub fn quote(value: &str) -> Result<String, UnsafeValue> {
+    if value.chars().any(char::is_control) {
+        return Err(UnsafeValue {
+            value: value.to_string(),
+            reason: "it holds a control character (such as a newline)",
+        });
+    }
+    if value.contains('"') {
+        return Err(UnsafeValue {
+            value: value.to_string(),
+            reason: "it holds a double quote, which the CLI cannot quote",
+        });
+    }
+    Ok(format!("\"{value}\""))
+}
+
+/// A string as Rust's `escape_debug` writes it, in quotes: how a device's value is shown in
+/// messages, so a newline or a terminal escape in it prints as `\n` or `\u{1b}`.
+pub fn escape_debug(value: &str) -> String {
+    format!("\"{}\"", value.escape_debug())
 }
 
 /// A VLAN list as the CLI takes it: `300-302,310`.
@@ -54,26 +84,26 @@ pub fn vlan_list(vids: &[u16]) -> String {
 }
 
 /// `ghn port N name ... mode ...`.
-pub fn set_port(p: &LivePort) -> String {
-    let mut line = format!("ghn port {} name {}", p.port, quoted(&p.name));
+pub fn set_port(p: &LivePort) -> Result<String, UnsafeValue> {
+    let mut line = format!("ghn port {} name {}", p.port, quote(&p.name)?);
     match p.mode {
         LivePortMode::Mimo => line.push_str(" mode mimo"),
         LivePortMode::Siso => line.push_str(" mode siso"),
         LivePortMode::Coax => {}
     }
-    line
+    Ok(line)
 }
 
 /// `ghn bw-profile ID name ... description ... rate-downstream D rate-upstream U`.
-pub fn set_profile(p: &LiveProfile) -> String {
-    format!(
+pub fn set_profile(p: &LiveProfile) -> Result<String, UnsafeValue> {
+    Ok(format!(
         "ghn bw-profile {} name {} description {} rate-downstream {} rate-upstream {}",
         p.id,
-        quoted(&p.name),
-        quoted(&p.description),
+        quote(&p.name)?,
+        quote(&p.description)?,
         p.down_mbps,
         p.up_mbps
-    )
+    ))
 }
 
 pub fn delete_profile(id: u8) -> String {
@@ -81,19 +111,19 @@ pub fn delete_profile(id: u8) -> String {
 }
 
 /// `ghn endpoint ID name ... mac-address ... description ... port N|auto|unassigned`.
-pub fn set_endpoint(e: &LiveEndpoint) -> String {
+pub fn set_endpoint(e: &LiveEndpoint) -> Result<String, UnsafeValue> {
     let port = match e.binding {
         EndpointBinding::Port(n) => n.to_string(),
         EndpointBinding::Auto => "auto".to_string(),
         EndpointBinding::Unassigned => "unassigned".to_string(),
     };
-    format!(
+    Ok(format!(
         "ghn endpoint {} name {} mac-address {} description {} port {port}",
         e.id,
-        quoted(&e.name),
+        quote(&e.name)?,
         e.mac,
-        quoted(&e.description)
-    )
+        quote(&e.description)?
+    ))
 }
 
 pub fn delete_endpoint(id: u16) -> String {
@@ -102,12 +132,12 @@ pub fn delete_endpoint(id: u16) -> String {
 
 /// `ghn subscriber ID ...` with every option stated. `uplink_base` is the ifIndex before the
 /// first 10G uplink (1000000 + the model's G.hn port count), to name the NNI.
-pub fn set_subscriber(s: &LiveSubscriber, uplink_base: u32) -> String {
+pub fn set_subscriber(s: &LiveSubscriber, uplink_base: u32) -> Result<String, UnsafeValue> {
     let mut line = format!(
         "ghn subscriber {} name {} description {} vid {} {}",
         s.id,
-        quoted(&s.name),
-        quoted(&s.description),
+        quote(&s.name)?,
+        quote(&s.description)?,
         s.vlan,
         if s.tagged { "tagged" } else { "untagged" }
     );
@@ -146,7 +176,7 @@ pub fn set_subscriber(s: &LiveSubscriber, uplink_base: u32) -> String {
         }
         _ => line.push_str(" nni default"),
     }
-    line
+    Ok(line)
 }
 
 pub fn delete_subscriber(id: u16) -> String {
@@ -177,12 +207,12 @@ mod tests {
             binding: EndpointBinding::Port(4),
         };
         assert_eq!(
-            set_endpoint(&e),
+            set_endpoint(&e).unwrap(),
             "ghn endpoint 1 name \"Positron_1C9508\" mac-address 00:0e:d8:1c:95:08 description \"\" port 4"
         );
         let s = crate::device::live::walk_example().subscribers.remove(0);
         assert_eq!(
-            set_subscriber(&s, 1_000_012),
+            set_subscriber(&s, 1_000_012).unwrap(),
             "ghn subscriber 1 name \"C#\" description \"C#\" vid 1409 untagged remapped-vid none endpoint 1 bw-profile 3 allowed-vlan none outer-vid 120 nni default"
         );
         let p = LiveProfile {
@@ -193,10 +223,54 @@ mod tests {
             up_mbps: 545,
         };
         assert_eq!(
-            set_profile(&p),
+            set_profile(&p).unwrap(),
             "ghn bw-profile 3 name \"500M\" description \"500M/500M\" rate-downstream 545 rate-upstream 545"
         );
         assert_eq!(delete_subscriber(7), "no ghn subscriber 7");
+    }
+
+    #[test]
+    fn every_string_is_checked_and_quoted() {
+        assert_eq!(quote("Unit 4B").unwrap(), "\"Unit 4B\"");
+        assert_eq!(quote("").unwrap(), "\"\"");
+        for bad in ["x\nno ghn subscriber 1\n!", "a\rb", "\u{1b}[2J", "tab\there", "del\u{7f}", "c1\u{85}"] {
+            let e = quote(bad).unwrap_err();
+            assert!(e.reason.contains("control"), "{bad:?}: {e}");
+            assert!(!e.to_string().contains('\n'), "the message shows the value escaped: {e}");
+        }
+        assert!(quote("say \"hi\"").unwrap_err().reason.contains("double quote"));
+    }
+
+    #[test]
+    fn a_description_from_the_device_cannot_become_a_second_command() {
+        let mut s = crate::device::live::walk_example().subscribers.remove(0);
+        s.description = "x\nno ghn subscriber 1\n!".into();
+        assert!(set_subscriber(&s, 1_000_012).is_err());
+        s.description = "a \"quoted\" word".into();
+        assert!(set_subscriber(&s, 1_000_012).is_err());
+        let mut e = LiveEndpoint {
+            id: 1,
+            mac: "00:0e:d8:1c:95:08".parse().unwrap(),
+            name: "ok".into(),
+            description: String::new(),
+            binding: EndpointBinding::Auto,
+        };
+        e.name = "a\nb".into();
+        assert!(set_endpoint(&e).is_err());
+        let p = LiveProfile {
+            id: 3,
+            name: "500M".into(),
+            description: "\r".into(),
+            down_mbps: 1,
+            up_mbps: 1,
+        };
+        assert!(set_profile(&p).is_err());
+        let port = LivePort {
+            port: 1,
+            name: "\"".into(),
+            mode: LivePortMode::Coax,
+        };
+        assert!(set_port(&port).is_err());
     }
 
     #[test]

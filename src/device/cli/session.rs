@@ -28,6 +28,42 @@ pub enum HostKeyPolicy {
     AcceptNew,
 }
 
+impl HostKeyPolicy {
+    /// The policy for a device: the key pinned in its file, else the key recorded in the store
+    /// on first contact (a changed key is refused even with `--accept-new-host-keys`), else any
+    /// key when `accept_new` (first contact: the session's key is then to be recorded, see
+    /// [`openssh_line`]), else an error saying how to pin one.
+    pub fn for_device(
+        pinned: Option<&str>,
+        recorded: Option<&str>,
+        accept_new: bool,
+    ) -> Result<HostKeyPolicy, &'static str> {
+        match (pinned, recorded, accept_new) {
+            (Some(pin), _, _) => Ok(HostKeyPolicy::Pinned(pin.to_string())),
+            (None, Some(known), _) => Ok(HostKeyPolicy::Pinned(known.to_string())),
+            (None, None, true) => Ok(HostKeyPolicy::AcceptNew),
+            (None, None, false) => Err(
+                "pins no SSH host key; set ssh.host_key (SHA256:...), or run with --accept-new-host-keys on first contact",
+            ),
+        }
+    }
+
+    /// This policy once the store is asked: accepting any key becomes pinning the key recorded
+    /// on first contact, when there is one.
+    pub fn with_recorded(self, recorded: Option<String>) -> HostKeyPolicy {
+        match (self, recorded) {
+            (HostKeyPolicy::AcceptNew, Some(known)) => HostKeyPolicy::Pinned(known),
+            (policy, _) => policy,
+        }
+    }
+}
+
+/// A host key as one OpenSSH public key line (`ssh-ed25519 AAAA...`), as the store records it
+/// and as `ssh.host_key` takes it.
+pub fn openssh_line(key: &PublicKey) -> String {
+    key.to_openssh().unwrap_or_else(|_| fingerprint(key))
+}
+
 #[derive(Clone, Debug)]
 pub struct CliTarget {
     pub addr: SocketAddr,
@@ -64,6 +100,9 @@ pub enum CliError {
     Rejected { command: String, message: String },
     #[error("ssh: {0}")]
     Ssh(String),
+    /// A line holding a control character (a newline would send a second command): never sent.
+    #[error("refusing to send {0}: it holds a control character")]
+    UnsafeLine(String),
 }
 
 impl CliError {
@@ -192,7 +231,9 @@ impl CliSession {
                 {
                     return Err(CliError::HostKeyChanged {
                         addr,
-                        expected: pin.clone(),
+                        // A recorded key is a whole OpenSSH line: show its fingerprint.
+                        expected: PublicKey::from_openssh(pin.trim())
+                            .map_or_else(|_| pin.clone(), |k| fingerprint(&k)),
                         got: fingerprint(&key),
                     });
                 }
@@ -325,6 +366,10 @@ impl CliSession {
     /// Sends one command line and returns its output (without the echo and the next prompt).
     /// A `%` line in the output is the device refusing the command.
     pub async fn run(&mut self, command: &str) -> Result<String, CliError> {
+        // The dialect refuses such values already; this guards every other path to the wire.
+        if command.chars().any(char::is_control) {
+            return Err(CliError::UnsafeLine(dialect::escape_debug(command)));
+        }
         self.send(format!("{command}\r").as_bytes()).await?;
         let raw = self
             .read_to_prompt(&format!("the answer to `{command}`"))
