@@ -3,10 +3,12 @@
 //! See docs/ARCHITECTURE.md for the map of modules and the invariants each keeps.
 
 pub mod apply;
+pub mod atomic_write;
 pub mod billing;
 pub mod cli;
 pub mod device;
 pub mod git;
+pub mod http_server;
 pub mod inventory;
 pub mod lab;
 pub mod model;

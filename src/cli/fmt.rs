@@ -31,9 +31,24 @@ pub fn run(args: Args) -> Result<u8, CommandError> {
     for file in &inv.files {
         let Some(kind) = file.kind else { continue };
         let path = Path::new(&file.path);
-        let Ok(original) = std::fs::read_to_string(path) else {
-            // Missing (gamops.yaml/plans.yaml not there) or unreadable: validate reports it.
-            continue;
+        // Read as loading reads (a regular file, size-capped); a file that cannot be read or is
+        // not UTF-8 is a problem reported and counted, never skipped in silence.
+        let original = match crate::inventory::read_file(path) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => text,
+                Err(_) => {
+                    problems += 1;
+                    eprintln!("{}: not formatted: the file is not UTF-8 text", file.path);
+                    continue;
+                }
+            },
+            // gamops.yaml or plans.yaml not there: nothing to format (validate reports it).
+            Err(p) if p.missing => continue,
+            Err(p) => {
+                problems += 1;
+                eprintln!("{}: not formatted: {}", file.path, p.message);
+                continue;
+            }
         };
         match format_file(kind, &original) {
             Ok(text) if text == original => unchanged += 1,

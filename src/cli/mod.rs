@@ -134,17 +134,8 @@ pub(crate) fn load_valid(
     Ok(inv)
 }
 
-/// Writes through a temporary file in the same folder, so a crash never leaves half a file.
+/// Writes a file atomically (see [`crate::atomic_write`]), creating its folder when missing.
 pub(crate) fn write_atomically(path: &std::path::Path, text: &str) -> Result<(), CommandError> {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)
-            .map_err(|e| CommandError::user(format!("cannot create {}: {e}", parent.display())))?;
-    }
-    let tmp = path.with_extension("yaml.gamops-tmp");
-    std::fs::write(&tmp, text)
-        .and_then(|()| std::fs::rename(&tmp, path))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            CommandError::user(format!("cannot write {}: {e}", path.display()))
-        })
+    crate::atomic_write::write(path, text.as_bytes())
+        .map_err(|e| CommandError::user(format!("cannot write {}: {e}", path.display())))
 }

@@ -90,7 +90,7 @@ pub fn run(args: Args) -> Result<u8, CommandError> {
     };
     print!("{text}");
     if let Some(path) = &args.out {
-        std::fs::write(path, render::json(&plan))
+        crate::atomic_write::write(path, render::json(&plan).as_bytes())
             .map_err(|e| CommandError::user(format!("cannot write {}: {e}", path.display())))?;
         eprintln!(
             "saved the plan to {}; apply it with `gamops apply {}`",

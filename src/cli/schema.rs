@@ -34,7 +34,7 @@ pub fn run(args: Args) -> Result<u8, CommandError> {
         if args.check {
             stale.push(path);
         } else {
-            std::fs::write(&path, &text)
+            crate::atomic_write::write(&path, text.as_bytes())
                 .map_err(|e| CommandError::user(format!("cannot write {}: {e}", path.display())))?;
             println!("wrote {}", path.display());
         }

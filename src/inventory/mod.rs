@@ -247,18 +247,9 @@ impl Inventory {
     }
 }
 
-/// Writes a file through a temporary file in the same folder (created if missing), so a crash
-/// never leaves half a file.
+/// Writes a file atomically (see [`crate::atomic_write`]), creating its folder when missing.
 pub fn write_file(path: &Path, text: &str) -> std::io::Result<()> {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    let tmp = path.with_extension("yaml.gamops-tmp");
-    std::fs::write(&tmp, text)
-        .and_then(|()| std::fs::rename(&tmp, path))
-        .inspect_err(|_| {
-            let _ = std::fs::remove_file(&tmp);
-        })
+    crate::atomic_write::write(path, text.as_bytes())
 }
 
 fn check_root(root: &Path) -> Result<(), LoadError> {
@@ -328,10 +319,62 @@ fn walk_dir(root: &Path) -> Vec<Found> {
     found
 }
 
-/// Reads at most `MAX_FILE_BYTES` (plus one, to tell a file that is too large).
+/// Why an inventory file could not be read: a message and a hint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReadProblem {
+    pub message: String,
+    pub hint: String,
+    /// The file is not there (nothing to read, as opposed to something wrong with it).
+    pub missing: bool,
+}
+
+/// Reads one inventory file exactly as loading does (`gamops fmt` reads through this too): a
+/// regular file, or a link to one, of at most [`MAX_FILE_BYTES`].
+pub fn read_file(path: &Path) -> Result<Vec<u8>, ReadProblem> {
+    read_limited(path).map_err(|c| match c {
+        Content::Problem(_, message, hint) => ReadProblem {
+            missing: !path.exists() && std::fs::symlink_metadata(path).is_err(),
+            message,
+            hint,
+        },
+        _ => ReadProblem {
+            message: "cannot read the file".to_string(),
+            hint: String::new(),
+            missing: false,
+        },
+    })
+}
+
+/// Reads at most `MAX_FILE_BYTES` (plus one, to tell a file that is too large), from a regular
+/// file only: the file is opened without blocking (a FIFO behind a link would otherwise wait
+/// for a writer forever) and its type checked on the open file, after links are resolved (a
+/// link to `/dev/zero` is refused, not read).
 fn read_limited(path: &Path) -> Result<Vec<u8>, Content> {
     use std::io::Read;
-    let file = std::fs::File::open(path).map_err(|e| read_problem(path, &e))?;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .map_err(|e| read_problem(path, &e))?;
+    let meta = file.metadata().map_err(|e| read_problem(path, &e))?;
+    if meta.is_dir() {
+        return Err(read_problem(
+            path,
+            &std::io::Error::from_raw_os_error(libc::EISDIR),
+        ));
+    }
+    if !meta.is_file() {
+        return Err(Content::Problem(
+            Code::UnexpectedFile,
+            "this is not a regular file (a pipe, a socket or a device, or a link to one)"
+                .to_string(),
+            "remove it from the inventory".to_string(),
+        ));
+    }
+    if meta.len() > MAX_FILE_BYTES as u64 {
+        return Err(too_large(meta.len()));
+    }
     let mut bytes = Vec::with_capacity(1024);
     file.take(MAX_FILE_BYTES as u64 + 1)
         .read_to_end(&mut bytes)

@@ -110,7 +110,7 @@ pub fn write_fleet(spec: &FleetSpec, out: &Path) -> Result<GenSummary, GenError>
                 source,
             })?;
         }
-        std::fs::write(&path, text).map_err(|source| GenError::Io {
+        crate::atomic_write::write(&path, text.as_bytes()).map_err(|source| GenError::Io {
             path: path.display().to_string(),
             source,
         })

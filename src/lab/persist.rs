@@ -5,7 +5,6 @@
 //! leaves half a file. Faults are not kept: a restarted lab starts without them.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -106,25 +105,8 @@ pub fn save(path: &Path, state: &StateFile) -> Result<(), PersistError> {
         source,
     };
     let json = serde_json::to_vec(state).map_err(|e| err(std::io::Error::other(e)))?;
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "lab-state".to_string());
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let write = || -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(&json)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    };
-    write().map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        err(e)
-    })
+    // The file holds the devices' SSH host keys: the owner's alone.
+    crate::atomic_write::write_private(path, &json).map_err(err)
 }
 
 /// Replaces one device's state in the file at `path` (read afresh, so other devices' newer

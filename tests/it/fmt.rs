@@ -174,3 +174,79 @@ fn schema_check_fails_on_a_stale_file() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stdout(&out).contains("out of date:"), "{}", stdout(&out));
 }
+
+/// Issue 16, item 2: a symlink planted at the name the atomic write used for its temporary file
+/// (`<file>.gamops-tmp`) made `fmt` overwrite the link's target and turn the file into a link.
+#[test]
+fn fmt_never_writes_through_a_link_planted_at_a_temporary_name() {
+    let (tmp, inv) = temp_inventory();
+    let victim = tmp.path().join("victim.txt");
+    std::fs::write(&victim, "precious").unwrap();
+    let path = inv.join("subscribers/bldg-12-gam1/sonar-10423.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    // Not canonical: the schema line is gone, so fmt rewrites the file.
+    std::fs::write(&path, text.lines().skip(1).collect::<Vec<_>>().join("\n") + "\n").unwrap();
+    for name in ["sonar-10423.yaml.gamops-tmp", "sonar-10423.yaml.yaml.gamops-tmp"] {
+        std::os::unix::fs::symlink(&victim, path.with_file_name(name)).unwrap();
+    }
+    let out = gamops()
+        .args(["fmt", "--inventory"])
+        .arg(&inv)
+        .output()
+        .unwrap();
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    assert!(
+        std::fs::symlink_metadata(&path).unwrap().is_file(),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+}
+
+/// Issue 16, item 8: a link to `/dev/zero` made `fmt` read gigabytes and exit 0; a file larger
+/// than validate's cap was read whole; unreadable or non-UTF-8 files were skipped in silence.
+#[test]
+fn fmt_refuses_special_large_and_non_text_files_with_exit_1() {
+    let (_tmp, inv) = temp_inventory();
+    let zero = inv.join("subscribers/bldg-12-gam1/zero.yaml");
+    std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+    let big = inv.join("subscribers/bldg-12-gam1/big.yaml");
+    std::fs::write(&big, "# x\n".repeat(600_000)).unwrap();
+    let latin1 = inv.join("subscribers/bldg-12-gam1/latin1.yaml");
+    std::fs::write(&latin1, b"id: latin1\nname: \"Caf\xe9\"\n").unwrap();
+    let out = gamops()
+        .args(["fmt", "--inventory"])
+        .arg(&inv)
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("zero.yaml: not formatted: this is not a regular file"), "{err}");
+    assert!(err.contains("big.yaml: not formatted: the file is"), "{err}");
+    assert!(err.contains("latin1.yaml: not formatted"), "{err}");
+}
+
+/// Issue 16, item 8: a link to a FIFO made `validate` (and `fmt`) wait for a writer forever.
+#[test]
+fn a_link_to_a_fifo_is_reported_not_waited_on() {
+    let (tmp, inv) = temp_inventory();
+    let fifo = tmp.path().join("pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    std::os::unix::fs::symlink(&fifo, inv.join("subscribers/bldg-12-gam1/pipe.yaml")).unwrap();
+    for cmd in ["validate", "fmt"] {
+        let out = gamops()
+            .args([cmd, "--inventory"])
+            .arg(&inv)
+            .timeout(std::time::Duration::from_secs(60))
+            .output()
+            .unwrap();
+        let all = format!("{}{}", stdout(&out), stderr(&out));
+        assert_eq!(out.status.code(), Some(1), "{cmd}: {all}");
+        assert!(all.contains("not a regular file"), "{cmd}: {all}");
+    }
+}
