@@ -1,22 +1,40 @@
 //! The `gamops` binary: parse arguments, run the command, map the outcome to an exit code.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
 
+/// The exit code of a command line that does not parse: 1, like any user error. Never 2, which
+/// `plan --detailed-exitcode` uses for "changes present" (clap's own default).
+const USAGE_ERROR: u8 = 1;
+
 fn main() -> ExitCode {
-    let cli = gamops::cli::Cli::parse();
+    let cli = match gamops::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // `--help` and `--version` are not errors.
+            return if e.use_stderr() {
+                ExitCode::from(USAGE_ERROR)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("GAMOPS_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .with_writer(std::io::stderr)
+        // Colour codes only for a terminal: a log file or a CI log gets plain text.
+        .with_ansi(colour)
         .init();
     match gamops::cli::run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
-            let colour = std::io::IsTerminal::is_terminal(&std::io::stderr());
             let (red, cyan, reset) = if colour {
                 ("\x1b[1;31m", "\x1b[1;36m", "\x1b[0m")
             } else {

@@ -129,9 +129,10 @@ pub struct UpArgs {
     /// How long a rebooting device stays unreachable, in milliseconds.
     #[arg(long, default_value_t = 5000)]
     pub reboot_downtime_ms: u64,
-    /// Faults to set at start: a JSON object of device name (or "*" for all) to fault settings,
-    /// the same as the admin interface's `POST /devices/NAME/faults`.
-    #[arg(long)]
+    /// Faults to set at start: the path of a JSON file holding an object of device name (or
+    /// "*" for all) to fault settings, the same as the admin interface's
+    /// `POST /devices/NAME/faults` (for example `{"*": {"snmp_latency_ms": 200}}`).
+    #[arg(long, value_name = "FILE")]
     pub faults: Option<PathBuf>,
     /// Also serve a fake billing system whose customers fit the lab's devices (free ports,
     /// VLANs and MACs, the inventory's plans), so `gamops sync splynx|sonar --commit` has

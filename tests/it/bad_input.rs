@@ -124,3 +124,57 @@ fn garbage_in_every_file_kind_is_reported_per_file() {
         );
     }
 }
+
+/// Issue 16, item 11: a command line that does not parse exited 2, the code `plan
+/// --detailed-exitcode` uses for "changes present"; it exits 1. `--help` and `--version` exit 0.
+#[test]
+fn usage_errors_exit_1_never_2_and_help_exits_0() {
+    for args in [
+        &["plan", "--detailed-exitcode", "--no-such-flag"][..],
+        &["plan", "--detailed-exitcode", "--format", "yaml"],
+        &["no-such-command"],
+        &[],
+    ] {
+        let out = gamops().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        assert!(!stderr(&out).is_empty(), "{args:?}");
+    }
+    for args in [&["--help"][..], &["--version"], &["plan", "--help"]] {
+        let out = gamops().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        assert!(!stdout(&out).is_empty(), "{args:?}");
+    }
+}
+
+/// Issue 16 (low): `lab up --faults` said it takes JSON when it takes a file of JSON.
+#[test]
+fn lab_up_faults_help_names_a_file() {
+    let out = gamops().args(["lab", "up", "--help"]).output().unwrap();
+    let text = stdout(&out);
+    assert!(text.contains("--faults <FILE>"), "{text}");
+    assert!(text.contains("the path of a JSON file"), "{text}");
+}
+
+/// Issue 16 (low): log lines carried colour codes when stderr was not a terminal.
+#[test]
+fn logs_have_no_colour_codes_off_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = gamops::store::Store::open(&gamops::store::StoreLocation::Sqlite(state.clone()))
+            .await
+            .unwrap();
+        store.close().await;
+    });
+    let out = gamops()
+        .env("GAMOPS_LOG", "debug")
+        .env_remove("GAMOPS_DATABASE_URL")
+        .args(["history", "--state-dir"])
+        .arg(&state)
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert!(err.contains("DEBUG"), "some log lines: {err:?}");
+    assert!(!err.contains('\u{1b}'), "{err:?}");
+}
