@@ -35,14 +35,10 @@ pub fn run(args: Args) -> Result<u8, CommandError> {
         limit: Some(args.limit),
     };
     let runs = super::runtime()?.block_on(async {
-        match open_existing(&location).await? {
-            Some(store) => {
-                let runs = store.runs(&filter).await;
-                store.close().await;
-                Ok::<_, CommandError>(runs?)
-            }
-            None => Ok(Vec::new()),
-        }
+        let store = open_existing(&location).await?;
+        let runs = store.runs(&filter).await;
+        store.close().await;
+        Ok::<_, CommandError>(runs?)
     })?;
     match args.format {
         Format::Json => {

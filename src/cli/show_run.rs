@@ -28,14 +28,10 @@ pub struct Args {
 pub fn run(args: Args) -> Result<u8, CommandError> {
     let location = args.store.location();
     let detail = super::runtime()?.block_on(async {
-        match open_existing(&location).await? {
-            Some(store) => {
-                let run = store.run(args.id).await;
-                store.close().await;
-                Ok::<_, CommandError>(run?)
-            }
-            None => Ok(None),
-        }
+        let store = open_existing(&location).await?;
+        let run = store.run(args.id).await;
+        store.close().await;
+        Ok::<_, CommandError>(run?)
     })?;
     let Some(detail) = detail else {
         return Err(

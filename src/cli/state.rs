@@ -38,15 +38,17 @@ impl StoreArgs {
     }
 }
 
-/// Opens the store for reading, or `None` when it is a SQLite state directory that holds no
-/// store yet (reading history should not create one).
-pub(crate) async fn open_existing(location: &StoreLocation) -> Result<Option<Store>, CommandError> {
+/// Opens the store for reading; an error when it is a SQLite state directory that holds no
+/// store (reading history creates none, and "no runs" would hide a wrong --state-dir).
+pub(crate) async fn open_existing(location: &StoreLocation) -> Result<Store, CommandError> {
     if let Some(file) = location.sqlite_file()
         && !file.exists()
     {
-        return Ok(None);
+        return Err(CommandError::user(format!("there is no store in {location}")).hint(
+            "the first `gamops apply` makes it; point --state-dir (env GAMOPS_STATE_DIR) or --database-url at the store it made",
+        ));
     }
-    Ok(Some(Store::open(location).await?))
+    Ok(Store::open(location).await?)
 }
 
 impl From<StoreError> for CommandError {

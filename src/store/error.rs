@@ -10,6 +10,9 @@ pub enum StoreError {
     /// The SQLite state directory or its database file cannot be created or opened.
     #[error("cannot open the state directory {}: {reason}", path.display())]
     StateDir { path: PathBuf, reason: String },
+    /// The SQLite file is there but is not a database (damaged, or another program's file).
+    #[error("{} is not a gamops store: {reason}", path.display())]
+    Damaged { path: PathBuf, reason: String },
     /// The database URL is not one the store understands.
     #[error("unsupported database URL {url}: {reason}")]
     BadUrl { url: String, reason: String },
@@ -45,6 +48,10 @@ impl StoreError {
             StoreError::StateDir { .. } => Some(
                 "check that the folder can be created and written, or choose another with \
                  --state-dir (env GAMOPS_STATE_DIR)",
+            ),
+            StoreError::Damaged { .. } => Some(
+                "the file is damaged or is not gamops's; move it aside (gamops makes a new, empty \
+                 store) and keep it if its history matters",
             ),
             StoreError::BadUrl { .. } => Some(
                 "give a PostgreSQL URL such as postgres://USER@HOST:5432/DATABASE, or leave \

@@ -13,6 +13,7 @@
 
 mod error;
 mod events;
+mod host_keys;
 mod lease;
 mod location;
 mod records;
@@ -76,6 +77,16 @@ impl Store {
         };
         let shown = location.to_string();
         let connect_err = |e: sqlx::Error| match sqlite_dir {
+            // SQLITE_NOTADB: the folder is fine, the file in it is not a database.
+            Some(dir)
+                if e.as_database_error().and_then(|d| d.code()).as_deref() == Some("26")
+                    || e.to_string().contains("not a database") =>
+            {
+                StoreError::Damaged {
+                    path: dir.join(STATE_FILE),
+                    reason: e.to_string(),
+                }
+            }
             Some(dir) => StoreError::StateDir {
                 path: dir.clone(),
                 reason: e.to_string(),

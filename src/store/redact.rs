@@ -57,16 +57,143 @@ fn redact_line(line: &str) -> Option<String> {
     }
     let rest = &body[end..];
     let value = rest.trim_start_matches(|c: char| c.is_whitespace() || c == '=' || c == ':');
-    if value.trim().is_empty() || value.trim_end() == REDACTED {
+    // Nothing after the word, or a value already hidden (`?sslpassword=<redacted>&...`).
+    if value.trim().is_empty() || value.starts_with(REDACTED) {
         return None;
     }
     let keep = &body[..body.len() - value.len()];
     Some(format!("{keep}{REDACTED}{ending}"))
 }
 
+/// Query parameters of a URL whose value is a secret (matched without regard to case, also
+/// inside longer names such as `sslpassword` or `access_token`).
+const URL_KEYWORDS: &[&str] = &["password", "passwd", "secret", "token", "key", "sig"];
+
+/// A command line as the store records it: the credentials in every URL in it hidden
+/// (`postgres://gamops:<redacted>@db/gamops`, `?password=<redacted>`), then what follows
+/// secret-bearing words ([`redact`]).
+pub fn command_line(text: &str) -> Cow<'_, str> {
+    match redact_urls(text) {
+        Cow::Borrowed(t) => redact(t),
+        Cow::Owned(t) => Cow::Owned(redact(&t).into_owned()),
+    }
+}
+
+/// Hides the password of every `scheme://user:password@host` in `text` (the whole user part of
+/// an `http(s)` URL, where it is often a token), and the values of secret query parameters.
+pub fn redact_urls(text: &str) -> Cow<'_, str> {
+    if !text.contains("://") {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    let mut changed = false;
+    while let Some(at) = rest.find("://") {
+        // The scheme: the letters, digits, `+ - .` just before `://`.
+        let scheme_start = rest[..at]
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
+            .map_or(0, |i| i + 1);
+        let scheme = rest[scheme_start..at].to_ascii_lowercase();
+        out.push_str(&rest[..at + 3]);
+        let after = &rest[at + 3..];
+        // The URL runs to the next space or quote.
+        let end = after
+            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>'))
+            .unwrap_or(after.len());
+        let url = &after[..end];
+        let auth_end = url.find(['/', '?', '#']).unwrap_or(url.len());
+        let authority = &url[..auth_end];
+        match authority.rfind('@') {
+            Some(at_sign) => {
+                let userinfo = &authority[..at_sign];
+                match userinfo.split_once(':') {
+                    Some((user, pass)) if !pass.is_empty() && pass != REDACTED => {
+                        out.push_str(user);
+                        out.push(':');
+                        out.push_str(REDACTED);
+                        changed = true;
+                    }
+                    None if (scheme == "http" || scheme == "https") && !userinfo.is_empty() => {
+                        out.push_str(REDACTED);
+                        changed = true;
+                    }
+                    _ => out.push_str(userinfo),
+                }
+                out.push_str(&authority[at_sign..]);
+            }
+            None => out.push_str(authority),
+        }
+        let tail = &url[auth_end..];
+        match tail.split_once('?') {
+            Some((path, query)) => {
+                out.push_str(path);
+                out.push('?');
+                let mut first = true;
+                for param in query.split('&') {
+                    if !first {
+                        out.push('&');
+                    }
+                    first = false;
+                    match param.split_once('=') {
+                        Some((name, value))
+                            if !value.is_empty()
+                                && value != REDACTED
+                                && URL_KEYWORDS
+                                    .iter()
+                                    .any(|k| name.to_ascii_lowercase().contains(k)) =>
+                        {
+                            out.push_str(name);
+                            out.push('=');
+                            out.push_str(REDACTED);
+                            changed = true;
+                        }
+                        _ => out.push_str(param),
+                    }
+                }
+            }
+            None => out.push_str(tail),
+        }
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    if changed {
+        Cow::Owned(out)
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hides_credentials_in_urls() {
+        assert_eq!(
+            command_line("gamops apply --database-url postgres://gamops:hunter2@db:5432/gamops --auto-approve"),
+            "gamops apply --database-url postgres://gamops:<redacted>@db:5432/gamops --auto-approve"
+        );
+        assert_eq!(
+            command_line("gamops history --database-url=postgresql://u:p%40ss@h/db?sslmode=require&password=x"),
+            "gamops history --database-url=postgresql://u:<redacted>@h/db?sslmode=require&password=<redacted>"
+        );
+        assert_eq!(
+            command_line("push https://ghp_abc123@github.com/o/r.git and https://x:tok@h/"),
+            "push https://<redacted>@github.com/o/r.git and https://x:<redacted>@h/"
+        );
+        for s in [
+            "gamops apply --database-url postgres://postgres@127.0.0.1:5432/test",
+            "gamops plan --out plan.json",
+            "see https://example.com/a?b=c",
+            "a://",
+            "://x",
+        ] {
+            assert!(matches!(command_line(s), Cow::Borrowed(_)), "{s}");
+        }
+        // Redacting twice changes nothing more.
+        let once = command_line("postgres://a:b@h/d").into_owned();
+        assert_eq!(command_line(&once), once);
+    }
 
     #[test]
     fn hides_what_follows_secret_words() {

@@ -5,7 +5,7 @@ use super::records::{
     DeviceOutcomeRecord, DeviceStatus, JournalEntry, JournalRow, NewRun, OutcomeRow, RunDetail,
     RunFilter, RunId, RunStatus, RunSummary, Timestamp,
 };
-use super::redact::redact;
+use super::redact::{command_line, redact};
 use super::{Store, StoreError};
 
 /// How often `start_run` retries when another process took the same run id first
@@ -60,7 +60,8 @@ impl SummaryRow {
         Ok(RunSummary {
             id: RunId(self.id),
             actor: self.actor,
-            command: self.command,
+            // Runs recorded before redaction existed are shown redacted too.
+            command: command_line(&self.command).into_owned(),
             commit: self.git_commit,
             plan_summary: self.plan_summary,
             status: RunStatus::parse_stored(&self.status)?,
@@ -101,14 +102,17 @@ fn stored(n: u64) -> i64 {
 }
 
 impl Store {
-    /// Records the start of a run (status `running`, started now) and returns its id.
+    /// Records the start of a run (status `running`, started now) and returns its id. The
+    /// command line is recorded with its credentials hidden ([`super::redact::command_line`]):
+    /// a password in `--database-url` never reaches the store, `history` or `show-run`.
     pub async fn start_run(&self, run: &NewRun) -> Result<RunId, StoreError> {
+        let command = command_line(&run.command);
         let mut attempt = 0;
         loop {
             attempt += 1;
             let result: Result<(i64,), sqlx::Error> = sqlx::query_as(INSERT_RUN)
                 .bind(&run.actor)
-                .bind(&run.command)
+                .bind(command.as_ref())
                 .bind(run.commit.as_deref())
                 .bind(run.plan_summary.as_deref())
                 .bind(RunStatus::Running.as_str())

@@ -574,6 +574,44 @@ on_both! {
 }
 
 on_both! {
+    /// Issue 16, item 7: a password given in `--database-url` was stored in the run's command
+    /// line and printed by `history` and `show-run`. The store records it redacted, whoever
+    /// starts the run.
+    async fn a_password_in_a_url_never_reaches_the_store(db) {
+        let id = db
+            .store
+            .start_run(&NewRun {
+                actor: "ops@bastion".into(),
+                command: "gamops apply --database-url postgres://gamops:hunter2@db.example:5432/gamops?sslpassword=pw2 --auto-approve".into(),
+                commit: None,
+                plan_summary: None,
+            })
+            .await
+            .unwrap();
+        db.store.finish_run(id, RunStatus::Succeeded).await.unwrap();
+        let runs = db.store.runs(&RunFilter::default()).await.unwrap();
+        assert_eq!(
+            runs[0].command,
+            format!("gamops apply --database-url postgres://gamops:{REDACTED}@db.example:5432/gamops?sslpassword={REDACTED} --auto-approve")
+        );
+        let args = db.cli_args();
+        for cmd in [vec!["history".to_string()], vec!["show-run".to_string(), id.to_string()]] {
+            let out = gamops()
+                .env_remove("GAMOPS_DATABASE_URL")
+                .env_remove("GAMOPS_STATE_DIR")
+                .args(&cmd)
+                .args(&args)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{}", stderr(&out));
+            let text = stdout(&out);
+            assert!(!text.contains("hunter2") && !text.contains("pw2"), "{text}");
+            assert!(text.contains("gamops:<redacted>@db.example"), "{text}");
+        }
+    }
+}
+
+on_both! {
     /// `gamops history` and `gamops show-run` read a filled store, as text and as JSON.
     async fn history_and_show_run_commands(db) {
         let [r1, _, r3] = fill(&db.store).await;
@@ -661,23 +699,48 @@ async fn the_sqlite_store_is_in_wal_mode_and_opens_concurrently() {
     assert_eq!((file[18], file[19]), (2, 2));
 }
 
+/// Issue 16 (low): `history` on a missing state folder said "no runs recorded" and exited 0,
+/// which hid a mistyped --state-dir. It says there is no store there, with a hint, exits 1,
+/// and still creates nothing.
 #[test]
-fn history_of_a_missing_state_dir_is_empty_and_creates_nothing() {
+fn history_of_a_missing_state_dir_says_there_is_no_store_and_creates_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("nothing-here");
+    for args in [&["history"][..], &["show-run", "1"]] {
+        let out = gamops()
+            .env_remove("GAMOPS_DATABASE_URL")
+            .args(args)
+            .arg("--state-dir")
+            .arg(&state)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains("there is no store in"), "{err}");
+        assert!(err.contains("hint:") && err.contains("--state-dir"), "{err}");
+        assert!(!state.exists());
+    }
+}
+
+/// Issue 16 (low): a damaged store file was reported with a hint about the folder's
+/// permissions; the hint now says the file is damaged and what to do.
+#[test]
+fn a_damaged_store_is_named_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    std::fs::write(state.join(gamops::store::STATE_FILE), "not a database at all, just text ".repeat(200)).unwrap();
     let out = gamops()
         .env_remove("GAMOPS_DATABASE_URL")
         .args(["history", "--state-dir"])
         .arg(&state)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert!(
-        stdout(&out).contains("no runs recorded"),
-        "{}",
-        stdout(&out)
-    );
-    assert!(!state.exists());
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("is not a gamops store"), "{err}");
+    assert!(err.contains("move it aside"), "{err}");
+    assert!(!err.contains("can be created and written"), "{err}");
 }
 
 #[test]
