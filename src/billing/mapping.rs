@@ -140,6 +140,12 @@ pub enum SkipReason {
         port: u8,
         other: String,
     },
+    #[error("endpoint name {name} on {device} is also {other}'s (the GAM needs it unique)")]
+    EndpointNameClash {
+        device: String,
+        name: String,
+        other: String,
+    },
 }
 
 /// A plan the mapping proposes (strategy `create`).
@@ -540,14 +546,15 @@ fn parse_vlan(what: &'static str, raw: &str) -> Result<Vlan, SkipReason> {
     }
 }
 
-/// Subscribers that collide with another (MAC fleet-wide; C-VLAN and outer VLAN per device;
-/// port per copper device), among themselves or with subscribers other writers own. Every
+/// Subscribers that collide with another (MAC fleet-wide; C-VLAN and outer VLAN, endpoint name
+/// (given or derived from the MAC) per device; port per copper device), among themselves or with subscribers other writers own. Every
 /// billing subscriber in a collision is skipped: billing cannot say which one is right.
 fn conflicts(mapped: &[(String, Subscriber)], ctx: &MapContext<'_>) -> HashMap<String, SkipReason> {
     enum Key {
         Mac([u8; 6]),
         Vlan(String, (u16, u16)),
         Port(String, u8),
+        EndpointName(String, String),
     }
     let copper = |device: &str| {
         ctx.devices
@@ -559,6 +566,7 @@ fn conflicts(mapped: &[(String, Subscriber)], ctx: &MapContext<'_>) -> HashMap<S
         let mut k = Vec::new();
         if let Some(e) = &s.endpoint {
             k.push(Key::Mac(e.mac.octets()));
+            k.push(Key::EndpointName(s.device.to_string(), e.gam_name()));
         }
         k.push(Key::Vlan(s.device.to_string(), s.vlan_key()));
         if copper(s.device.as_str()) {
@@ -570,6 +578,7 @@ fn conflicts(mapped: &[(String, Subscriber)], ctx: &MapContext<'_>) -> HashMap<S
         Key::Mac(m) => format!("mac {m:?}"),
         Key::Vlan(d, v) => format!("vlan {d} {v:?}"),
         Key::Port(d, p) => format!("port {d} {p}"),
+        Key::EndpointName(d, n) => format!("endpoint-name {d} {n}"),
     };
     // Key -> the subscribers (ids) holding it; others first.
     let mut holders: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -610,6 +619,11 @@ fn conflicts(mapped: &[(String, Subscriber)], ctx: &MapContext<'_>) -> HashMap<S
                 Key::Port(device, port) => SkipReason::PortClash {
                     device,
                     port,
+                    other: other.clone(),
+                },
+                Key::EndpointName(device, name) => SkipReason::EndpointNameClash {
+                    device,
+                    name,
                     other: other.clone(),
                 },
             };
@@ -1018,6 +1032,41 @@ plans: { strategy: nearest, tolerance_percent: 10 }
                 "customer 3: VLAN 299 is also used on gam-a by manual-1",
                 "customer 4: port 9 of gam-b is also used by splynx-6",
                 "customer 6: port 9 of gam-b is also used by splynx-4",
+            ]
+        );
+    }
+
+    /// Issue 16, item 12: the README's lab billing flow made two endpoints named
+    /// `Positron_000001` (MACs `00:..:00:01` and `02:..:00:01`) on one GAM, which refused the
+    /// second. Both are skipped with the reason, as other collisions are.
+    #[test]
+    fn derived_endpoint_names_that_collide_skip_both() {
+        let out = run(
+            &[
+                splynx(
+                    "1",
+                    "active",
+                    "1",
+                    &[("gam", "gam-a"), ("gam_port", "1"), ("vlan", "201")],
+                    "00:00:00:00:00:01",
+                ),
+                splynx(
+                    "2",
+                    "active",
+                    "2",
+                    &[("gam", "gam-a"), ("gam_port", "2"), ("vlan", "202")],
+                    "02:00:00:00:00:01",
+                ),
+            ],
+            &[],
+        );
+        assert!(out.subscribers.is_empty(), "{:?}", out.subscribers);
+        let reasons: Vec<String> = out.skipped.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            reasons,
+            [
+                "customer 1: endpoint name Positron_000001 on gam-a is also splynx-2's (the GAM needs it unique)",
+                "customer 2: endpoint name Positron_000001 on gam-a is also splynx-1's (the GAM needs it unique)",
             ]
         );
     }

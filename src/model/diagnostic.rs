@@ -40,6 +40,7 @@ pub enum Code {
     DuplicateDevice,
     DuplicateSubscriber,
     DuplicateMac,
+    DuplicateEndpointName,
     DuplicateVlan,
     DuplicatePort,
     // References.
@@ -82,6 +83,7 @@ impl Code {
             Code::DuplicateDevice => "duplicate-device",
             Code::DuplicateSubscriber => "duplicate-subscriber",
             Code::DuplicateMac => "duplicate-mac",
+            Code::DuplicateEndpointName => "duplicate-endpoint-name",
             Code::DuplicateVlan => "duplicate-vlan",
             Code::DuplicatePort => "duplicate-port",
             Code::UnknownDevice => "unknown-device",

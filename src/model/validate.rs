@@ -361,6 +361,8 @@ struct DeviceLoad<'a> {
     port_endpoints: HashMap<u8, BTreeSet<[u8; 6]>>,
     /// (C-VLAN, outer VLAN) -> first subscriber using it.
     vlans: HashMap<(u16, u16), (SourceId, Pos, &'a str)>,
+    /// Endpoint name on the GAM (given, or derived from the MAC) -> first subscriber using it.
+    endpoint_names: HashMap<String, (SourceId, Pos, &'a str)>,
 }
 
 fn check_subscribers(
@@ -570,7 +572,38 @@ fn check_subscribers(
 
         if let Some(e) = &s.endpoint {
             let mac = e.mac.octets();
-            if load.endpoints.insert(mac) && load.endpoints.len() == MAX_ENDPOINTS + 1 {
+            let new_mac = load.endpoints.insert(mac);
+            // The GAM refuses a second endpoint with a name in use (`% Non-unique G.hn endpoint
+            // name`), and the name gamops derives (`Positron_` and the MAC's last three bytes)
+            // is the same for two MACs that end alike.
+            if new_mac {
+                let name = e.gam_name();
+                let pos = e.name.as_ref().map_or(e.mac.pos, |n| n.pos);
+                match load.endpoint_names.get(&name) {
+                    Some(&(first_src, first_pos, first_id)) => out.push(
+                        Diagnostic::error(
+                            Code::DuplicateEndpointName,
+                            src,
+                            pos,
+                            format!(
+                                "endpoint name {name} is already subscriber {first_id}'s endpoint's on {}",
+                                device.name
+                            ),
+                        )
+                        .with_hint(if e.name.is_some() {
+                            "endpoint names are unique on a GAM; choose another endpoint.name"
+                        } else {
+                            "the name is derived from the MAC's last three bytes, which another endpoint on this GAM shares; give one of them an endpoint.name"
+                        })
+                        .with_related(first_src, first_pos, "first used here"),
+                    ),
+                    None => {
+                        load.endpoint_names
+                            .insert(name, (src, pos, s.id.as_str()));
+                    }
+                }
+            }
+            if new_mac && load.endpoints.len() == MAX_ENDPOINTS + 1 {
                 out.push(
                     Diagnostic::error(
                         Code::TooManyEndpoints,
@@ -750,6 +783,35 @@ mod tests {
         b.value.outer_vlan = a.value.outer_vlan;
         let d = desired(vec![device("g", "GAM-12-C")], vec![a, b]);
         assert_eq!(codes(&d), vec![Code::DuplicateVlan]);
+    }
+
+    /// Issue 16, item 12: the README's lab billing flow gave two endpoints the derived name
+    /// `Positron_000001` (MACs `00:..:00:01` and `02:..:00:01`); validate accepted it and the
+    /// GAM refused the second (`% Non-unique G.hn endpoint name`).
+    #[test]
+    fn derived_and_given_endpoint_names_are_unique_per_device() {
+        let sub = |i: u32, device: &str, endpoint: &str| Doc {
+            source: SourceId(i),
+            value: yaml::<Subscriber>(&format!(
+                "id: s{i}\ndevice: {device}\nport: {i}\nendpoint: {endpoint}\nvlan: {}\nplan: 500M\n",
+                100 + i
+            )),
+        };
+        let d = desired(
+            vec![device("gam1", "GAM-12-C"), device("gam2", "GAM-12-C")],
+            vec![
+                sub(1, "gam1", "{mac: \"00:00:00:00:00:01\"}"),
+                sub(2, "gam1", "{mac: \"02:00:00:00:00:01\"}"),
+                // Another device may use the same name.
+                sub(3, "gam2", "{mac: \"04:00:00:00:00:01\"}"),
+                // A given name that is another endpoint's derived name.
+                sub(4, "gam2", "{mac: \"00:00:00:00:00:09\", name: Positron_000001}"),
+            ],
+        );
+        assert_eq!(
+            codes(&d),
+            vec![Code::DuplicateEndpointName, Code::DuplicateEndpointName]
+        );
     }
 
     #[test]
