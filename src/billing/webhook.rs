@@ -124,9 +124,9 @@ pub fn verify_splynx(
             .contains("application/x-www-form-urlencoded")
     });
     let payload = if form {
-        php_form(body)
+        php_form(body)?
     } else {
-        serde_json::from_slice(body).map_err(|e| WebhookError::BadBody(e.to_string()))?
+        json_body(body)?
     };
     let kind = payload.get("type").and_then(lenient::value_text);
     if kind.as_deref() == Some("ping") {
@@ -167,8 +167,7 @@ pub fn verify_sonar(
     if expected.is_empty() || !constant_time_eq(expected.as_bytes(), presented.as_bytes()) {
         return Err(WebhookError::BadToken);
     }
-    let v: Value =
-        serde_json::from_slice(body).map_err(|e| WebhookError::BadBody(e.to_string()))?;
+    let v = json_body(body)?;
     Ok(SonarEvent {
         id: event_id(body),
         event: v
@@ -195,9 +194,55 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// How deeply a webhook body may nest objects and arrays (a real one nests three or four
+/// levels). Checked before decoding: decoding and dropping a value recurse once per level, so
+/// a body nested 10,000 deep would overflow the stack.
+pub const MAX_NESTING: usize = 32;
+
+fn too_deep() -> WebhookError {
+    WebhookError::BadBody(format!("it nests deeper than {MAX_NESTING} levels"))
+}
+
+/// Decodes a JSON body whose nesting is at most [`MAX_NESTING`].
+pub fn json_body(body: &[u8]) -> Result<Value, WebhookError> {
+    if json_depth(body) > MAX_NESTING {
+        return Err(too_deep());
+    }
+    serde_json::from_slice(body).map_err(|e| WebhookError::BadBody(e.to_string()))
+}
+
+/// The deepest nesting of `[` and `{` in JSON text, outside strings (not a validation: the
+/// decoder does that after).
+fn json_depth(body: &[u8]) -> usize {
+    let (mut depth, mut max) = (0usize, 0usize);
+    let (mut in_string, mut escaped) = (false, false);
+    for &b in body {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
 /// Decodes a PHP-style form body (`data[attributes][id]=5&data[model]=...`) into JSON objects.
-/// Numeric indexes become object keys; values stay text.
-pub fn php_form(body: &[u8]) -> Value {
+/// Numeric indexes become object keys; values stay text. A key nested deeper than
+/// [`MAX_NESTING`] refuses the body.
+pub fn php_form(body: &[u8]) -> Result<Value, WebhookError> {
     let mut root = Map::new();
     for (key, value) in form_urlencoded::parse(body) {
         let (head, rest) = match key.find('[') {
@@ -211,11 +256,14 @@ pub fn php_form(body: &[u8]) -> Value {
                 break;
             };
             path.push(stripped[..end].to_string());
+            if path.len() > MAX_NESTING {
+                return Err(too_deep());
+            }
             rest = &stripped[end + 1..];
         }
         insert(&mut root, &path, Value::String(value.into_owned()));
     }
-    Value::Object(root)
+    Ok(Value::Object(root))
 }
 
 fn insert(map: &mut Map<String, Value>, path: &[String], value: Value) {
@@ -286,11 +334,43 @@ mod tests {
 
     #[test]
     fn php_form_nesting() {
-        let v = php_form(b"type=event&data%5Bmodel%5D=Customer&data%5Battributes%5D%5Bid%5D=17&data%5Battributes%5D%5Bstatus%5D=blocked");
+        let v = php_form(b"type=event&data%5Bmodel%5D=Customer&data%5Battributes%5D%5Bid%5D=17&data%5Battributes%5D%5Bstatus%5D=blocked").unwrap();
         assert_eq!(v["data"]["attributes"]["id"], "17");
         assert_eq!(v["data"]["model"], "Customer");
         // Hostile keys do not panic.
-        let _ = php_form(b"a[=1&[]]=2&b[c]=3&b=4&b[c][d]=5&%ff=6");
+        let _ = php_form(b"a[=1&[]]=2&b[c]=3&b=4&b[c][d]=5&%ff=6").unwrap();
+    }
+
+    /// Issue 16, item 3: a signed form body `data[][][]...=1` nested 10,000 deep overflowed
+    /// the stack of `sync serve`. Form and JSON bodies nested too deep are refused, unread.
+    #[test]
+    fn bodies_nested_too_deep_are_refused_before_decoding() {
+        let form = format!("type=event&data{}=1", "[]".repeat(10_000));
+        let sig = splynx_signature(b"k", form.as_bytes());
+        let got = verify_splynx(
+            b"k",
+            Some(&sig),
+            Some("application/x-www-form-urlencoded"),
+            form.as_bytes(),
+        );
+        assert_eq!(got, Err(too_deep()));
+        let json = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        let sig = splynx_signature(b"k", json.as_bytes());
+        assert_eq!(
+            verify_splynx(b"k", Some(&sig), Some("application/json"), json.as_bytes()),
+            Err(too_deep())
+        );
+        assert_eq!(verify_sonar("t", "t", json.as_bytes()).unwrap_err(), too_deep());
+        // Brackets inside strings do not count; 32 levels are fine.
+        let ok = format!(
+            "{{\"type\":\"ping\",\"x\":\"[[[[{{{{\\\"\",\"y\":{}1{}}}",
+            "[".repeat(MAX_NESTING - 1),
+            "]".repeat(MAX_NESTING - 1)
+        );
+        assert_eq!(json_depth(ok.as_bytes()), MAX_NESTING);
+        assert!(json_body(ok.as_bytes()).is_ok(), "{ok}");
+        let form = format!("data{}=1", "[a]".repeat(MAX_NESTING - 1));
+        assert!(php_form(form.as_bytes()).is_ok());
     }
 
     #[test]
