@@ -100,6 +100,10 @@ pub struct SnmpSettings {
     pub timeout_ms: Option<Located<u32>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retries: Option<Located<u8>>,
+    /// The most one read of the device may take in all, in seconds (default 60): a device still
+    /// answering when it passes is reported as unknown, with the reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_deadline_s: Option<Located<u32>>,
 }
 
 /// The first of two optional fields that is set.
@@ -124,6 +128,7 @@ impl SnmpSettings {
             priv_password: pick(d.map(|s| &s.priv_password), f.map(|s| &s.priv_password)),
             timeout_ms: pick(d.map(|s| &s.timeout_ms), f.map(|s| &s.timeout_ms)),
             retries: pick(d.map(|s| &s.retries), f.map(|s| &s.retries)),
+            read_deadline_s: pick(d.map(|s| &s.read_deadline_s), f.map(|s| &s.read_deadline_s)),
         }
     }
 }

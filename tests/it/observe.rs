@@ -576,3 +576,23 @@ async fn damaged_answers_never_panic() {
     relay.task.abort();
     agent.shutdown().await;
 }
+
+/// Issue 16, item 10: an agent that answers every request in time, but slowly and one row at a
+/// time, kept a read (and `import`) going for minutes. A read has a total deadline; past it the
+/// device is unknown, with the reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_that_trickles_past_its_deadline_is_unknown_with_the_reason() {
+    let faults = Arc::new(SnmpFaults::with_seed(1));
+    faults.set_latency(Duration::from_millis(150), Duration::ZERO);
+    let agent = agent_with(fixture_view(), faults).await;
+    let mut target = v2c(agent.local_addr(), "public");
+    target.timeout = Duration::from_secs(2);
+    // One row per GETBULK: the fixture's tables take dozens of answers, several seconds.
+    target.max_repetitions = 1;
+    target.deadline = Duration::from_secs(1);
+    let started = std::time::Instant::now();
+    let reason = unknown(observe(&target).await);
+    let took = started.elapsed();
+    assert!(reason.contains("deadline of 1 s"), "{reason}");
+    assert!(took < Duration::from_secs(3), "took {took:?}");
+}

@@ -39,7 +39,20 @@ pub async fn observe(target: &SnmpTarget) -> Observation {
 pub async fn observe_with_stats(target: &SnmpTarget) -> (Observation, ReadStats) {
     let mut session = Session::new(target);
     let mut siblings = ReadStats::default();
-    let result = read(&mut session, target, &mut siblings).await;
+    // One deadline for the whole read: per-request timeouts alone let an agent that answers
+    // slowly but always in time keep a read going for ever.
+    let result = match tokio::time::timeout(
+        target.deadline,
+        read(&mut session, target, &mut siblings),
+    )
+    .await
+    {
+        Ok(r) => r,
+        Err(_) => Err(format!(
+            "the read did not finish within its deadline of {} s (snmp.read_deadline_s); the agent answers too slowly",
+            target.deadline.as_secs_f64()
+        )),
+    };
     let observation = match result {
         Ok(device) => Observation::Live(Box::new(device)),
         Err(reason) => Observation::Unknown { reason },

@@ -78,14 +78,23 @@ impl Table {
     }
 }
 
-/// An OID in dotted form, `1.3.6.1...`.
+/// The most sub-identifiers an OID may have (RFC 2578 §3.5); longer ones are shown cut.
+pub const MAX_ARCS: usize = 128;
+
+/// An OID in dotted form, `1.3.6.1...`. One longer than [`MAX_ARCS`] (only a broken or hostile
+/// agent sends one) is shown by its first 32 arcs and its length, so a message quoting it
+/// stays short.
 pub fn dotted(oid: &[u32]) -> String {
-    let mut out = String::with_capacity(oid.len() * 4);
-    for (i, arc) in oid.iter().enumerate() {
+    let shown = if oid.len() > MAX_ARCS { &oid[..32] } else { oid };
+    let mut out = String::with_capacity(shown.len() * 4 + 24);
+    for (i, arc) in shown.iter().enumerate() {
         if i > 0 {
             out.push('.');
         }
         out.push_str(&arc.to_string());
+    }
+    if oid.len() > MAX_ARCS {
+        out.push_str(&format!("... ({} arcs)", oid.len()));
     }
     out
 }
@@ -189,6 +198,12 @@ mod tests {
             assert!(ids.windows(2).all(|w| w[0] < w[1]), "{}", table.what);
         }
         assert_eq!(SUBSCRIBERS.dotted(), "1.3.6.1.4.1.20095.2001.143.1.2.40");
+        // Issue 16 (low): an OID of 20,000 arcs made a 40,000-character message.
+        let long = vec![1u32; 20_000];
+        let shown = dotted(&long);
+        assert!(shown.len() < 100, "{}", shown.len());
+        assert!(shown.ends_with("... (20000 arcs)"), "{shown}");
+        assert_eq!(dotted(&[1; MAX_ARCS]).len(), 2 * MAX_ARCS - 1);
         assert!(GLOBAL_DEFAULT_NNI.starts_with(GHN_AGENT));
     }
 }

@@ -83,8 +83,15 @@ enum Request<'a> {
 /// A try's failure: retry it, or give up.
 enum TryError {
     Retry(&'static str),
+    /// A datagram answering another request (a late answer to an earlier try, or a stray):
+    /// not a lost try. The request is asked again on a fresh socket without using up a try.
+    Stray,
     Fatal(RequestError),
 }
+
+/// How many stray answers one request tolerates before they count as failed tries (the read's
+/// deadline bounds the whole anyway).
+const MAX_STRAYS: u32 = 8;
 
 /// A session with one device.
 pub struct Session<'t> {
@@ -165,15 +172,23 @@ impl<'t> Session<'t> {
         let tries = self.target.retries.saturating_add(1);
         let mut last = "timeout";
         let mut discovery = false;
-        for attempt in 0..tries {
-            if attempt > 0 {
+        let mut strays = 0;
+        let mut attempt = 0;
+        while attempt < tries {
+            if attempt > 0 || strays > 0 {
                 self.stats.retries += 1;
             }
+            attempt += 1;
             if self.inner.is_none() {
                 match self.connect().await {
                     Ok(session) => self.inner = Some(session),
                     Err(TryError::Retry(what)) => {
                         last = what;
+                        discovery = true;
+                        continue;
+                    }
+                    Err(TryError::Stray) => {
+                        last = "answers to another request";
                         discovery = true;
                         continue;
                     }
@@ -190,6 +205,14 @@ impl<'t> Session<'t> {
                 Err(TryError::Retry(what)) => {
                     last = what;
                     self.inner = None;
+                }
+                Err(TryError::Stray) => {
+                    last = "answers to another request";
+                    self.inner = None;
+                    if strays < MAX_STRAYS {
+                        strays += 1;
+                        attempt -= 1;
+                    }
                 }
                 Err(TryError::Fatal(e)) => return Err(e),
             }
@@ -320,8 +343,8 @@ fn classify(error: snmp2::Error) -> TryError {
     match error {
         // A connected UDP socket reports an ICMP port unreachable on receive.
         E::Receive | E::Send => TryError::Retry("port unreachable"),
-        // A late answer to an earlier try; a fresh socket leaves it behind.
-        E::RequestIdMismatch => TryError::Retry("timeout"),
+        // A late answer to an earlier try, or a stray; a fresh socket leaves it behind.
+        E::RequestIdMismatch => TryError::Stray,
         E::AuthUpdated => TryError::Fatal(RequestError::Auth(
             "the engine kept changing its boots/time".into(),
         )),

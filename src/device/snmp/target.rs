@@ -13,6 +13,9 @@ use crate::model::{Credential, Located, SnmpSettings};
 pub const DEFAULT_PORT: u16 = 161;
 /// How long to wait for each answer when no `timeout_ms` is set.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(2000);
+/// The most one read of a device takes in all when no `read_deadline_s` is set: however its
+/// agent trickles answers, a read ends by then (the device is then unknown).
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(60);
 /// How many times to re-send an unanswered request when no `retries` is set.
 pub const DEFAULT_RETRIES: u32 = 2;
 /// GETBULK max-repetitions per column (net-snmp's `snmpbulkwalk` uses 10 too). Answers larger
@@ -44,6 +47,8 @@ pub struct SnmpTarget {
     pub retries: u32,
     /// GETBULK max-repetitions (per column asked for).
     pub max_repetitions: u32,
+    /// The most one whole read of the device may take.
+    pub deadline: Duration,
 }
 
 impl SnmpTarget {
@@ -55,6 +60,7 @@ impl SnmpTarget {
             timeout: DEFAULT_TIMEOUT,
             retries: DEFAULT_RETRIES,
             max_repetitions: DEFAULT_MAX_REPETITIONS,
+            deadline: DEFAULT_DEADLINE,
         }
     }
 }
@@ -186,6 +192,10 @@ pub async fn target(address: &str, settings: &SnmpSettings) -> Result<SnmpTarget
             .as_ref()
             .map_or(DEFAULT_RETRIES, |r| u32::from(r.value)),
         max_repetitions: DEFAULT_MAX_REPETITIONS,
+        deadline: settings
+            .read_deadline_s
+            .as_ref()
+            .map_or(DEFAULT_DEADLINE, |s| Duration::from_secs(u64::from(s.value.max(1)))),
     })
 }
 
