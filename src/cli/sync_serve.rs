@@ -264,11 +264,12 @@ async fn serve(
     };
     println!("listening=http://{addr} webhook=http://{addr}{path} store={location}");
 
-    let server = tokio::spawn(
-        axum::serve(listener, hooks.router())
-            .with_graceful_shutdown(stop.clone().cancelled_owned())
-            .into_future(),
-    );
+    let server = tokio::spawn(crate::http_server::serve(
+        listener,
+        hooks.router(),
+        crate::http_server::Limits::default(),
+        stop.clone(),
+    ));
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| CommandError::internal(format!("cannot watch SIGTERM: {e}")))?;
     let mut prune = tokio::time::interval(Duration::from_secs(86_400));
@@ -291,10 +292,7 @@ async fn serve(
     let _ = debouncer.await;
     store.close().await;
     match served {
-        Ok(Ok(())) => Ok(0),
-        Ok(Err(e)) => Err(CommandError::user(format!(
-            "the webhook server failed: {e}"
-        ))),
+        Ok(()) => Ok(0),
         Err(e) => Err(CommandError::internal(format!(
             "the webhook server stopped: {e}"
         ))),

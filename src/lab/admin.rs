@@ -83,14 +83,12 @@ pub async fn serve(
         .local_addr()
         .map_err(|source| AdminError::Bind { addr, source })?;
     let app = router(lab);
-    let task = tokio::spawn(async move {
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown.cancelled_owned())
-            .await;
-        if let Err(e) = served {
-            tracing::error!(error = %e, "lab admin interface stopped");
-        }
-    });
+    let task = tokio::spawn(crate::http_server::serve(
+        listener,
+        app,
+        crate::http_server::Limits::default(),
+        shutdown,
+    ));
     Ok(AdminHandle { addr, task })
 }
 

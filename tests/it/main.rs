@@ -7,6 +7,7 @@ mod cli_session;
 mod dialect_lab;
 mod fmt;
 mod git_rev;
+mod http_server;
 mod lab_mib;
 mod lab_snmp;
 mod lab_ssh;

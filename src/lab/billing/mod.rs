@@ -107,11 +107,12 @@ pub(crate) async fn serve(
 ) -> std::io::Result<SocketAddr> {
     let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown.cancelled_owned())
-            .await;
-    });
+    tokio::spawn(crate::http_server::serve(
+        listener,
+        router,
+        crate::http_server::Limits::default(),
+        shutdown,
+    ));
     Ok(addr)
 }
 
