@@ -95,6 +95,14 @@ pub type SyncFailure = Box<dyn std::error::Error + Send + Sync>;
 /// Runs one incremental sync for a batch.
 pub trait SyncTrigger: Send + Sync + 'static {
     fn sync<'a>(&'a self, batch: &'a SyncBatch) -> BoxFuture<'a, Result<SyncDone, SyncFailure>>;
+
+    /// The batch was given up (its attempts ran out, or it failed at shutdown): its events were
+    /// never synced. The trigger undoes whatever marks them as handled, so the billing system's
+    /// redelivery of them is processed. Nothing by default.
+    fn abandoned<'a>(&'a self, batch: &'a SyncBatch) -> BoxFuture<'a, ()> {
+        let _ = batch;
+        Box::pin(async {})
+    }
 }
 
 /// What the debouncer reports as it works (for the command's log).
@@ -189,9 +197,13 @@ impl Pending {
         }
     }
 
-    fn add(&mut self, e: ReceivedEvent) {
+    /// Adds an event the debouncer received at `now`. The quiet time runs from when events
+    /// reach the debouncer, not from their `at`: a delivery held up on its way (the store's
+    /// write lock, under a burst) would otherwise arrive already "quiet" and start a sync of its
+    /// own, and a burst of 2,000 events became 159 syncs.
+    fn add(&mut self, e: ReceivedEvent, now: Instant) {
         self.scope.add(e.customer.as_deref());
-        self.last = self.last.max(e.at);
+        self.last = self.last.max(now);
         self.events.push(e);
     }
 
@@ -251,7 +263,7 @@ async fn run(
                     // Events that arrived while the timer fired join this batch.
                     while let Ok(e) = rx.try_recv() {
                         if let Some(p) = pending.as_mut() {
-                            p.add(e);
+                            p.add(e, now);
                         }
                     }
                     if let Some(p) = pending.take() {
@@ -261,14 +273,18 @@ async fn run(
             }
             // After the timer: a steady stream of events cannot hold a due batch back.
             event = rx.recv() => match event {
-                Some(e) => pending.get_or_insert_with(|| Pending::new(e.at)).add(e),
+                Some(e) => {
+                    let now = Instant::now();
+                    pending.get_or_insert_with(|| Pending::new(now)).add(e, now);
+                }
                 None => break,
             },
         }
     }
     // Shutting down: what arrived is synced once, without retries.
     while let Ok(e) = rx.try_recv() {
-        pending.get_or_insert_with(|| Pending::new(e.at)).add(e);
+        let now = Instant::now();
+        pending.get_or_insert_with(|| Pending::new(now)).add(e, now);
     }
     if let Some(mut p) = pending {
         p.attempts = config.attempts.saturating_sub(1);
@@ -333,7 +349,10 @@ async fn attempt(
                     retry_in,
                 });
             }
-            let retry_in = retry_in?;
+            let Some(retry_in) = retry_in else {
+                trigger.abandoned(&batch).await;
+                return None;
+            };
             let now = Instant::now();
             Some(Pending {
                 scope: batch.scope,
@@ -357,6 +376,7 @@ mod tests {
     struct Recorder {
         batches: Mutex<Vec<SyncBatch>>,
         fail: Mutex<u32>,
+        abandoned: Mutex<Vec<SyncBatch>>,
     }
 
     impl SyncTrigger for Recorder {
@@ -372,6 +392,12 @@ mod tests {
                     return Err("billing is down".into());
                 }
                 Ok(SyncDone::default())
+            })
+        }
+
+        fn abandoned<'a>(&'a self, batch: &'a SyncBatch) -> BoxFuture<'a, ()> {
+            Box::pin(async move {
+                self.abandoned.lock().unwrap().push(batch.clone());
             })
         }
     }
@@ -425,6 +451,28 @@ mod tests {
         task.await.unwrap();
     }
 
+    /// Issue 16, item 6: events reach the debouncer late under a burst (each delivery is first
+    /// recorded in the store), so their `at` is old; timed from `at`, every late event looked
+    /// quiet already and started a sync of its own (2,000 events gave 159 syncs).
+    #[tokio::test]
+    async fn a_burst_of_late_events_is_still_one_sync() {
+        let rec = Arc::new(Recorder::default());
+        let stop = CancellationToken::new();
+        let (q, task) = start(Source::Splynx, rec.clone(), config(100), None, stop.clone());
+        for n in 0..50 {
+            let mut e = event(Some("7"), n);
+            e.at = Instant::now() - Duration::from_secs(1);
+            q.submit(e).unwrap();
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let b = rec.batches.lock().unwrap().clone();
+        assert_eq!(b.len(), 1, "{} syncs", b.len());
+        assert_eq!(b[0].events.len(), 50);
+        stop.cancel();
+        task.await.unwrap();
+    }
+
     #[tokio::test]
     async fn a_failed_sync_is_retried_then_given_up() {
         let rec = Arc::new(Recorder::default());
@@ -433,10 +481,28 @@ mod tests {
         let (q, task) = start(Source::Sonar, rec.clone(), config(10), None, stop.clone());
         q.submit(event(Some("1"), 0)).unwrap();
         tokio::time::sleep(Duration::from_millis(400)).await;
-        // Three attempts, then given up: nothing more.
+        // Three attempts, then given up: nothing more, and the trigger is told (issue 16,
+        // item 4: so the redelivery of its events is processed, not ignored).
         assert_eq!(rec.batches.lock().unwrap().len(), 3);
+        assert_eq!(rec.abandoned.lock().unwrap().len(), 1);
         stop.cancel();
         task.await.unwrap();
+    }
+
+    /// Issue 16, item 4: a batch whose sync fails at shutdown is given up, and said so.
+    #[tokio::test]
+    async fn a_batch_that_fails_at_shutdown_is_abandoned() {
+        let rec = Arc::new(Recorder::default());
+        *rec.fail.lock().unwrap() = 1;
+        let stop = CancellationToken::new();
+        let (q, task) = start(Source::Splynx, rec.clone(), config(60_000), None, stop.clone());
+        q.submit(event(Some("3"), 0)).unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        stop.cancel();
+        task.await.unwrap();
+        let abandoned = rec.abandoned.lock().unwrap();
+        assert_eq!(abandoned.len(), 1);
+        assert_eq!(abandoned[0].events[0].id, "e0");
     }
 
     #[tokio::test]

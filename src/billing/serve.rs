@@ -319,12 +319,27 @@ async fn sonar_hook(
 #[derive(Debug)]
 pub struct SyncRunner {
     opts: SyncOptions,
+    /// Where deliveries were recorded as received: a given-up batch's are forgotten there.
+    store: Option<Store>,
 }
 
 impl SyncRunner {
     /// `opts.source` must be the system whose events the runner gets.
-    pub fn new(opts: SyncOptions) -> SyncRunner {
-        SyncRunner { opts }
+    /// The runner keeps one billing client for all its syncs (see
+    /// [`super::sync::BillingClients`]).
+    pub fn new(mut opts: SyncOptions) -> SyncRunner {
+        if opts.clients.is_none() {
+            opts.clients = Some(Default::default());
+        }
+        SyncRunner { opts, store: None }
+    }
+
+    /// The store the receivers record deliveries in (`Dedupe::Store`): when a batch is given
+    /// up, its deliveries are forgotten there, so the billing system's redelivery is processed
+    /// instead of answered "already received" and lost.
+    pub fn forget_abandoned_in(mut self, store: Store) -> SyncRunner {
+        self.store = Some(store);
+        self
     }
 }
 
@@ -352,6 +367,17 @@ impl SyncTrigger for SyncRunner {
                 summary: summary(&report),
                 commit: report.commit,
             })
+        })
+    }
+
+    fn abandoned<'a>(&'a self, batch: &'a SyncBatch) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let Some(store) = &self.store else { return };
+            for e in &batch.events {
+                if let Err(err) = store.forget_event(e.source.as_str(), &e.id).await {
+                    tracing::warn!(source = %e.source, id = %e.id, error = %err, "cannot forget an event that was never synced; its redelivery will be ignored");
+                }
+            }
         })
     }
 }

@@ -12,9 +12,11 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 
 use super::mapping::{MapContext, SystemRules, map_customers};
 use super::sonar::SonarClient;
@@ -81,6 +83,41 @@ pub struct SyncOptions {
     pub http: HttpConfig,
     /// Records per page when reading billing; the client's default when `None`.
     pub page_size: Option<u32>,
+    /// The billing client a long-running process keeps between syncs (`sync serve`): one per
+    /// process, so Splynx's nonce only grows and its access token is reused. `None`: a client
+    /// for this sync alone, logged out after it.
+    pub clients: Option<Arc<BillingClients>>,
+}
+
+/// The billing client of a process, kept between syncs while the settings it was made from
+/// (system, URL, credentials, page size) stay the same. Syncs that each made a client of their
+/// own each had their own last nonce, and two of them could send the same one (`401
+/// INVALID_SASH: Nonce already used`).
+#[derive(Default)]
+pub struct BillingClients {
+    slot: std::sync::Mutex<Option<(String, Arc<Client>)>>,
+}
+
+impl std::fmt::Debug for BillingClients {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BillingClients")
+    }
+}
+
+impl BillingClients {
+    /// The client for these settings: the kept one, or a new one that is kept.
+    fn get(&self, opts: &SyncOptions, m: &BillingMapping) -> Result<Arc<Client>, SyncError> {
+        let key = Client::settings_key(opts, m)?;
+        let mut slot = self.slot.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((k, c)) = slot.as_ref()
+            && *k == key
+        {
+            return Ok(c.clone());
+        }
+        let client = Arc::new(Client::new(opts, m)?);
+        *slot = Some((key, client.clone()));
+        Ok(client)
+    }
 }
 
 impl SyncOptions {
@@ -95,6 +132,7 @@ impl SyncOptions {
             push_attempts: 5,
             http: HttpConfig::default(),
             page_size: None,
+            clients: None,
         }
     }
 
@@ -533,12 +571,40 @@ fn identity(b: &BotIdentity) -> Identity {
 }
 
 /// The billing client named by the settings.
-enum Client {
+pub(crate) enum Client {
     Sonar(SonarClient),
     Splynx(SplynxClient),
 }
 
 impl Client {
+    /// What a client is made from, as one string (secrets hashed, never kept in clear).
+    fn settings_key(opts: &SyncOptions, m: &BillingMapping) -> Result<String, SyncError> {
+        let mut h = Sha256::new();
+        h.update(format!("{:?}|{:?}|", opts.source, opts.page_size).as_bytes());
+        match opts.source {
+            Source::Sonar => {
+                let s = m
+                    .sonar
+                    .as_ref()
+                    .ok_or(SyncError::NotConfigured(opts.source))?;
+                h.update(s.url.as_bytes());
+                h.update(b"|");
+                h.update(resolve_secret(&s.token)?.expose().as_bytes());
+            }
+            Source::Splynx => {
+                let s = m
+                    .splynx
+                    .as_ref()
+                    .ok_or(SyncError::NotConfigured(opts.source))?;
+                h.update(format!("{}|{:?}|", s.url, s.auth.mode).as_bytes());
+                h.update(resolve_secret(&s.auth.key)?.expose().as_bytes());
+                h.update(b"|");
+                h.update(resolve_secret(&s.auth.secret)?.expose().as_bytes());
+            }
+        }
+        Ok(hex::encode(h.finalize()))
+    }
+
     fn new(opts: &SyncOptions, m: &BillingMapping) -> Result<Client, SyncError> {
         match opts.source {
             Source::Sonar => {
@@ -605,7 +671,10 @@ async fn fetch(
     ),
     SyncError,
 > {
-    let client = Client::new(opts, m)?;
+    let (client, kept) = match &opts.clients {
+        Some(clients) => (clients.get(opts, m)?, true),
+        None => (Arc::new(Client::new(opts, m)?), false),
+    };
     let result = match scope {
         Scope::All => client.all().await.map(|c| (c, None, Vec::new())),
         Scope::Customers(keys) => {
@@ -642,7 +711,10 @@ async fn fetch(
             }
         }
     };
-    client.close().await;
+    // A kept client stays logged in for the next sync.
+    if !kept {
+        client.close().await;
+    }
     Ok(result?)
 }
 

@@ -239,7 +239,7 @@ async fn serve(
     };
     let (queue, debouncer) = debounce::start(
         source,
-        Arc::new(SyncRunner::new(opts)),
+        Arc::new(SyncRunner::new(opts).forget_abandoned_in(store.clone())),
         config,
         Some(Arc::new(print_sync)),
         stop_syncs.clone(),

@@ -670,3 +670,25 @@ async fn a_rate_without_a_plan_creates_one_in_the_same_commit() {
     let out = s.ok(&["--commit"]).await;
     assert!(out.contains("no change"), "{out}");
 }
+
+/// Issue 16, item 6: each sync of `sync serve` made a billing client of its own, with its own
+/// last nonce: syncs close together sent the same nonce (`401 INVALID_SASH: Nonce already
+/// used`) and logged in afresh each time. The runner keeps one client for all its syncs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_syncs_of_one_process_share_one_billing_client() {
+    use gamops::billing::debounce::{SyncBatch, SyncScope, SyncTrigger};
+    use gamops::billing::serve::SyncRunner;
+    let f = splynx_fake(3).await;
+    let s = Setup::splynx(&f, 1, &[], "");
+    let runner = SyncRunner::new(SyncOptions::new(&s.inv, Source::Splynx));
+    for customer in ["1", "2", "3", "1", "2"] {
+        let batch = SyncBatch {
+            source: Source::Splynx,
+            scope: SyncScope::Customers([customer.to_string()].into()),
+            events: Vec::new(),
+        };
+        runner.sync(&batch).await.unwrap();
+    }
+    let (_, logins, _) = f.stats();
+    assert_eq!(logins, 1, "one login for five syncs");
+}

@@ -748,3 +748,40 @@ async fn sync_serve_commits_once_per_burst_and_dedupes_across_restarts() {
     assert_eq!(serve.stop(), Some(0));
     git(dir.path(), &["fsck", "--no-progress"]);
 }
+
+/// Issue 16, item 4: an accepted delivery whose sync was given up (billing down, then a
+/// shutdown) stayed recorded as received, so the billing system's redelivery was answered
+/// "already received" and the change never synced. The given-up delivery is forgotten.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_given_up_delivery_is_processed_when_redelivered() {
+    use gamops::billing::debounce::{ReceivedEvent, SyncBatch, SyncScope, SyncTrigger};
+    use gamops::billing::serve::SyncRunner;
+    use gamops::billing::sync::{Source, SyncOptions};
+    use gamops::store::{Store, StoreLocation, Timestamp};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&StoreLocation::Sqlite(dir.path().join("state")))
+        .await
+        .unwrap();
+    assert!(store.record_event("splynx", "e1", Timestamp::now()).await.unwrap());
+    let runner = SyncRunner::new(SyncOptions::new(dir.path().join("inventory"), Source::Splynx))
+        .forget_abandoned_in(store.clone());
+    let batch = SyncBatch {
+        source: Source::Splynx,
+        scope: SyncScope::Customers(["7".to_string()].into()),
+        events: vec![ReceivedEvent {
+            source: Source::Splynx,
+            id: "e1".into(),
+            kind: "Customer edit".into(),
+            customer: Some("7".into()),
+            at: std::time::Instant::now(),
+        }],
+    };
+    // The sync fails (there is no inventory at all), and the debouncer gives the batch up.
+    assert!(runner.sync(&batch).await.is_err());
+    runner.abandoned(&batch).await;
+    assert!(
+        store.record_event("splynx", "e1", Timestamp::now()).await.unwrap(),
+        "the redelivery is new again"
+    );
+    store.close().await;
+}
