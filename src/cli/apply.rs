@@ -185,6 +185,12 @@ pub fn run(args: Args) -> Result<u8, CommandError> {
         )),
     }))?;
 
+    // Host keys recorded on first contact pin the devices whose files pin none (issue 16).
+    for job in &mut jobs {
+        let known = runtime.block_on(store.known_host_key(&job.device))?;
+        job.cli.host_key = job.cli.host_key.clone().with_recorded(known);
+    }
+
     // One apply per device at a time: take every device's lease first.
     let owner = format!("{} run {} pid {}", actor(), run_id.0, std::process::id());
     let mut leases = Vec::new();
@@ -235,6 +241,11 @@ pub fn run(args: Args) -> Result<u8, CommandError> {
         },
     ));
     let _ = runtime.block_on(writer);
+    for r in &applied {
+        if let Some(key) = &r.new_host_key {
+            runtime.block_on(store.remember_host_key(&r.device, key))?;
+        }
+    }
     let kept = runtime.block_on(keeper.stop());
     for lease in kept.leases {
         let _ = runtime.block_on(store.release_lease(lease));
@@ -414,6 +425,7 @@ fn skipped(device: &str, status: Status, message: String) -> DeviceResult {
         message,
         sent: Vec::new(),
         timing: Default::default(),
+        new_host_key: None,
     }
 }
 

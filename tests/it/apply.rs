@@ -994,6 +994,64 @@ async fn a_full_session_table_and_a_changed_host_key_change_nothing() {
     assert_eq!(f.state(name).running.subscribers.len(), 5);
 }
 
+/// Issue 16, item 9: `--accept-new-host-keys` never recorded the key it accepted, so after a
+/// device's host key changed the next run with the flag went through. The key is recorded on
+/// first contact, and a different one is refused, flag or not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_key_accepted_on_first_contact_is_recorded_and_a_changed_one_refused() {
+    let f = FleetLab::start(1, 3, Duration::from_secs(1)).await;
+    let name = "gam-0000";
+    let device = f.device(name).clone();
+    f.edit(
+        &format!("devices/{name}.yaml"),
+        &format!("  host_key: {}\n", device.host_key().fingerprint_sha256()),
+        "",
+    );
+    let out = f
+        .gamops(&["apply", "--auto-approve", "--accept-new-host-keys"])
+        .await;
+    expect_exit(&out, 0);
+    let store = f.store().await;
+    let recorded = store.known_host_key(name).await.unwrap();
+    assert_eq!(recorded.as_deref(), Some(device.host_key().public_key_openssh().trim()));
+
+    // The device now shows another key than the one recorded (as after a swap, or a man in
+    // the middle): refused even with the flag, and nothing is sent.
+    let other = HostKey::generate().unwrap();
+    assert!(store.forget_host_key(name).await.unwrap());
+    store
+        .remember_host_key(name, other.public_key_openssh().trim())
+        .await
+        .unwrap();
+    store.close().await;
+    let id = *f.state(name).running.subscribers.keys().next().unwrap();
+    device
+        .drift(&gamops::lab::runtime::Drift {
+            subscriber: id,
+            vid: None,
+            name: None,
+            description: Some("changed out of band".into()),
+            tagged: None,
+            bw_profile: None,
+            remove: false,
+        })
+        .unwrap();
+    let before = f.state(name);
+    let out = f
+        .gamops(&["apply", "--auto-approve", "--accept-new-host-keys"])
+        .await;
+    let text = expect_exit(&out, 3);
+    assert!(
+        text.contains(&format!(
+            "the host key of {} changed: expected {}",
+            device.ssh_addr(),
+            other.fingerprint_sha256()
+        )),
+        "{text}"
+    );
+    assert_eq!(f.state(name), before, "nothing was sent");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_apply_killed_mid_run_is_recovered_after_its_lease_expires() {
     let f = FleetLab::start(2, 40, Duration::from_secs(1)).await;
