@@ -68,7 +68,11 @@ mod tests {
         let target = dir.path().join("x.yaml");
         std::fs::write(&target, "old").unwrap();
         // The names earlier versions used.
-        for tmp in ["x.yaml.gamops-tmp", "x.yaml.yaml.gamops-tmp", "x.gamops-tmp"] {
+        for tmp in [
+            "x.yaml.gamops-tmp",
+            "x.yaml.yaml.gamops-tmp",
+            "x.gamops-tmp",
+        ] {
             std::os::unix::fs::symlink(&victim, dir.path().join(tmp)).unwrap();
         }
         write(&target, b"new").unwrap();

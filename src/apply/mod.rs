@@ -231,7 +231,14 @@ pub async fn apply_device(job: &DeviceJob, journal: &dyn Journal) -> DeviceResul
         Ok(l) => l,
         Err((i, e)) => {
             let what = &job.changes[i];
-            return run.result(Status::Failed, format!("nothing sent: the {} {} cannot be written safely: {e}", what.kind.noun(), dialect::escape_debug(&what.key)));
+            return run.result(
+                Status::Failed,
+                format!(
+                    "nothing sent: the {} {} cannot be written safely: {e}",
+                    what.kind.noun(),
+                    dialect::escape_debug(&what.key)
+                ),
+            );
         }
     };
 

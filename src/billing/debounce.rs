@@ -495,7 +495,13 @@ mod tests {
         let rec = Arc::new(Recorder::default());
         *rec.fail.lock().unwrap() = 1;
         let stop = CancellationToken::new();
-        let (q, task) = start(Source::Splynx, rec.clone(), config(60_000), None, stop.clone());
+        let (q, task) = start(
+            Source::Splynx,
+            rec.clone(),
+            config(60_000),
+            None,
+            stop.clone(),
+        );
         q.submit(event(Some("3"), 0)).unwrap();
         tokio::time::sleep(Duration::from_millis(50)).await;
         stop.cancel();

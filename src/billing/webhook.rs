@@ -360,7 +360,10 @@ mod tests {
             verify_splynx(b"k", Some(&sig), Some("application/json"), json.as_bytes()),
             Err(too_deep())
         );
-        assert_eq!(verify_sonar("t", "t", json.as_bytes()).unwrap_err(), too_deep());
+        assert_eq!(
+            verify_sonar("t", "t", json.as_bytes()).unwrap_err(),
+            too_deep()
+        );
         // Brackets inside strings do not count; 32 levels are fine.
         let ok = format!(
             "{{\"type\":\"ping\",\"x\":\"[[[[{{{{\\\"\",\"y\":{}1{}}}",

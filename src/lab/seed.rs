@@ -127,7 +127,9 @@ pub fn live_of(state: &DeviceState) -> LiveDevice {
 /// The CLI line that carries out one planned change (apply's own renderer; a value the dialect
 /// refuses gives no line, and the seed then differs from the plan, which its callers check).
 fn command_for(c: &Change, uplink_base: u32) -> Option<String> {
-    crate::apply::commands::forward(c, uplink_base).ok().flatten()
+    crate::apply::commands::forward(c, uplink_base)
+        .ok()
+        .flatten()
 }
 
 /// A small deterministic generator (SplitMix64); not for cryptography.

@@ -805,7 +805,11 @@ mod tests {
                 // Another device may use the same name.
                 sub(3, "gam2", "{mac: \"04:00:00:00:00:01\"}"),
                 // A given name that is another endpoint's derived name.
-                sub(4, "gam2", "{mac: \"00:00:00:00:00:09\", name: Positron_000001}"),
+                sub(
+                    4,
+                    "gam2",
+                    "{mac: \"00:00:00:00:00:09\", name: Positron_000001}",
+                ),
             ],
         );
         assert_eq!(

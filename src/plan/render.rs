@@ -14,7 +14,10 @@ use crate::device::printable as esc;
 fn md(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in esc(s).chars() {
-        if matches!(c, '`' | '|' | '<' | '>' | '*' | '_' | '[' | ']' | '\\' | '&') {
+        if matches!(
+            c,
+            '`' | '|' | '<' | '>' | '*' | '_' | '[' | ']' | '\\' | '&'
+        ) {
             out.push('\\');
         }
         out.push(c);

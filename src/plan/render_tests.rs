@@ -251,7 +251,10 @@ fn device_strings_print_escaped() {
     }
     let t = text(&plan, Colour::Never);
     assert!(!t.contains('\u{1b}'), "{t}");
-    assert!(!t.lines().any(|l| l == "```" || l.starts_with("</details>")), "{t}");
+    assert!(
+        !t.lines().any(|l| l == "```" || l.starts_with("</details>")),
+        "{t}"
+    );
     let m = markdown(&plan);
     assert!(!m.contains('\u{1b}'), "{m}");
     // The only fences and closing tags are gamops's own, each on a line of its own.

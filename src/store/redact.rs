@@ -170,11 +170,15 @@ mod tests {
     #[test]
     fn hides_credentials_in_urls() {
         assert_eq!(
-            command_line("gamops apply --database-url postgres://gamops:hunter2@db:5432/gamops --auto-approve"),
+            command_line(
+                "gamops apply --database-url postgres://gamops:hunter2@db:5432/gamops --auto-approve"
+            ),
             "gamops apply --database-url postgres://gamops:<redacted>@db:5432/gamops --auto-approve"
         );
         assert_eq!(
-            command_line("gamops history --database-url=postgresql://u:p%40ss@h/db?sslmode=require&password=x"),
+            command_line(
+                "gamops history --database-url=postgresql://u:p%40ss@h/db?sslmode=require&password=x"
+            ),
             "gamops history --database-url=postgresql://u:<redacted>@h/db?sslmode=require&password=<redacted>"
         );
         assert_eq!(

@@ -207,13 +207,20 @@ async fn a_device_value_holding_a_newline_or_a_quote_never_becomes_a_command() {
             .lock()
             .unwrap()
             .drift_subscriber(id, |s| s.description = evil.to_string());
-        mib::refresh(&lab.view, &lab.device.lock().unwrap(), Duration::from_secs(1));
+        mib::refresh(
+            &lab.view,
+            &lab.device.lock().unwrap(),
+            Duration::from_secs(1),
+        );
         let subscribers = lab.device.lock().unwrap().running.subscribers.len();
 
         let live = futures_read(&snmp_target(&lab));
         let plan = Plan::build(
             &desired,
-            &[("bldg-12-gam1".to_string(), Observation::Live(Box::new(live)))],
+            &[(
+                "bldg-12-gam1".to_string(),
+                Observation::Live(Box::new(live)),
+            )],
             None,
             PlanOptions::default(),
         );
@@ -235,7 +242,11 @@ async fn a_device_value_holding_a_newline_or_a_quote_never_becomes_a_command() {
             r.message,
             r.sent
         );
-        assert!(r.message.contains("cannot be written safely"), "{}", r.message);
+        assert!(
+            r.message.contains("cannot be written safely"),
+            "{}",
+            r.message
+        );
         let d = lab.device.lock().unwrap();
         assert_eq!(d.running.subscribers.len(), subscribers);
         assert_eq!(d.running.subscribers[&id].description, evil);
@@ -1013,7 +1024,10 @@ async fn a_host_key_accepted_on_first_contact_is_recorded_and_a_changed_one_refu
     expect_exit(&out, 0);
     let store = f.store().await;
     let recorded = store.known_host_key(name).await.unwrap();
-    assert_eq!(recorded.as_deref(), Some(device.host_key().public_key_openssh().trim()));
+    assert_eq!(
+        recorded.as_deref(),
+        Some(device.host_key().public_key_openssh().trim())
+    );
 
     // The device now shows another key than the one recorded (as after a swap, or a man in
     // the middle): refused even with the flag, and nothing is sent.

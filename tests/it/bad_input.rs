@@ -162,9 +162,10 @@ fn logs_have_no_colour_codes_off_a_terminal() {
     let state = dir.path().join("state");
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let store = gamops::store::Store::open(&gamops::store::StoreLocation::Sqlite(state.clone()))
-            .await
-            .unwrap();
+        let store =
+            gamops::store::Store::open(&gamops::store::StoreLocation::Sqlite(state.clone()))
+                .await
+                .unwrap();
         store.close().await;
     });
     let out = gamops()

@@ -185,8 +185,15 @@ fn fmt_never_writes_through_a_link_planted_at_a_temporary_name() {
     let path = inv.join("subscribers/bldg-12-gam1/sonar-10423.yaml");
     let text = std::fs::read_to_string(&path).unwrap();
     // Not canonical: the schema line is gone, so fmt rewrites the file.
-    std::fs::write(&path, text.lines().skip(1).collect::<Vec<_>>().join("\n") + "\n").unwrap();
-    for name in ["sonar-10423.yaml.gamops-tmp", "sonar-10423.yaml.yaml.gamops-tmp"] {
+    std::fs::write(
+        &path,
+        text.lines().skip(1).collect::<Vec<_>>().join("\n") + "\n",
+    )
+    .unwrap();
+    for name in [
+        "sonar-10423.yaml.gamops-tmp",
+        "sonar-10423.yaml.yaml.gamops-tmp",
+    ] {
         std::os::unix::fs::symlink(&victim, path.with_file_name(name)).unwrap();
     }
     let out = gamops()
@@ -222,8 +229,14 @@ fn fmt_refuses_special_large_and_non_text_files_with_exit_1() {
         .unwrap();
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(err.contains("zero.yaml: not formatted: this is not a regular file"), "{err}");
-    assert!(err.contains("big.yaml: not formatted: the file is"), "{err}");
+    assert!(
+        err.contains("zero.yaml: not formatted: this is not a regular file"),
+        "{err}"
+    );
+    assert!(
+        err.contains("big.yaml: not formatted: the file is"),
+        "{err}"
+    );
     assert!(err.contains("latin1.yaml: not formatted"), "{err}");
 }
 

@@ -717,7 +717,10 @@ fn history_of_a_missing_state_dir_says_there_is_no_store_and_creates_nothing() {
         assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
         let err = stderr(&out);
         assert!(err.contains("there is no store in"), "{err}");
-        assert!(err.contains("hint:") && err.contains("--state-dir"), "{err}");
+        assert!(
+            err.contains("hint:") && err.contains("--state-dir"),
+            "{err}"
+        );
         assert!(!state.exists());
     }
 }
@@ -729,7 +732,11 @@ fn a_damaged_store_is_named_as_such() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
     std::fs::create_dir_all(&state).unwrap();
-    std::fs::write(state.join(gamops::store::STATE_FILE), "not a database at all, just text ".repeat(200)).unwrap();
+    std::fs::write(
+        state.join(gamops::store::STATE_FILE),
+        "not a database at all, just text ".repeat(200),
+    )
+    .unwrap();
     let out = gamops()
         .env_remove("GAMOPS_DATABASE_URL")
         .args(["history", "--state-dir"])

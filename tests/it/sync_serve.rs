@@ -762,9 +762,17 @@ async fn a_given_up_delivery_is_processed_when_redelivered() {
     let store = Store::open(&StoreLocation::Sqlite(dir.path().join("state")))
         .await
         .unwrap();
-    assert!(store.record_event("splynx", "e1", Timestamp::now()).await.unwrap());
-    let runner = SyncRunner::new(SyncOptions::new(dir.path().join("inventory"), Source::Splynx))
-        .forget_abandoned_in(store.clone());
+    assert!(
+        store
+            .record_event("splynx", "e1", Timestamp::now())
+            .await
+            .unwrap()
+    );
+    let runner = SyncRunner::new(SyncOptions::new(
+        dir.path().join("inventory"),
+        Source::Splynx,
+    ))
+    .forget_abandoned_in(store.clone());
     let batch = SyncBatch {
         source: Source::Splynx,
         scope: SyncScope::Customers(["7".to_string()].into()),
@@ -780,7 +788,10 @@ async fn a_given_up_delivery_is_processed_when_redelivered() {
     assert!(runner.sync(&batch).await.is_err());
     runner.abandoned(&batch).await;
     assert!(
-        store.record_event("splynx", "e1", Timestamp::now()).await.unwrap(),
+        store
+            .record_event("splynx", "e1", Timestamp::now())
+            .await
+            .unwrap(),
         "the redelivery is new again"
     );
     store.close().await;

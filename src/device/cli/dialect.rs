@@ -233,12 +233,27 @@ mod tests {
     fn every_string_is_checked_and_quoted() {
         assert_eq!(quote("Unit 4B").unwrap(), "\"Unit 4B\"");
         assert_eq!(quote("").unwrap(), "\"\"");
-        for bad in ["x\nno ghn subscriber 1\n!", "a\rb", "\u{1b}[2J", "tab\there", "del\u{7f}", "c1\u{85}"] {
+        for bad in [
+            "x\nno ghn subscriber 1\n!",
+            "a\rb",
+            "\u{1b}[2J",
+            "tab\there",
+            "del\u{7f}",
+            "c1\u{85}",
+        ] {
             let e = quote(bad).unwrap_err();
             assert!(e.reason.contains("control"), "{bad:?}: {e}");
-            assert!(!e.to_string().contains('\n'), "the message shows the value escaped: {e}");
+            assert!(
+                !e.to_string().contains('\n'),
+                "the message shows the value escaped: {e}"
+            );
         }
-        assert!(quote("say \"hi\"").unwrap_err().reason.contains("double quote"));
+        assert!(
+            quote("say \"hi\"")
+                .unwrap_err()
+                .reason
+                .contains("double quote")
+        );
     }
 
     #[test]

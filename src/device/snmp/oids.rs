@@ -85,7 +85,11 @@ pub const MAX_ARCS: usize = 128;
 /// agent sends one) is shown by its first 32 arcs and its length, so a message quoting it
 /// stays short.
 pub fn dotted(oid: &[u32]) -> String {
-    let shown = if oid.len() > MAX_ARCS { &oid[..32] } else { oid };
+    let shown = if oid.len() > MAX_ARCS {
+        &oid[..32]
+    } else {
+        oid
+    };
     let mut out = String::with_capacity(shown.len() * 4 + 24);
     for (i, arc) in shown.iter().enumerate() {
         if i > 0 {

@@ -195,7 +195,9 @@ pub async fn target(address: &str, settings: &SnmpSettings) -> Result<SnmpTarget
         deadline: settings
             .read_deadline_s
             .as_ref()
-            .map_or(DEFAULT_DEADLINE, |s| Duration::from_secs(u64::from(s.value.max(1)))),
+            .map_or(DEFAULT_DEADLINE, |s| {
+                Duration::from_secs(u64::from(s.value.max(1)))
+            }),
     })
 }
 
