@@ -490,6 +490,24 @@ impl Account {
     }
 }
 
+/// Decodes a GraphQL answer to the accounts query (the whole HTTP body) as
+/// [`SonarClient::accounts`] does for one page, without the network: the decoding of what
+/// billing sends, for the fuzzer.
+pub fn decode_accounts(status: u16, body: &[u8]) -> Result<Vec<BillingCustomer>, BillingError> {
+    let raw = RawResponse {
+        status: StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+        headers: Default::default(),
+        body: body.to_vec(),
+    };
+    let data = graphql_data(&raw)?;
+    let conn: Connection = decode(&data, "accounts")?;
+    Ok(conn
+        .entities
+        .into_iter()
+        .map(Account::into_customer)
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -680,6 +680,29 @@ impl Customer {
     }
 }
 
+/// Decodes what Splynx answers for one customer (the customer, its internet services, the
+/// tariffs, each a JSON body) as [`SplynxClient::customer`] does, without the network: the
+/// decoding of what billing sends, for the fuzzer.
+pub fn decode_customer(
+    customer: &[u8],
+    services: &[u8],
+    tariffs: &[u8],
+) -> Result<BillingCustomer, BillingError> {
+    let json = |bytes: &[u8], what: &str| {
+        serde_json::from_slice::<Value>(bytes).map_err(|e| BillingError::Decode {
+            system: SYSTEM,
+            what: what.to_string(),
+            message: e.to_string(),
+        })
+    };
+    let c: Customer = decode(json(customer, "customer")?, "customer")?;
+    let services: Vec<InternetService> =
+        decode(json(services, "internet-services")?, "internet-services")?;
+    let tariffs: Vec<Tariff> = decode(json(tariffs, "tariffs")?, "tariffs")?;
+    let tariffs = tariffs.into_iter().map(|t| (t.id, t)).collect();
+    Ok(c.into_customer(services, &tariffs))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -185,9 +185,32 @@ pub struct CliSession {
     timeout: Duration,
 }
 
+/// What a command printed, from the device's raw text up to and including the next prompt:
+/// line endings normalised, the echo of the command and the prompt removed, and the device's
+/// `%` complaint as an error. Pure, so it is fuzzed (`fuzz/fuzz_targets/cli_output.rs`).
+pub fn answer_of(raw: &str, command: &str) -> Result<String, CliError> {
+    let text = raw.replace("\r\n", "\n").replace('\r', "\n");
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.pop(); // the prompt
+    if lines
+        .first()
+        .is_some_and(|l| l.trim_end().ends_with(command.trim()))
+    {
+        lines.remove(0); // the echo
+    }
+    let output = lines.join("\n");
+    match dialect::error_in(&output) {
+        Some(message) => Err(CliError::Rejected {
+            command: command.to_string(),
+            message,
+        }),
+        None => Ok(output),
+    }
+}
+
 /// The prompt at the end of `text`, if the device is waiting for a command: `NAME#` or
 /// `NAME(config...)#`, after the last line break.
-fn prompt_at_end(text: &str) -> Option<&str> {
+pub fn prompt_at_end(text: &str) -> Option<&str> {
     let last = text.rsplit(['\n', '\r']).next()?.trim_end();
     let name = last.strip_suffix('#')?;
     let base = name.split('(').next()?;
@@ -374,23 +397,7 @@ impl CliSession {
         let raw = self
             .read_to_prompt(&format!("the answer to `{command}`"))
             .await?;
-        let text = raw.replace("\r\n", "\n").replace('\r', "\n");
-        let mut lines: Vec<&str> = text.lines().collect();
-        lines.pop(); // the prompt
-        if lines
-            .first()
-            .is_some_and(|l| l.trim_end().ends_with(command.trim()))
-        {
-            lines.remove(0); // the echo
-        }
-        let output = lines.join("\n");
-        match dialect::error_in(&output) {
-            Some(message) => Err(CliError::Rejected {
-                command: command.to_string(),
-                message,
-            }),
-            None => Ok(output),
-        }
+        answer_of(&raw, command)
     }
 
     /// `copy running-config startup-config`, retried while another save runs.
