@@ -47,10 +47,14 @@ pub fn customers_for(
     }
     let prefix = if splynx { "splynx-" } else { "sonar-" };
     let ids: HashSet<&str> = desired.subscribers.iter().map(|s| s.id.as_str()).collect();
-    let macs: HashSet<Mac> = desired
+    // The last three bytes of the MACs in use: a GAM names an endpoint after them
+    // (`Positron_XXXXXX`), and the names must be unique, so a new MAC may not end like one in
+    // use (issue 16: `02:0e:d8:00:00:01` beside `00:0e:d8:00:00:01`).
+    let suffixes: HashSet<[u8; 3]> = desired
         .subscribers
         .iter()
-        .filter_map(|s| s.endpoint.as_ref().map(|e| *e.mac))
+        .filter_map(|s| s.endpoint.as_ref().map(|e| e.mac.octets()))
+        .map(|[.., d, e, f]| [d, e, f])
         .collect();
     // Per device: subscribers per port, VLANs in use, subscriber count.
     let mut per_port: HashMap<(&str, u8), usize> = HashMap::new();
@@ -109,7 +113,7 @@ pub fn customers_for(
                         next_mac += 1;
                         // A locally administered unicast range the generated fleets do not use.
                         let mac = Mac([0x02, 0x0e, 0xd8, b[1], b[2], b[3]]);
-                        if !macs.contains(&mac) {
+                        if !suffixes.contains(&[b[1], b[2], b[3]]) {
                             break mac;
                         }
                     }
