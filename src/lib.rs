@@ -5,6 +5,7 @@
 pub mod apply;
 pub mod billing;
 pub mod cli;
+pub mod controller;
 pub mod device;
 pub mod git;
 pub mod inventory;

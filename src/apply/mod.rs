@@ -124,6 +124,21 @@ impl DeviceResult {
 }
 
 impl Status {
+    /// The word for it, as in JSON and the store: `applied`, `rolled-back`, ...
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Status::Applied => "applied",
+            Status::NoChanges => "no-changes",
+            Status::Stale => "stale",
+            Status::RolledBack => "rolled-back",
+            Status::Failed => "failed",
+            Status::Unknown => "unknown",
+            Status::Blocked => "blocked",
+            Status::LeaseHeld => "lease-held",
+            Status::Interrupted => "interrupted",
+        }
+    }
+
     /// Whether the device ended where the plan wanted it.
     pub fn is_success(&self) -> bool {
         matches!(self, Status::Applied | Status::NoChanges)

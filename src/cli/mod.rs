@@ -2,6 +2,7 @@
 //! One file per command.
 
 mod apply;
+mod controller;
 mod demo;
 mod discover;
 mod error;
@@ -15,6 +16,7 @@ mod show_run;
 mod state;
 mod sync;
 mod sync_serve;
+mod token;
 mod validate;
 
 use std::io::IsTerminal;
@@ -50,6 +52,9 @@ pub enum Command {
     Schema(schema::Args),
     History(history::Args),
     ShowRun(show_run::Args),
+    Controller(controller::Args),
+    #[command(subcommand)]
+    Token(token::TokenCommand),
     #[command(subcommand)]
     Sync(sync::SyncCommand),
     #[command(subcommand)]
@@ -90,6 +95,8 @@ pub fn run(cli: Cli) -> Result<u8, CommandError> {
         Command::Schema(args) => schema::run(args),
         Command::History(args) => history::run(args),
         Command::ShowRun(args) => show_run::run(args),
+        Command::Controller(args) => controller::run(args),
+        Command::Token(cmd) => token::run(cmd),
         Command::Sync(cmd) => sync::run(cmd),
         Command::Lab(cmd) => lab::run(cmd),
     }

@@ -37,6 +37,9 @@ pub fn validate(desired: &Desired) -> Vec<Diagnostic> {
         check_plans(doc, &mut out);
     }
     let devices = check_devices(&desired.devices, &mut out);
+    if let (Some(doc), Some(controller)) = (&desired.fleet, &fleet.controller) {
+        check_controller(doc.source, controller, &devices, &mut out);
+    }
     check_subscribers(desired, &fleet, plans, &devices, &mut out);
 
     out.sort_by_key(|d| (d.source, d.pos));
@@ -94,6 +97,28 @@ fn check_fleet(doc: &Doc<Fleet>, plans: &Plans, out: &mut Vec<Diagnostic>) {
     }
     if let Some(billing) = &fleet.billing {
         check_billing(src, billing, out);
+    }
+}
+
+/// The controller section: each device named has a file.
+fn check_controller(
+    src: SourceId,
+    controller: &crate::model::ControllerSettings,
+    devices: &HashMap<&str, DeviceFacts>,
+    out: &mut Vec<Diagnostic>,
+) {
+    for (name, policy) in &controller.devices {
+        if !devices.contains_key(name.as_str()) {
+            out.push(
+                Diagnostic::error(
+                    Code::UnknownDevice,
+                    src,
+                    policy.pos,
+                    format!("controller.devices names {name}, which is not defined"),
+                )
+                .with_hint(format!("add devices/{name}.yaml, or fix the device name")),
+            );
+        }
     }
 }
 

@@ -410,14 +410,18 @@ const FLEET_BASE_PORT: u16 = 20000;
 
 /// A lab serving a generated fleet (factory-empty devices), and that fleet's inventory pointing
 /// at it with each device's host key pinned.
-struct FleetLab {
-    lab: Arc<Lab>,
-    tmp: tempfile::TempDir,
-    dir: PathBuf,
+pub(crate) struct FleetLab {
+    pub(crate) lab: Arc<Lab>,
+    pub(crate) tmp: tempfile::TempDir,
+    pub(crate) dir: PathBuf,
 }
 
 impl FleetLab {
-    async fn start(devices: usize, subscribers: usize, reboot_downtime: Duration) -> FleetLab {
+    pub(crate) async fn start(
+        devices: usize,
+        subscribers: usize,
+        reboot_downtime: Duration,
+    ) -> FleetLab {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("inventory");
         write_fleet(
@@ -477,22 +481,22 @@ impl FleetLab {
         FleetLab { lab, tmp, dir }
     }
 
-    fn device(&self, name: &str) -> &Arc<LabDevice> {
+    pub(crate) fn device(&self, name: &str) -> &Arc<LabDevice> {
         self.lab.device(name).unwrap()
     }
 
-    fn state(&self, name: &str) -> DeviceState {
+    pub(crate) fn state(&self, name: &str) -> DeviceState {
         self.device(name).state().lock().unwrap().clone()
     }
 
-    fn faults(&self, f: &FaultSettings) {
+    pub(crate) fn faults(&self, f: &FaultSettings) {
         for d in self.lab.devices() {
             d.apply_faults(f).unwrap();
         }
     }
 
     /// `gamops ARGS --inventory DIR`, ready to run.
-    fn command(&self, args: &[&str]) -> Command {
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("gamops"));
         cmd.current_dir(crate::support::root())
             .env("NO_COLOR", "1")
@@ -508,20 +512,20 @@ impl FleetLab {
     }
 
     /// Runs `gamops ARGS` to its end without holding up the lab's tasks.
-    async fn gamops(&self, args: &[&str]) -> Output {
+    pub(crate) async fn gamops(&self, args: &[&str]) -> Output {
         let mut cmd = self.command(args);
         tokio::task::spawn_blocking(move || cmd.output().unwrap())
             .await
             .unwrap()
     }
 
-    async fn store(&self) -> Store {
+    pub(crate) async fn store(&self) -> Store {
         Store::open(&StoreLocation::Sqlite(self.tmp.path().join(".gamops")))
             .await
             .unwrap()
     }
 
-    fn edit(&self, file: &str, from: &str, to: &str) {
+    pub(crate) fn edit(&self, file: &str, from: &str, to: &str) {
         let path = self.dir.join(file);
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.contains(from), "{from:?} not in {file}:\n{text}");
@@ -529,7 +533,7 @@ impl FleetLab {
     }
 }
 
-fn code_and_text(out: &Output) -> (Option<i32>, String) {
+pub(crate) fn code_and_text(out: &Output) -> (Option<i32>, String) {
     (
         out.status.code(),
         format!(
@@ -541,7 +545,7 @@ fn code_and_text(out: &Output) -> (Option<i32>, String) {
 }
 
 /// Asserts the exit code, showing the output when it differs.
-fn expect_exit(out: &Output, code: i32) -> String {
+pub(crate) fn expect_exit(out: &Output, code: i32) -> String {
     let (got, text) = code_and_text(out);
     assert_eq!(got, Some(code), "{text}");
     crate::support::stdout(out)
@@ -559,7 +563,7 @@ fn results(out: &Output) -> std::collections::BTreeMap<String, serde_json::Value
 }
 
 /// The saved configuration is the running one: nothing applied is left unsaved.
-fn assert_saved(state: &DeviceState) {
+pub(crate) fn assert_saved(state: &DeviceState) {
     assert!(!state.is_dirty(), "unsaved changes on {}", state.hostname());
     assert_eq!(state.startup, render_config(&state.running));
 }
@@ -781,7 +785,7 @@ async fn plans_vlans_endpoints_and_pruned_deletes_each_converge_and_save() {
 }
 
 /// Waits (up to 60 s) until `done` holds, polling.
-async fn until(what: &str, mut done: impl FnMut() -> bool) {
+pub(crate) async fn until(what: &str, mut done: impl FnMut() -> bool) {
     let started = std::time::Instant::now();
     while !done() {
         assert!(
@@ -793,7 +797,7 @@ async fn until(what: &str, mut done: impl FnMut() -> bool) {
 }
 
 /// Waits for a child process without holding up the lab's tasks.
-async fn wait_child(child: std::process::Child) -> Output {
+pub(crate) async fn wait_child(child: std::process::Child) -> Output {
     tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
         .await
         .unwrap()

@@ -1,0 +1,250 @@
+//! The controller's HTTP API (axum): health, readiness, metrics, and a JSON API under
+//! `/api/v1` for the state, the runs and requests (reconcile, pause, resume).
+//!
+//! `/healthz`, `/readyz` and `/metrics` answer anyone; `/api/v1` needs a bearer token made by
+//! `gamops token create` (kept hashed in the store): the `read` scope reads, the `operate` scope
+//! also pauses, resumes and asks for reconciles. The handlers read a snapshot of the state and
+//! send triggers; none waits on a pass.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::store::{RunFilter, RunId};
+
+use super::{Shared, Trigger};
+
+/// The scope that reads.
+pub const READ: &str = "read";
+/// The scope that also acts: reconcile, pause, resume.
+pub const OPERATE: &str = "operate";
+
+/// Every route, over the shared state.
+pub fn router(shared: Arc<Shared>) -> Router {
+    let api = Router::new()
+        .route("/status", get(status))
+        .route("/devices", get(devices))
+        .route("/devices/{name}", get(device))
+        .route("/runs", get(runs))
+        .route("/runs/{id}", get(run))
+        .route("/reconcile", post(reconcile))
+        .route("/pause", post(pause))
+        .route("/resume", post(resume))
+        .layer(middleware::from_fn_with_state(shared.clone(), authorize));
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .nest("/api/v1", api)
+        .with_state(shared)
+}
+
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({ "error": message.into() }))).into_response()
+}
+
+/// Lets a request through when its bearer token has the scope the method needs.
+async fn authorize(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some(token) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    else {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "an API token is needed: `Authorization: Bearer TOKEN` (make one with gamops token create)",
+        );
+    };
+    let info = match shared.store.check_token(token.trim()).await {
+        Ok(Some(info)) => info,
+        Ok(None) => return error(StatusCode::UNAUTHORIZED, "unknown API token"),
+        Err(e) => {
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("the store cannot check tokens now: {e}"),
+            );
+        }
+    };
+    let needs = if request.method() == axum::http::Method::GET {
+        READ
+    } else {
+        OPERATE
+    };
+    let allowed = info
+        .scopes
+        .iter()
+        .any(|s| s == needs || (needs == READ && s == OPERATE));
+    if !allowed {
+        return error(
+            StatusCode::FORBIDDEN,
+            format!("token {} lacks the `{needs}` scope", info.name),
+        );
+    }
+    next.run(request).await
+}
+
+/// Ready when a valid commit is loaded and the store answers.
+async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
+    let state = shared.state();
+    let mut problems = Vec::new();
+    if state.target.is_none() {
+        problems.push(
+            state
+                .problem
+                .clone()
+                .unwrap_or_else(|| "no valid commit loaded yet".into()),
+        );
+    }
+    if let Err(e) = shared
+        .store
+        .runs(&RunFilter {
+            device: None,
+            limit: Some(1),
+        })
+        .await
+    {
+        problems.push(format!("the store does not answer: {e}"));
+    }
+    if problems.is_empty() {
+        (
+            StatusCode::OK,
+            Json(json!({ "ready": true, "leader": true })),
+        )
+            .into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "ready": false, "problems": problems })),
+        )
+            .into_response()
+    }
+}
+
+async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        shared.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn status(State(shared): State<Arc<Shared>>) -> Response {
+    let s = shared.state();
+    Json(json!({
+        "paused": s.paused,
+        "target": s.target,
+        "refused": s.refused,
+        "applied": s.applied,
+        "passes": s.passes,
+        "last_pass": s.last_pass,
+        "problem": s.problem,
+        "devices": s.counts(),
+    }))
+    .into_response()
+}
+
+async fn devices(State(shared): State<Arc<Shared>>) -> Response {
+    let s = shared.state();
+    Json(s.devices.into_values().collect::<Vec<_>>()).into_response()
+}
+
+async fn device(State(shared): State<Arc<Shared>>, Path(name): Path<String>) -> Response {
+    let s = shared.state();
+    match s.devices.get(&name) {
+        Some(d) => Json(json!({ "status": d, "plan": d.plan })).into_response(),
+        None => error(
+            StatusCode::NOT_FOUND,
+            format!("no device {name} in the target commit"),
+        ),
+    }
+}
+
+#[derive(Deserialize)]
+struct RunsQuery {
+    device: Option<String>,
+    limit: Option<u32>,
+}
+
+async fn runs(State(shared): State<Arc<Shared>>, Query(q): Query<RunsQuery>) -> Response {
+    let filter = RunFilter {
+        device: q.device,
+        limit: Some(q.limit.unwrap_or(50).min(1000)),
+    };
+    match shared.store.runs(&filter).await {
+        Ok(runs) => Json(runs).into_response(),
+        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    }
+}
+
+async fn run(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
+    let Ok(id) = id.parse::<RunId>() else {
+        return error(StatusCode::BAD_REQUEST, format!("{id} is not a run id"));
+    };
+    match shared.store.run(id).await {
+        Ok(Some(run)) => Json(run).into_response(),
+        Ok(None) => error(StatusCode::NOT_FOUND, format!("no run {}", id.0)),
+        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ReconcileRequest {
+    device: Option<String>,
+}
+
+async fn reconcile(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) -> Response {
+    let request: ReconcileRequest = if body.is_empty() {
+        ReconcileRequest::default()
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(r) => r,
+            Err(e) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    format!("the body must be {{}} or {{\"device\": \"NAME\"}}: {e}"),
+                );
+            }
+        }
+    };
+    if let Some(name) = &request.device
+        && !shared.state().devices.contains_key(name)
+    {
+        return error(
+            StatusCode::NOT_FOUND,
+            format!("no device {name} in the target commit"),
+        );
+    }
+    shared.trigger(Trigger::Manual(request.device.clone()));
+    (
+        StatusCode::ACCEPTED,
+        Json(json!({ "queued": request.device.unwrap_or_else(|| "all".into()) })),
+    )
+        .into_response()
+}
+
+async fn pause(State(shared): State<Arc<Shared>>) -> Response {
+    shared.set_paused(true);
+    Json(json!({ "paused": true })).into_response()
+}
+
+async fn resume(State(shared): State<Arc<Shared>>) -> Response {
+    shared.set_paused(false);
+    Json(json!({ "paused": false })).into_response()
+}

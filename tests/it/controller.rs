@@ -1,0 +1,338 @@
+//! `gamops controller` through the binary, against a lab fleet over real sockets, with the
+//! inventory in a real git repository: it converges the fleet, applies new commits and only
+//! commits, refuses an invalid commit, pauses and resumes, reverts drift, serves its API behind
+//! tokens and its metrics, refuses a second controller on the same store, and stops on SIGTERM.
+
+use std::io::BufRead;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use gamops::lab::runtime::Drift;
+use serde_json::Value;
+
+use crate::apply::{FleetLab, code_and_text, expect_exit, wait_child};
+
+fn git(dir: &std::path::Path, args: &[&str]) {
+    let out = Command::new("git")
+        .current_dir(dir)
+        .args(["-c", "user.name=Ops", "-c", "user.email=ops@example.net"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        code_and_text(&out).1
+    );
+}
+
+/// The controller, started; its API's base URL.
+struct Controller {
+    child: Option<Child>,
+    base: String,
+}
+
+impl Controller {
+    async fn start(f: &FleetLab, extra: &[&str]) -> Controller {
+        let mut args = vec!["controller", "--listen", "127.0.0.1:0", "--interval", "1s"];
+        args.extend_from_slice(extra);
+        let mut child = f
+            .command(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let line = tokio::task::spawn_blocking(move || {
+            let mut line = String::new();
+            std::io::BufReader::new(stdout)
+                .read_line(&mut line)
+                .unwrap();
+            line
+        })
+        .await
+        .unwrap();
+        let base = line
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("listening="))
+            .unwrap_or_else(|| panic!("no listening line: {line:?}"))
+            .to_string();
+        Controller {
+            child: Some(child),
+            base,
+        }
+    }
+
+    async fn call(&self, method: &str, path: &str, token: Option<&str>) -> (u16, Value) {
+        let client = reqwest::Client::new();
+        let url = format!("{}{path}", self.base);
+        let mut req = match method {
+            "POST" => client.post(&url),
+            _ => client.get(&url),
+        };
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    /// Stops it with SIGTERM and returns its output.
+    async fn stop(mut self) -> std::process::Output {
+        let child = self.child.take().unwrap();
+        let term = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(term.success());
+        wait_child(child).await
+    }
+}
+
+impl Drop for Controller {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Polls `check` until it holds (30 s at most), showing `what` when it never does.
+async fn eventually<F: std::future::Future<Output = bool>>(
+    what: &str,
+    mut check: impl FnMut() -> F,
+) {
+    let started = Instant::now();
+    while !check().await {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn token(f: &FleetLab, scope: &str) -> String {
+    let out = f
+        .command(&["token", "create", "--name", scope, "--scope", scope])
+        .output()
+        .unwrap();
+    let text = expect_exit(&out, 0);
+    let token = text.trim().to_string();
+    assert!(token.starts_with("gamops_"), "{token}");
+    token
+}
+
+fn vlan_of(f: &FleetLab, device: &str, subscriber: &str) -> Option<u16> {
+    f.state(device)
+        .running
+        .subscribers
+        .values()
+        .find(|s| s.name == subscriber)
+        .map(|s| s.vid)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_controller_converges_commits_only_and_says_what_it_does() {
+    let f = FleetLab::start(2, 4, Duration::from_secs(1)).await;
+    git(&f.dir, &["init", "-q", "-b", "main"]);
+    git(&f.dir, &["add", "-A"]);
+    git(&f.dir, &["commit", "-qm", "fleet"]);
+    let operate = token(&f, "operate");
+    let read = token(&f, "read");
+
+    let c = Controller::start(&f, &[]).await;
+    eventually("both devices converged", || async {
+        (0..2).all(|i| f.state(&format!("gam-000{i}")).running.subscribers.len() == 4)
+    })
+    .await;
+    eventually("the API to say in-sync", || async {
+        let (_, devices) = c.call("GET", "/api/v1/devices", Some(&read)).await;
+        devices
+            .as_array()
+            .is_some_and(|d| d.len() == 2 && d.iter().all(|d| d["sync"] == "in-sync"))
+    })
+    .await;
+
+    // Health, readiness and metrics answer anyone; the API needs a token with the scope.
+    assert_eq!(c.call("GET", "/healthz", None).await.0, 200);
+    assert_eq!(c.call("GET", "/readyz", None).await.0, 200);
+    assert_eq!(c.call("GET", "/api/v1/devices", None).await.0, 401);
+    assert_eq!(
+        c.call("GET", "/api/v1/devices", Some("gamops_nope"))
+            .await
+            .0,
+        401
+    );
+    assert_eq!(c.call("POST", "/api/v1/pause", Some(&read)).await.0, 403);
+    let (_, metrics) = c.call("GET", "/metrics", None).await;
+    let metrics = metrics.as_str().unwrap().to_string();
+    assert!(
+        metrics.contains("gamops_controller_devices{state=\"in-sync\"} 2"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("gamops_controller_applies_total{outcome=\"applied\"} 2"));
+    assert!(metrics.contains("gamops_controller_applied_commit_info{commit=\""));
+
+    // A committed edit converges; the device's file changed, so its device goes first.
+    f.edit(
+        "subscribers/gam-0001/sub-0001-002.yaml",
+        "vlan: 102",
+        "vlan: 302",
+    );
+    git(&f.dir, &["commit", "-qam", "move sub-0001-002 to VLAN 302"]);
+    eventually("the commit applied", || async {
+        vlan_of(&f, "gam-0001", "sub-0001-002") == Some(302)
+    })
+    .await;
+
+    // An uncommitted edit is never applied, even on request.
+    f.edit(
+        "subscribers/gam-0001/sub-0001-001.yaml",
+        "vlan: 101",
+        "vlan: 301",
+    );
+    let (_, before) = c.call("GET", "/api/v1/status", Some(&read)).await;
+    assert_eq!(
+        c.call("POST", "/api/v1/reconcile", Some(&operate)).await.0,
+        202
+    );
+    let passes = before["passes"].as_u64().unwrap();
+    eventually("two more passes", || async {
+        let (_, s) = c.call("GET", "/api/v1/status", Some(&read)).await;
+        s["passes"].as_u64().unwrap() >= passes + 2
+    })
+    .await;
+    assert_eq!(vlan_of(&f, "gam-0001", "sub-0001-001"), Some(101));
+    git(&f.dir, &["checkout", "-q", "--", "."]);
+
+    // A commit that does not validate is refused; the previous one stays the target.
+    let target = before["target"].as_str().unwrap().to_string();
+    f.edit(
+        "subscribers/gam-0000/sub-0000-000.yaml",
+        "plan: 500M",
+        "plan: 9G",
+    );
+    git(&f.dir, &["commit", "-qam", "a plan that does not exist"]);
+    eventually("the invalid commit refused", || async {
+        let (_, s) = c.call("GET", "/api/v1/status", Some(&read)).await;
+        s["refused"]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("is not valid"))
+    })
+    .await;
+    let (_, s) = c.call("GET", "/api/v1/status", Some(&read)).await;
+    assert_eq!(s["target"], target, "{s}");
+    let plan_of = |d: &str| {
+        f.state(d)
+            .running
+            .subscribers
+            .values()
+            .find(|s| s.name == "sub-0000-000")
+            .map(|s| s.bw_profile)
+    };
+    let profile_before = plan_of("gam-0000");
+
+    // Paused: a valid commit is planned, shown as drift, and not applied until resumed.
+    assert_eq!(c.call("POST", "/api/v1/pause", Some(&operate)).await.0, 200);
+    f.edit(
+        "subscribers/gam-0000/sub-0000-000.yaml",
+        "plan: 9G",
+        "plan: 500M",
+    );
+    f.edit(
+        "subscribers/gam-0000/sub-0000-000.yaml",
+        "vlan: 100",
+        "vlan: 400",
+    );
+    git(
+        &f.dir,
+        &["commit", "-qam", "fix the plan, move to VLAN 400"],
+    );
+    eventually("the drift shown while paused", || async {
+        let (_, d) = c.call("GET", "/api/v1/devices/gam-0000", Some(&read)).await;
+        d["status"]["sync"] == "drifted" && d["status"]["changes"].as_u64() == Some(1)
+    })
+    .await;
+    assert_eq!(vlan_of(&f, "gam-0000", "sub-0000-000"), Some(100));
+    assert_eq!(plan_of("gam-0000"), profile_before);
+    assert!(
+        c.call("GET", "/metrics", None)
+            .await
+            .1
+            .as_str()
+            .unwrap()
+            .contains("gamops_controller_paused 1")
+    );
+    assert_eq!(
+        c.call("POST", "/api/v1/resume", Some(&operate)).await.0,
+        200
+    );
+    eventually("the commit applied after resume", || async {
+        vlan_of(&f, "gam-0000", "sub-0000-000") == Some(400)
+    })
+    .await;
+
+    // Drift made on the device by hand is put back by the next scan.
+    let id = f
+        .state("gam-0001")
+        .running
+        .subscribers
+        .iter()
+        .find(|(_, s)| s.name == "sub-0001-000")
+        .map(|(id, _)| *id)
+        .unwrap();
+    f.device("gam-0001")
+        .drift(&Drift {
+            subscriber: id,
+            vid: Some(3999),
+            ..Drift::default()
+        })
+        .unwrap();
+    eventually("the drift reverted", || async {
+        vlan_of(&f, "gam-0001", "sub-0001-000") == Some(100)
+    })
+    .await;
+
+    // A second controller on the same store refuses, naming the first.
+    let second = f.gamops(&["controller", "--listen", "127.0.0.1:0"]).await;
+    let (code, text) = code_and_text(&second);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("another controller leads this store"),
+        "{text}"
+    );
+    assert!(text.contains("controller@"), "{text}");
+
+    let out = c.stop().await;
+    let (code, text) = code_and_text(&out);
+    assert_eq!(code, Some(0), "{text}");
+    let history = f.gamops(&["history", "--format", "json"]).await;
+    let runs: Value = serde_json::from_slice(&history.stdout).unwrap();
+    let commands: Vec<&str> = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["command"].as_str().unwrap())
+        .collect();
+    assert!(
+        commands.iter().any(|c| c.starts_with("controller: commit")),
+        "{commands:?}"
+    );
+    assert!(
+        commands.iter().any(|c| c.starts_with("controller: drift")),
+        "{commands:?}"
+    );
+    assert!(
+        runs.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["status"] == "succeeded")
+    );
+}
