@@ -6,13 +6,15 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = gamops::cli::Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("GAMOPS_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("GAMOPS_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(cli.default_log_level()));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        gamops::cli::LogFormat::Json => logs.json().init(),
+        gamops::cli::LogFormat::Text => logs.init(),
+    }
     match gamops::cli::run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {

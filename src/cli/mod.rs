@@ -38,6 +38,34 @@ pub use error::{CommandError, ErrorKind};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Log lines (on stderr) for people, or one JSON object a line for a log collector.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value_t,
+        value_name = "FORMAT"
+    )]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+impl Cli {
+    /// The log level unless `GAMOPS_LOG` says otherwise: services (the controller, the webhook
+    /// server) say what they do; one-shot commands speak only of trouble.
+    pub fn default_log_level(&self) -> &'static str {
+        match &self.command {
+            Command::Controller(_) | Command::Sync(sync::SyncCommand::Serve(_)) => "info",
+            _ => "warn",
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

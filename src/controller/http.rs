@@ -35,6 +35,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/devices/{name}", get(device))
         .route("/runs", get(runs))
         .route("/runs/{id}", get(run))
+        .route("/events", get(events))
         .route("/reconcile", post(reconcile))
         .route("/pause", post(pause))
         .route("/resume", post(resume))
@@ -236,6 +237,34 @@ async fn reconcile(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) -
         StatusCode::ACCEPTED,
         Json(json!({ "queued": request.device.unwrap_or_else(|| "all".into()) })),
     )
+        .into_response()
+}
+
+/// Server-Sent Events: each [`Event`](super::Event) as a JSON `data:` line, its type as the
+/// SSE event name; a comment every 15 s keeps idle connections open.
+async fn events(State(shared): State<Arc<Shared>>) -> Response {
+    use axum::response::sse::{Event as Sse, KeepAlive};
+    let rx = shared.events.subscribe();
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        loop {
+            match rx.recv().await {
+                Ok(event) => {
+                    let name = serde_json::to_value(&event)
+                        .ok()
+                        .and_then(|v| v["type"].as_str().map(str::to_string))
+                        .unwrap_or_default();
+                    let data = serde_json::to_string(&event).unwrap_or_default();
+                    let sse = Sse::default().event(name).data(data);
+                    return Some((Ok::<_, std::convert::Infallible>(sse), rx));
+                }
+                // A slow listener misses the oldest events and goes on with the newest.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    });
+    axum::response::sse::Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15)))
         .into_response()
 }
 

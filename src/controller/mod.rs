@@ -115,11 +115,41 @@ pub enum Trigger {
     Requeue,
 }
 
+/// What happened, for `GET /api/v1/events` (Server-Sent Events, one JSON object each).
+#[derive(Clone, Debug, serde::Serialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum Event {
+    /// A pass ended.
+    Reconciled {
+        commit: String,
+        devices: usize,
+        seconds: f64,
+    },
+    /// A device's sync state changed.
+    Device {
+        device: String,
+        sync: SyncState,
+        message: String,
+    },
+    /// An apply was recorded as a run.
+    Run {
+        run: i64,
+        status: String,
+        devices: Vec<String>,
+    },
+    /// The newest commit was not taken as the target.
+    Refused { commit: String, reason: String },
+    /// Applies were paused or resumed.
+    Paused { paused: bool },
+}
+
 /// What the loop and the HTTP side share.
 pub struct Shared {
     pub state: RwLock<FleetState>,
     pub metrics: Metrics,
     pub store: Store,
+    /// Every [`Event`], to whoever listens (slow listeners miss the oldest).
+    pub events: tokio::sync::broadcast::Sender<Event>,
     wake: mpsc::UnboundedSender<Trigger>,
 }
 
@@ -134,16 +164,48 @@ impl Shared {
         self.state.read().map(|s| s.clone()).unwrap_or_default()
     }
 
+    /// Changes the state, updates the metrics, and tells listeners of devices whose sync
+    /// state changed and of a newly refused commit.
     fn update(&self, f: impl FnOnce(&mut FleetState)) {
+        let mut events = Vec::new();
         if let Ok(mut s) = self.state.write() {
+            let before: HashMap<String, SyncState> =
+                s.devices.iter().map(|(n, d)| (n.clone(), d.sync)).collect();
+            let refused_before = s.refused.as_ref().map(|r| r.commit.clone());
             f(&mut s);
             self.metrics.observe(&s);
+            for (name, d) in &s.devices {
+                if before.get(name) != Some(&d.sync) {
+                    events.push(Event::Device {
+                        device: name.clone(),
+                        sync: d.sync,
+                        message: d.message.clone(),
+                    });
+                }
+            }
+            if let Some(r) = &s.refused
+                && refused_before.as_deref() != Some(r.commit.as_str())
+            {
+                events.push(Event::Refused {
+                    commit: r.commit.clone(),
+                    reason: r.reason.clone(),
+                });
+            }
         }
+        for e in events {
+            self.emit(e);
+        }
+    }
+
+    /// Tells listeners (none listening is fine).
+    pub fn emit(&self, event: Event) {
+        let _ = self.events.send(event);
     }
 
     /// Stops or restarts applies (reads and reports go on).
     pub fn set_paused(&self, paused: bool) {
         self.update(|s| s.paused = paused);
+        self.emit(Event::Paused { paused });
         if !paused {
             self.trigger(Trigger::Manual(None));
         }
@@ -186,6 +248,7 @@ pub async fn run(
         }),
         metrics: Metrics::new(),
         store: store.clone(),
+        events: tokio::sync::broadcast::channel(1024).0,
         wake,
     });
     shared.update(|_| {});
@@ -434,6 +497,11 @@ impl Loop {
             seconds,
             "reconciled"
         );
+        self.shared.emit(Event::Reconciled {
+            commit: target.commit.clone(),
+            devices: names.len(),
+            seconds,
+        });
     }
 
     /// The devices a pass covers, `None` for all.
@@ -509,6 +577,13 @@ impl Loop {
         match report {
             Ok(report) => {
                 let run = report.run.map(|r| r.0);
+                if let Some(run) = run {
+                    self.shared.emit(Event::Run {
+                        run,
+                        status: report.status.to_string(),
+                        devices: report.results.iter().map(|r| r.device.clone()).collect(),
+                    });
+                }
                 let results: HashMap<&str, _> = report
                     .results
                     .iter()

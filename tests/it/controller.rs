@@ -148,6 +148,30 @@ async fn the_controller_converges_commits_only_and_says_what_it_does() {
     let read = token(&f, "read");
 
     let c = Controller::start(&f, &[]).await;
+    // Everything the controller tells its Server-Sent Events listeners, as it comes.
+    let events = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let listener = {
+        let (events, url, read) = (
+            events.clone(),
+            format!("{}/api/v1/events", c.base),
+            read.clone(),
+        );
+        tokio::spawn(async move {
+            let mut resp = reqwest::Client::new()
+                .get(url)
+                .bearer_auth(read)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status().as_u16(), 200);
+            while let Ok(Some(chunk)) = resp.chunk().await {
+                events
+                    .lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&chunk));
+            }
+        })
+    };
     eventually("both devices converged", || async {
         (0..2).all(|i| f.state(&format!("gam-000{i}")).running.subscribers.len() == 4)
     })
@@ -309,6 +333,16 @@ async fn the_controller_converges_commits_only_and_says_what_it_does() {
         "{text}"
     );
     assert!(text.contains("controller@"), "{text}");
+
+    let seen = events.lock().unwrap().clone();
+    for kind in ["reconciled", "run", "device", "refused", "paused"] {
+        assert!(
+            seen.contains(&format!("event: {kind}\n")),
+            "no {kind} event in:\n{seen}"
+        );
+    }
+    assert!(seen.contains("\"sync\":\"applying\""), "{seen}");
+    listener.abort();
 
     let out = c.stop().await;
     let (code, text) = code_and_text(&out);
