@@ -313,7 +313,7 @@ async fn unreadable_devices_are_unknown_and_the_rest_still_plan() {
         "{text}"
     );
     assert!(
-        text.contains("2 device(s) could not be read and were not planned."),
+        text.contains("Unknown: 2 device(s) could not be read and were not planned: gone, wrong."),
         "{text}"
     );
 
