@@ -469,16 +469,22 @@ impl SplynxClient {
     }
 
     /// Logs the access token out (token mode): `DELETE admin/auth/tokens/{refresh_token}`.
-    pub async fn logout(&self) -> Result<(), BillingError> {
+    ///
+    /// Best effort: one try, never retried, and a failure is only a debug line (the token
+    /// expires on its own); a sync must not wait on it.
+    pub async fn logout(&self) {
         let Some(t) = self.tokens.lock().await.take() else {
-            return Ok(());
+            return;
         };
         let url = self.url(&format!("admin/auth/tokens/{}", t.refresh.expose()), &[]);
-        let raw = self
+        let outcome = self
             .http
-            .send("a logout", |c| Ok(c.delete(&url)), |_| Verdict::Done)
-            .await?;
-        ok_or_error(raw).map(|_| ())
+            .send_once("a logout", |c| Ok(c.delete(&url)))
+            .await
+            .and_then(ok_or_error);
+        if let Err(e) = outcome {
+            tracing::debug!(system = "splynx", error = %e, "logout failed; the token will expire on its own");
+        }
     }
 }
 

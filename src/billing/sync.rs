@@ -586,7 +586,7 @@ impl Client {
     async fn close(&self) {
         if let Client::Splynx(c) = self {
             // Best effort: an access token left behind expires on its own.
-            let _ = c.logout().await;
+            c.logout().await;
         }
     }
 }
