@@ -50,6 +50,10 @@ fn disruption_tag(d: Disruption) -> &'static str {
 }
 
 fn headline(c: &Change) -> String {
+    if c.kind == super::ObjectKind::Global {
+        // One setting of the device, which has no id.
+        return format!("{} {} {}", symbol(c.action), c.kind.noun(), c.key);
+    }
     let orphan = if c.orphan { " (orphan)" } else { "" };
     format!(
         "{} {} {} (id {}){orphan}",
@@ -105,7 +109,13 @@ fn change_lines(changes: &[Change], out: &mut String, paint: &Paint, indent: &st
         for f in shown {
             let _ = writeln!(out, "{indent}    {}", field_line(f));
         }
-        if c.disruption != Disruption::None
+        if c.kind == super::ObjectKind::Global && c.key == "subscriber_model" {
+            let _ = writeln!(
+                out,
+                "{indent}    affects: every subscriber on the device ({})",
+                c.affects.len()
+            );
+        } else if c.disruption != Disruption::None
             && !c.affects.is_empty()
             && c.kind != super::ObjectKind::Subscriber
         {

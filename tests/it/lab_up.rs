@@ -469,6 +469,73 @@ fn inventory_converged_then_state_survives_a_restart() {
     assert_eq!(lab.stop(), Some(0));
 }
 
+/// Issue 11 (1): `lab up --seed empty`, then `plan --out` and `apply PLAN --accept-new-host-keys`
+/// with the README's lab credentials, converges every device of inventory/ in one run (the
+/// port-aware bldg-7-gam1 gets its subscriber model first), and the next plan is empty.
+#[test]
+fn apply_from_an_empty_lab_converges_the_whole_inventory() {
+    let (tmp, inv) = temp_inventory();
+    // Free ports instead of the example's fixed ones, so tests may run side by side.
+    for entry in std::fs::read_dir(inv.join("devices")).unwrap() {
+        let path = entry.unwrap().path();
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        for fixed in 16101..=16106 {
+            let line = format!("  port: {fixed}\n");
+            if text.contains(&line) {
+                text = text.replace(&line, &format!("  port: {}\n", free_port()));
+            }
+        }
+        std::fs::write(&path, text).unwrap();
+    }
+    let inv_arg = inv.to_str().unwrap();
+    let lab = LabProcess::start(&["--inventory", inv_arg, "--seed", "empty"]);
+    assert_eq!(lab.devices().len(), 3);
+    let gamops = |args: &[&str]| {
+        Command::new(gamops_bin())
+            .current_dir(tmp.path())
+            .env("NO_COLOR", "1")
+            .env("GAMOPS_SNMP_COMMUNITY", "public")
+            .env("GAMOPS_SSH_PASSWORD", "")
+            .env("GAMOPS_SNMP_AUTH", "authpass123")
+            .env("GAMOPS_SNMP_PRIV", "privpass123")
+            .env_remove("GAMOPS_INVENTORY")
+            .env_remove("GAMOPS_STATE_DIR")
+            .env_remove("GAMOPS_DATABASE_URL")
+            .args(args)
+            .args(["--inventory", inv_arg])
+            .output()
+            .unwrap()
+    };
+    let plan_file = tmp.path().join("p.json");
+    let out = gamops(&["plan", "--out", plan_file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out), String::from_utf8_lossy(&out.stderr));
+    let planned = text(&out);
+    assert!(
+        planned.contains("subscriber_model: endpoint-aware -> port-aware"),
+        "{planned}"
+    );
+    let out = gamops(&[
+        "apply",
+        plan_file.to_str().unwrap(),
+        "--accept-new-host-keys",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = gamops(&["plan", "--detailed-exitcode"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("No changes: the devices match the inventory."),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(lab.stop(), Some(0));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Faults through the admin interface, one test per kind.
 
