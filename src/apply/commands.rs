@@ -25,11 +25,15 @@ pub fn inverse(change: &Change, uplink_base: u32) -> Option<String> {
 fn set(key: &str, obj: &Object, uplink_base: u32) -> Option<String> {
     match obj {
         Object::Global(g) => match GlobalSetting::from_key(key)? {
-            GlobalSetting::SubscriberModel => Some(dialect::set_subscriber_model(g.subscriber_model)),
-            GlobalSetting::DefaultNni => dialect::set_default_nni(g.default_nni_if_index, uplink_base),
-            GlobalSetting::EndpointAutoFwUpgrade => {
-                Some(dialect::set_endpoint_auto_fw_upgrade(g.endpoint_auto_fw_upgrade))
+            GlobalSetting::SubscriberModel => {
+                Some(dialect::set_subscriber_model(g.subscriber_model))
             }
+            GlobalSetting::DefaultNni => {
+                dialect::set_default_nni(g.default_nni_if_index, uplink_base)
+            }
+            GlobalSetting::EndpointAutoFwUpgrade => Some(dialect::set_endpoint_auto_fw_upgrade(
+                g.endpoint_auto_fw_upgrade,
+            )),
         },
         Object::Port(p) => Some(dialect::set_port(p)),
         Object::Profile(p) => Some(dialect::set_profile(p)),

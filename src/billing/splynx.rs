@@ -397,8 +397,14 @@ impl SplynxClient {
                 "admin/customers/customer/0/internet-services",
                 &[
                     ("main_attributes[status][0]".to_string(), "IN".to_string()),
-                    ("main_attributes[status][1][0]".to_string(), "active".to_string()),
-                    ("main_attributes[status][1][1]".to_string(), "pending".to_string()),
+                    (
+                        "main_attributes[status][1][0]".to_string(),
+                        "active".to_string(),
+                    ),
+                    (
+                        "main_attributes[status][1][1]".to_string(),
+                        "pending".to_string(),
+                    ),
                 ],
             )
             .await?;

@@ -49,5 +49,9 @@ pub fn run(args: Args) -> Result<u8, CommandError> {
             report.summary.warnings
         );
     }
-    Ok(if report.valid && !strict_failure { 0 } else { 1 })
+    Ok(if report.valid && !strict_failure {
+        0
+    } else {
+        1
+    })
 }

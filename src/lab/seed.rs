@@ -13,9 +13,7 @@ use crate::device::live::{
     EndpointBinding, LiveDevice, LiveEndpoint, LiveGlobal, LivePort, LivePortMode, LiveProfile,
     LiveSubscriber, ProfileRef,
 };
-use crate::lab::device::rules::{
-    EndpointEdit, GlobalEdit, PortEdit, ProfileEdit, SubscriberEdit,
-};
+use crate::lab::device::rules::{EndpointEdit, GlobalEdit, PortEdit, ProfileEdit, SubscriberEdit};
 use crate::lab::device::state::{
     self as lab, DetectedCpe, EndpointPort, MAX_NAME_LEN, SubscriberModel,
 };
@@ -313,7 +311,7 @@ pub fn converged_state(
     })
     .map_err(refused("the global settings".into()))?;
     for p in &device.ports {
-        let n = u8::try_from(p.port.get()).unwrap_or(u8::MAX);
+        let n = p.port.get();
         cfg.set_port(
             n,
             PortEdit {

@@ -220,11 +220,7 @@ pub fn text(plan: &Plan, colour: Colour) -> String {
             );
         }
     } else {
-        let _ = writeln!(
-            out,
-            "Plan: {} on {planned} device(s).",
-            counts(s),
-        );
+        let _ = writeln!(out, "Plan: {} on {planned} device(s).", counts(s),);
         let _ = writeln!(out, "Subscribers: {}.", subscriber_counts(s));
     }
     if s.devices_blocked > 0 {

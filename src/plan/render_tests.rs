@@ -257,11 +257,13 @@ fn unknown_devices_lead_and_no_match_is_claimed() {
     assert!(!out.contains("match the inventory"), "{out}");
     let summary: Vec<&str> = out.split("\n\n").nth(1).unwrap().lines().collect();
     assert_eq!(
-        summary[0],
-        "Unknown: 2 device(s) could not be read and were not planned: gam-x, gam-y.",
+        summary[0], "Unknown: 2 device(s) could not be read and were not planned: gam-x, gam-y.",
         "{out}"
     );
     let md = markdown(&plan);
     assert!(!md.contains("no changes"), "{md}");
-    assert!(md.starts_with("### gamops plan: 2 device(s) not read"), "{md}");
+    assert!(
+        md.starts_with("### gamops plan: 2 device(s) not read"),
+        "{md}"
+    );
 }

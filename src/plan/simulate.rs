@@ -94,7 +94,8 @@ pub fn convert_subscriber_model(dev: &mut LiveDevice, model: SubscriberModel) {
                     endpoints
                         .iter()
                         .find(|e| {
-                            e.binding == EndpointBinding::Port(p) && !taken_endpoints.contains(&e.id)
+                            e.binding == EndpointBinding::Port(p)
+                                && !taken_endpoints.contains(&e.id)
                         })
                         .map(|e| e.id)
                 });

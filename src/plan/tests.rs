@@ -51,57 +51,62 @@ fn target_strategy() -> impl Strategy<Value = Target> {
             proptest::collection::vec((10u16..100, 10u16..100, "[a-z]{0,3}"), 5),
             proptest::collection::btree_set(10u8..14, 0..3),
             proptest::collection::vec(any::<u8>(), 10),
-            (proptest::option::of(1u32..3), proptest::option::of(any::<bool>())),
+            (
+                proptest::option::of(1u32..3),
+                proptest::option::of(any::<bool>()),
+            ),
         )
-            .prop_map(move |(subs, rates, extra_owned, mac_perm, (nni, auto_fw))| {
-                let mut t = Target {
-                    subscriber_model: if endpoint_aware {
-                        SubscriberModel::EndpointAware
-                    } else {
-                        SubscriberModel::PortAware
-                    },
-                    default_nni_if_index: nni.map(|n| 1_000_012 + n),
-                    endpoint_auto_fw_upgrade: auto_fw,
-                    ..Target::default()
-                };
-                let mut used_profiles = BTreeSet::new();
-                for (i, (mut s, port)) in subs {
-                    s.name = format!("s{i}");
-                    if endpoint_aware {
-                        // A MAC chosen from a small pool, unique per subscriber.
-                        let m = mac(i.wrapping_add(mac_perm[usize::from(i)] % 3 * 10));
-                        s.endpoint = Some(m);
-                        t.endpoints.push(TargetEndpoint {
-                            mac: m,
-                            name: format!("ep{i}"),
-                            description: String::new(),
-                            port,
-                            subscriber: s.name.clone(),
-                        });
+            .prop_map(
+                move |(subs, rates, extra_owned, mac_perm, (nni, auto_fw))| {
+                    let mut t = Target {
+                        subscriber_model: if endpoint_aware {
+                            SubscriberModel::EndpointAware
+                        } else {
+                            SubscriberModel::PortAware
+                        },
+                        default_nni_if_index: nni.map(|n| 1_000_012 + n),
+                        endpoint_auto_fw_upgrade: auto_fw,
+                        ..Target::default()
+                    };
+                    let mut used_profiles = BTreeSet::new();
+                    for (i, (mut s, port)) in subs {
+                        s.name = format!("s{i}");
+                        if endpoint_aware {
+                            // A MAC chosen from a small pool, unique per subscriber.
+                            let m = mac(i.wrapping_add(mac_perm[usize::from(i)] % 3 * 10));
+                            s.endpoint = Some(m);
+                            t.endpoints.push(TargetEndpoint {
+                                mac: m,
+                                name: format!("ep{i}"),
+                                description: String::new(),
+                                port,
+                                subscriber: s.name.clone(),
+                            });
+                        }
+                        if let Some(p) = &s.profile {
+                            used_profiles.insert(p.clone());
+                        }
+                        t.owned.insert(s.name.clone());
+                        t.subscribers.push(s);
                     }
-                    if let Some(p) = &s.profile {
-                        used_profiles.insert(p.clone());
+                    for i in extra_owned {
+                        t.owned.insert(format!("s{i}"));
                     }
-                    t.owned.insert(s.name.clone());
-                    t.subscribers.push(s);
-                }
-                for i in extra_owned {
-                    t.owned.insert(format!("s{i}"));
-                }
-                for (i, (down, up, desc)) in rates.into_iter().enumerate() {
-                    let name = plan_name(i as u8);
-                    if used_profiles.contains(&name) {
-                        t.profiles.push(TargetProfile {
-                            name,
-                            description: desc,
-                            down_mbps: down,
-                            up_mbps: up,
-                        });
+                    for (i, (down, up, desc)) in rates.into_iter().enumerate() {
+                        let name = plan_name(i as u8);
+                        if used_profiles.contains(&name) {
+                            t.profiles.push(TargetProfile {
+                                name,
+                                description: desc,
+                                down_mbps: down,
+                                up_mbps: up,
+                            });
+                        }
                     }
-                }
-                t.endpoints.sort_by_key(|e| e.mac);
-                t
-            })
+                    t.endpoints.sort_by_key(|e| e.mac);
+                    t
+                },
+            )
     })
 }
 
@@ -123,83 +128,86 @@ fn live_strategy() -> impl Strategy<Value = LiveDevice> {
         ),
         (any::<bool>(), 1u32..3, any::<bool>()),
     )
-        .prop_map(|(profiles, endpoints, subscribers, (port_aware, nni, auto_fw))| {
-            // Global settings that may differ from the desired ones. A port-aware device's
-            // subscribers are bound to ports, an endpoint-aware one's to endpoints.
-            let global = LiveGlobal {
-                subscriber_model: if port_aware {
-                    SubscriberModel::PortAware
-                } else {
-                    SubscriberModel::EndpointAware
-                },
-                default_nni_if_index: 1_000_012 + nni,
-                endpoint_auto_fw_upgrade: auto_fw,
-            };
-            let mut dev = LiveDevice {
-                global,
-                ports: (1..=12)
-                    .map(|n| LivePort {
-                        port: n,
-                        name: String::new(),
-                        mode: LivePortMode::Coax,
-                    })
-                    .collect(),
-                ..LiveDevice::default()
-            };
-            dev.profiles.push(LiveProfile {
-                id: 1,
-                name: "Default BW Profile".into(),
-                description: String::new(),
-                down_mbps: 10,
-                up_mbps: 10,
-            });
-            let mut names = BTreeSet::new();
-            for (id, (n, down, up)) in profiles {
-                let name = plan_name(n);
-                if names.insert(name.clone()) {
-                    dev.profiles.push(LiveProfile {
-                        id,
-                        name,
-                        description: String::new(),
-                        down_mbps: down,
-                        up_mbps: up,
-                    });
+        .prop_map(
+            |(profiles, endpoints, subscribers, (port_aware, nni, auto_fw))| {
+                // Global settings that may differ from the desired ones. A port-aware device's
+                // subscribers are bound to ports, an endpoint-aware one's to endpoints.
+                let global = LiveGlobal {
+                    subscriber_model: if port_aware {
+                        SubscriberModel::PortAware
+                    } else {
+                        SubscriberModel::EndpointAware
+                    },
+                    default_nni_if_index: 1_000_012 + nni,
+                    endpoint_auto_fw_upgrade: auto_fw,
+                };
+                let mut dev = LiveDevice {
+                    global,
+                    ports: (1..=12)
+                        .map(|n| LivePort {
+                            port: n,
+                            name: String::new(),
+                            mode: LivePortMode::Coax,
+                        })
+                        .collect(),
+                    ..LiveDevice::default()
+                };
+                dev.profiles.push(LiveProfile {
+                    id: 1,
+                    name: "Default BW Profile".into(),
+                    description: String::new(),
+                    down_mbps: 10,
+                    up_mbps: 10,
+                });
+                let mut names = BTreeSet::new();
+                for (id, (n, down, up)) in profiles {
+                    let name = plan_name(n);
+                    if names.insert(name.clone()) {
+                        dev.profiles.push(LiveProfile {
+                            id,
+                            name,
+                            description: String::new(),
+                            down_mbps: down,
+                            up_mbps: up,
+                        });
+                    }
                 }
-            }
-            let mut macs = BTreeSet::new();
-            for (id, (m, port, name)) in endpoints {
-                if macs.insert(m) {
-                    dev.endpoints.push(LiveEndpoint {
-                        id,
-                        mac: mac(m),
-                        name: format!("ep{name}"),
-                        description: String::new(),
-                        binding: EndpointBinding::Port(port),
-                    });
+                let mut macs = BTreeSet::new();
+                for (id, (m, port, name)) in endpoints {
+                    if macs.insert(m) {
+                        dev.endpoints.push(LiveEndpoint {
+                            id,
+                            mac: mac(m),
+                            name: format!("ep{name}"),
+                            description: String::new(),
+                            binding: EndpointBinding::Port(port),
+                        });
+                    }
                 }
-            }
-            let mut subs = BTreeSet::new();
-            for (id, (n, ep, vlan, tagged, profile, outer)) in subscribers {
-                let name = format!("s{n}");
-                if subs.insert(name.clone()) {
-                    dev.subscribers.push(LiveSubscriber {
-                        id,
-                        name,
-                        description: String::new(),
-                        endpoint_id: (ep > 0 && !port_aware).then_some(ep),
-                        port: (ep > 0 && port_aware).then(|| u8::try_from(ep % 12 + 1).unwrap_or(1)),
-                        vlan,
-                        tagged,
-                        remapped_vlan: None,
-                        allowed_vlans: vec![],
-                        profile: profile.map_or(ProfileRef::Unthrottled, ProfileRef::Id),
-                        outer_vlan: outer,
-                        nni_if_index: None,
-                    });
+                let mut subs = BTreeSet::new();
+                for (id, (n, ep, vlan, tagged, profile, outer)) in subscribers {
+                    let name = format!("s{n}");
+                    if subs.insert(name.clone()) {
+                        dev.subscribers.push(LiveSubscriber {
+                            id,
+                            name,
+                            description: String::new(),
+                            endpoint_id: (ep > 0 && !port_aware).then_some(ep),
+                            port: (ep > 0 && port_aware)
+                                .then(|| u8::try_from(ep % 12 + 1).unwrap_or(1)),
+                            vlan,
+                            tagged,
+                            remapped_vlan: None,
+                            allowed_vlans: vec![],
+                            profile: profile.map_or(ProfileRef::Unthrottled, ProfileRef::Id),
+                            outer_vlan: outer,
+                            nni_if_index: None,
+                        });
+                    }
                 }
-            }
-            dev
-        })
+                dev
+            },
+        )
 }
 
 /// The device's subscribers in the inventory's terms, keyed by name.
@@ -461,7 +469,8 @@ fn global_settings_come_first_and_a_new_subscriber_model_interrupts_everyone() {
     );
 
     // Changing every subscriber goes past a 30% limit.
-    let safety: Safety = serde_saphyr::from_str("max_change_percent: 30\nmin_existing: 10\n").unwrap();
+    let safety: Safety =
+        serde_saphyr::from_str("max_change_percent: 30\nmin_existing: 10\n").unwrap();
     let v = check(&d.changes, &live, &target, &safety);
     assert_eq!(v.len(), 1, "{v:#?}");
     assert_eq!(v[0].limit, Limit::ChangeShare);
@@ -479,6 +488,10 @@ fn global_settings_come_first_and_a_new_subscriber_model_interrupts_everyone() {
         (d.changes[0].kind, d.changes[0].key.as_str()),
         (ObjectKind::Global, "subscriber_model")
     );
-    assert!(d.changes[3..].iter().all(|c| c.kind == ObjectKind::Subscriber));
+    assert!(
+        d.changes[3..]
+            .iter()
+            .all(|c| c.kind == ObjectKind::Subscriber)
+    );
     assert!(check(&d.changes, &empty, &target, &safety).is_empty());
 }

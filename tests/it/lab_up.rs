@@ -508,7 +508,13 @@ fn apply_from_an_empty_lab_converges_the_whole_inventory() {
     };
     let plan_file = tmp.path().join("p.json");
     let out = gamops(&["plan", "--out", plan_file.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out),
+        String::from_utf8_lossy(&out.stderr)
+    );
     let planned = text(&out);
     assert!(
         planned.contains("subscriber_model: endpoint-aware -> port-aware"),
@@ -592,7 +598,12 @@ impl Snmpsim {
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e} (install: `{SNMPSIM_INSTALL}`)", bin.display()));
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot run {}: {e} (install: `{SNMPSIM_INSTALL}`)",
+                    bin.display()
+                )
+            });
         let sim = Snmpsim {
             child,
             addr,
@@ -629,7 +640,11 @@ fn normalised_walk(addr: SocketAddr, subtree: &str) -> Vec<String> {
         .arg(subtree)
         .output()
         .unwrap_or_else(|e| panic!("cannot run snmpbulkwalk (apt-get install -y snmp): {e}"));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     const MASKED: &[&str] = &[
         ".1.3.6.1.2.1.1.4.0",
         ".1.3.6.1.2.1.1.5.0",
@@ -703,7 +718,10 @@ fn the_walk_seeded_lab_answers_like_snmpsim_serving_the_walk() {
     for (lines, want) in [
         (&ifs, ".1.3.6.1.2.1.2.2.1.2.4060 = STRING: \"VLAN 4060\""),
         (&ifs, ".1.3.6.1.2.1.2.2.1.7.88 = INTEGER: 1"),
-        (&ghn, ".1.3.6.1.4.1.20095.2001.143.1.2.40.1.20.1 = Gauge32: 2"),
+        (
+            &ghn,
+            ".1.3.6.1.4.1.20095.2001.143.1.2.40.1.20.1 = Gauge32: 2",
+        ),
     ] {
         assert!(lines.iter().any(|l| l == want), "{want} not served");
     }

@@ -405,17 +405,18 @@ async fn discover_finds_the_gam_by_its_sys_object_id() {
 /// to an inventory that validates, with the advice as a warning; `--strict` fails on it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_fixture_walk_imports_to_an_inventory_that_validates() {
-    let mut walks: Vec<(String, String)> = std::fs::read_dir(crate::support::root().join("tests/fixtures"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "snmprec"))
-        .map(|p| {
-            (
-                p.file_name().unwrap().to_string_lossy().into_owned(),
-                std::fs::read_to_string(&p).unwrap(),
-            )
-        })
-        .collect();
+    let mut walks: Vec<(String, String)> =
+        std::fs::read_dir(crate::support::root().join("tests/fixtures"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "snmprec"))
+            .map(|p| {
+                (
+                    p.file_name().unwrap().to_string_lossy().into_owned(),
+                    std::fs::read_to_string(&p).unwrap(),
+                )
+            })
+            .collect();
     assert!(!walks.is_empty());
     let on_1g = WALK
         .replace(

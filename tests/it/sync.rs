@@ -350,10 +350,7 @@ async fn a_customer_without_a_running_service_is_skipped_with_the_reason() {
     let f = splynx_fake(30).await;
     let s = Setup::splynx(&f, 3, &[], "");
     let out = s.ok(&["--commit"]).await;
-    assert!(
-        out.contains("0 unchanged, 1 not a GAM subscriber"),
-        "{out}"
-    );
+    assert!(out.contains("0 unchanged, 1 not a GAM subscriber"), "{out}");
     let before = s.read(1, "splynx-3");
     // Customer 3 changes plan: the old service is disabled, the new one still pending.
     let new_service = f.change_plan(3, 500_000, 500_000).unwrap();
@@ -373,7 +370,10 @@ async fn a_customer_without_a_running_service_is_skipped_with_the_reason() {
         out.contains("0 created, 0 updated, 0 suspended, 0 deleted; 2 skipped"),
         "{out}"
     );
-    assert!(out.contains("27 unchanged, 1 not a GAM subscriber"), "{out}");
+    assert!(
+        out.contains("27 unchanged, 1 not a GAM subscriber"),
+        "{out}"
+    );
     assert_eq!(s.read(1, "splynx-3"), before);
     assert!(s.sub(1, "splynx-4").exists());
 }

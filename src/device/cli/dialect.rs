@@ -166,7 +166,9 @@ pub fn set_subscriber_model(model: SubscriberModel) -> String {
 /// `ghn global default-nni 10GigabitEthernet 1/N`; None when `if_index` is not an uplink after
 /// `uplink_base` (1000000 + the model's G.hn port count), which no line can name.
 pub fn set_default_nni(if_index: u32, uplink_base: u32) -> Option<String> {
-    let n = if_index.checked_sub(uplink_base).filter(|n| (1..=2).contains(n))?;
+    let n = if_index
+        .checked_sub(uplink_base)
+        .filter(|n| (1..=2).contains(n))?;
     Some(format!("ghn global default-nni 10GigabitEthernet 1/{n}"))
 }
 
