@@ -11,5 +11,6 @@ pub mod inventory;
 pub mod lab;
 pub mod model;
 pub mod plan;
+pub mod reconcile;
 pub mod schema;
 pub mod store;

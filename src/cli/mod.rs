@@ -100,6 +100,44 @@ pub(crate) fn colour_stdout() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
+/// The plan renderer's colour choice for stdout.
+pub(crate) fn colour() -> crate::plan::render::Colour {
+    if colour_stdout() {
+        crate::plan::render::Colour::Always
+    } else {
+        crate::plan::render::Colour::Never
+    }
+}
+
+/// A token cancelled by the first Ctrl-C or SIGTERM, saying on stderr what stopping means
+/// (`doing`); a second one exits at once with 130. Must be called within the runtime.
+pub(crate) fn stop_on_signals(
+    doing: &'static str,
+) -> Result<tokio_util::sync::CancellationToken, CommandError> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())
+        .map_err(|e| CommandError::internal(format!("cannot watch SIGTERM: {e}")))?;
+    let mut int = signal(SignalKind::interrupt())
+        .map_err(|e| CommandError::internal(format!("cannot watch Ctrl-C: {e}")))?;
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let token = cancel.clone();
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        eprintln!("stopping: {doing} (Ctrl-C again quits at once)");
+        token.cancel();
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        eprintln!("stopped at once");
+        std::process::exit(130);
+    });
+    Ok(cancel)
+}
+
 /// The async runtime a command runs its network work on.
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, CommandError> {
     tokio::runtime::Builder::new_multi_thread()

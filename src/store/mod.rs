@@ -33,6 +33,7 @@ pub use records::{
     RunFilter, RunId, RunStatus, RunSummary, Timestamp,
 };
 pub use redact::{REDACTED, redact};
+pub use runs::RunKeeper;
 
 /// How long opening the store waits for the database to answer.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
