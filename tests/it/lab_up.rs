@@ -547,7 +547,8 @@ fn apply_from_an_empty_lab_converges_the_whole_inventory() {
 
 /// Where snmpsim's command responder is: `GAMOPS_SNMPSIM`, else `/opt/snmpsim/bin/`.
 const SNMPSIM_DEFAULT: &str = "/opt/snmpsim/bin/snmpsim-command-responder";
-const SNMPSIM_INSTALL: &str = "python3 -m venv /opt/snmpsim && /opt/snmpsim/bin/pip install snmpsim pysmi (under Debian's python3), or set GAMOPS_SNMPSIM to the snmpsim-command-responder to use";
+const SNMPSIM_INSTALL: &str =
+    "/usr/bin/python3 -m venv /opt/snmpsim && /opt/snmpsim/bin/pip install snmpsim pysmi";
 
 /// snmpsim (PyPI) serving `walk` as community `public` on a free UDP port, as `nobody`.
 struct Snmpsim {
@@ -563,7 +564,7 @@ impl Snmpsim {
             .unwrap_or_else(|| PathBuf::from(SNMPSIM_DEFAULT));
         assert!(
             bin.is_file(),
-            "snmpsim is missing ({} does not exist): install it with `{SNMPSIM_INSTALL}`",
+            "snmpsim is missing ({} does not exist): install it with `{SNMPSIM_INSTALL}` (Debian's python3; `apt-get install -y python3-venv` if venv is missing), or set GAMOPS_SNMPSIM",
             bin.display()
         );
         use std::os::unix::fs::PermissionsExt;
