@@ -521,8 +521,11 @@ fn check_subscribers(
             && let Some(plan) = plans.get(s.plan.as_str())
             && plan.peak().get() > COAX_MAX_SHAPED_MBPS
         {
+            // Advice, not a rule of the device: the GAM takes a shaped coax profile above 800
+            // Mbps (the real GAM-12-C walk holds a 1000/1000 profile); its guide advises
+            // unthrottled instead.
             out.push(
-                Diagnostic::error(
+                Diagnostic::warning(
                     Code::CoaxRateLimit,
                     src,
                     s.plan.pos,
@@ -533,7 +536,7 @@ fn check_subscribers(
                         plan.up_mbps.get()
                     ),
                 )
-                .with_hint("use `plan: unthrottled` for speeds above 800 Mbps on coax"),
+                .with_hint("Positron advises `plan: unthrottled` above 800 Mbps on coax; the GAM accepts this plan"),
             );
         }
 

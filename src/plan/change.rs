@@ -3,7 +3,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::device::live::{LiveEndpoint, LivePort, LiveProfile, LiveSubscriber};
+use crate::device::live::{LiveEndpoint, LiveGlobal, LivePort, LiveProfile, LiveSubscriber};
 
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
@@ -20,6 +20,9 @@ pub enum Action {
 )]
 #[serde(rename_all = "lowercase")]
 pub enum ObjectKind {
+    /// A device-global setting (subscriber model, default NNI, endpoint auto-upgrade): first,
+    /// because the rest is read in its terms.
+    Global,
     Port,
     Profile,
     Endpoint,
@@ -29,6 +32,7 @@ pub enum ObjectKind {
 impl ObjectKind {
     pub fn noun(self) -> &'static str {
         match self {
+            ObjectKind::Global => "global setting",
             ObjectKind::Port => "port",
             ObjectKind::Profile => "bandwidth profile",
             ObjectKind::Endpoint => "endpoint",
@@ -67,6 +71,8 @@ pub enum Disruption {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Object {
+    /// The device's global settings as a whole; a change's key names the one setting it sets.
+    Global(LiveGlobal),
     Port(LivePort),
     Profile(LiveProfile),
     Endpoint(LiveEndpoint),
@@ -108,4 +114,33 @@ pub struct Orphan {
     pub kind: ObjectKind,
     pub key: String,
     pub id: u16,
+}
+
+/// The device-global settings gamops reconciles, one change (and one CLI line) each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum GlobalSetting {
+    SubscriberModel,
+    DefaultNni,
+    EndpointAutoFwUpgrade,
+}
+
+impl GlobalSetting {
+    pub const ALL: [GlobalSetting; 3] = [
+        GlobalSetting::SubscriberModel,
+        GlobalSetting::DefaultNni,
+        GlobalSetting::EndpointAutoFwUpgrade,
+    ];
+
+    /// The change's key (and field name) for this setting.
+    pub fn key(self) -> &'static str {
+        match self {
+            GlobalSetting::SubscriberModel => "subscriber_model",
+            GlobalSetting::DefaultNni => "default_nni",
+            GlobalSetting::EndpointAutoFwUpgrade => "endpoint_auto_fw_upgrade",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<GlobalSetting> {
+        GlobalSetting::ALL.into_iter().find(|s| s.key() == key)
+    }
 }

@@ -21,7 +21,9 @@ use sha2::{Digest, Sha256};
 
 use crate::device::live::{LiveDevice, Observation};
 use crate::model::{Desired, Subscriber};
-pub use change::{Action, Change, Disruption, FieldChange, Object, ObjectKind, Orphan};
+pub use change::{
+    Action, Change, Disruption, FieldChange, GlobalSetting, Object, ObjectKind, Orphan,
+};
 pub use diff::{DiffError, DiffOptions};
 pub use safety::{Limit, Violation};
 pub use target::{Target, target_for};
