@@ -111,6 +111,7 @@ pub fn run(args: Args) -> Result<u8, CommandError> {
             .map(|a| crate::store::hide_password(&a))
             .collect::<Vec<_>>()
             .join(" "),
+        fence: None,
     };
     let show = std::io::stderr().is_terminal();
     let report = runtime.block_on(async {

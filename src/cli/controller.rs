@@ -57,8 +57,14 @@ pub fn run(args: Args) -> Result<u8, CommandError> {
         lease_ttl: args.lease_ttl.0.max(Duration::from_secs(1)),
         accept_new_host_keys: args.accept_new_host_keys,
         actor: format!("controller@{}", host()),
+        follow: false,
     };
     let location = args.store.location();
+    // Replicas share a PostgreSQL store: a second one follows; a SQLite store has one owner.
+    let options = ControllerOptions {
+        follow: matches!(location, crate::store::StoreLocation::Url(_)),
+        ..options
+    };
     super::runtime()?.block_on(async {
         let store = Store::open(&location).await?;
         let stop = super::stop_on_signals("finishing or rolling back the devices in flight")?;

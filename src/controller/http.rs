@@ -97,11 +97,15 @@ async fn authorize(
     next.run(request).await
 }
 
-/// Ready when a valid commit is loaded and the store answers.
+/// Ready when the store answers and, for the leader, a valid commit is loaded. A follower is
+/// ready to serve reads without a target of its own. `leader` says whether this one leads.
 async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
     let state = shared.state();
+    let leader = state.leader.as_deref() == Some(shared.owner.as_str());
     let mut problems = Vec::new();
-    if state.target.is_none() {
+    if state.leader.is_none() {
+        problems.push("leadership not known yet".to_string());
+    } else if leader && state.target.is_none() {
         problems.push(
             state
                 .problem
@@ -119,19 +123,21 @@ async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
     {
         problems.push(format!("the store does not answer: {e}"));
     }
-    if problems.is_empty() {
-        (
-            StatusCode::OK,
-            Json(json!({ "ready": true, "leader": true })),
-        )
-            .into_response()
+    let code = if problems.is_empty() {
+        StatusCode::OK
     } else {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "ready": false, "problems": problems })),
-        )
-            .into_response()
-    }
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        code,
+        Json(json!({
+            "ready": problems.is_empty(),
+            "leader": leader,
+            "leading": state.leader,
+            "problems": problems,
+        })),
+    )
+        .into_response()
 }
 
 async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
@@ -149,6 +155,7 @@ async fn status(State(shared): State<Arc<Shared>>) -> Response {
     let s = shared.state();
     Json(json!({
         "paused": s.paused,
+        "leader": s.leader,
         "target": s.target,
         "refused": s.refused,
         "applied": s.applied,

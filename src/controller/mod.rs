@@ -10,9 +10,12 @@
 //! next, so a flood of events costs one pass. One failing device never delays the others: it is
 //! retried on its own backoff while the rest converge.
 //!
-//! One controller applies to a store at a time: it holds a leadership lease in the store for
-//! as long as it runs, and a second one started against the same store refuses, naming the
-//! first.
+//! One controller applies to a store at a time: the leader holds a leadership lease in the
+//! store, renewed while it runs. Against a SQLite store a second controller refuses to start,
+//! naming the first; against PostgreSQL it follows: it serves the API and waits, and takes the
+//! lease over when the leader stops renewing it (stopped, killed, cut off). Before every
+//! device change the apply checks that this controller still holds the lease (the fence), and
+//! a leader that finds its lease taken goes back to following.
 //!
 //! The HTTP side ([`http`]) shows the state ([`status`]) and metrics ([`metrics`]) and takes
 //! requests; it shares the state with the loop and never blocks it.
@@ -62,6 +65,9 @@ pub struct ControllerOptions {
     pub accept_new_host_keys: bool,
     /// Who the controller is in runs and leases: `controller@host`.
     pub actor: String,
+    /// Wait as a follower while another controller leads (a shared PostgreSQL store), instead
+    /// of refusing to start (a SQLite store, which one controller owns).
+    pub follow: bool,
 }
 
 /// Why the controller could not start or stopped.
@@ -150,6 +156,8 @@ pub struct Shared {
     pub store: Store,
     /// Every [`Event`], to whoever listens (slow listeners miss the oldest).
     pub events: tokio::sync::broadcast::Sender<Event>,
+    /// This controller's name in the leadership lease.
+    pub owner: String,
     wake: mpsc::UnboundedSender<Trigger>,
 }
 
@@ -212,9 +220,10 @@ impl Shared {
     }
 }
 
-/// Runs the controller until `cancel` fires: takes the leadership lease, serves the HTTP API
-/// (`listening` is told its address), watches the checkout, and reconciles. A pass in flight
-/// when `cancel` fires finishes or rolls back its devices (as an interrupted apply does).
+/// Runs the controller until `cancel` fires: serves the HTTP API (`listening` is told its
+/// address), takes the leadership lease (or, with `options.follow`, waits for it as a
+/// follower serving reads), watches the checkout, and reconciles while it leads. A pass in
+/// flight when `cancel` fires finishes or rolls back its devices (as an interrupted apply does).
 pub async fn run(
     options: ControllerOptions,
     store: Store,
@@ -222,23 +231,25 @@ pub async fn run(
     listening: impl FnOnce(SocketAddr),
 ) -> Result<(), ControllerError> {
     let owner = format!("{} pid {}", options.actor, std::process::id());
-    let lease = match store
+    // A store one controller owns (SQLite) refuses a second at once; on a shared one the
+    // second follows.
+    let first = match store
         .acquire_lease(LEADER_KEY, &owner, options.lease_ttl)
         .await
     {
-        Ok(lease) => lease,
+        Ok(lease) => Some(lease),
         Err(LeaseError::Held {
             owner, expires_at, ..
-        }) => {
+        }) if !options.follow => {
             return Err(ControllerError::AnotherLeader {
                 owner,
                 until: expires_at,
             });
         }
+        Err(LeaseError::Held { .. }) => None,
         Err(LeaseError::Store(e)) => return Err(e.into()),
         Err(e) => return Err(ControllerError::Source(e.to_string())),
     };
-    let leadership = store.keep_leases(vec![lease], options.lease_ttl);
 
     let (wake, mut triggers) = mpsc::unbounded_channel();
     let shared = Arc::new(Shared {
@@ -249,6 +260,7 @@ pub async fn run(
         metrics: Metrics::new(),
         store: store.clone(),
         events: tokio::sync::broadcast::channel(1024).0,
+        owner: owner.clone(),
         wake,
     });
     shared.update(|_| {});
@@ -274,60 +286,122 @@ pub async fn run(
     };
 
     let mut looper = Loop {
-        options,
         shared: shared.clone(),
-        checkout: None,
+        checkout: Some(Checkout::new(&options.inventory)),
         settings: ControllerSettings::default(),
         cancel: cancel.clone(),
+        fence: (LEADER_KEY.to_string(), owner.clone()),
+        options,
     };
-    looper.checkout = Some(Checkout::new(&looper.options.inventory));
-    // The first pass reads everything.
-    shared.trigger(Trigger::Drift);
-    let mut next_scan = Instant::now();
-    loop {
-        let interval = looper
-            .options
-            .interval
-            .unwrap_or(looper.settings.interval.0)
-            .max(Duration::from_secs(1));
-        let retry = shared
-            .state()
-            .devices
-            .values()
-            .filter_map(|d| d.retry_at.filter(|_| d.sync == SyncState::Failed))
-            .min();
-        let wake_at = retry.map_or(next_scan, |r| r.min(next_scan));
-        let first = tokio::select! {
-            biased;
-            () = cancel.cancelled() => break,
-            t = triggers.recv() => match t {
-                Some(t) => t,
-                None => break,
-            },
-            () = tokio::time::sleep_until(wake_at.into()) => {
-                if Instant::now() >= next_scan { Trigger::Drift } else { Trigger::Requeue }
+    let mut lease = first;
+    'lead: while !cancel.is_cancelled() {
+        // Follow until the leader's lease expires (it stopped, or was killed).
+        let held = match lease.take() {
+            Some(l) => l,
+            None => {
+                match follow(&store, &shared, &owner, looper.options.lease_ttl, &cancel).await {
+                    Some(l) => l,
+                    None => break 'lead,
+                }
             }
         };
-        // Everything that arrived meanwhile is one more reason for the same pass.
-        let mut batch = vec![first];
-        while let Ok(t) = triggers.try_recv() {
-            batch.push(t);
+        tracing::info!(%owner, "leading: reconciling the fleet");
+        shared.update(|s| s.leader = Some(owner.clone()));
+        let leadership = store.keep_leases(vec![held], looper.options.lease_ttl);
+        // The first pass reads everything.
+        shared.trigger(Trigger::Drift);
+        let mut next_scan = Instant::now();
+        loop {
+            let interval = looper
+                .options
+                .interval
+                .unwrap_or(looper.settings.interval.0)
+                .max(Duration::from_secs(1));
+            let retry = shared
+                .state()
+                .devices
+                .values()
+                .filter_map(|d| d.retry_at.filter(|_| d.sync == SyncState::Failed))
+                .min();
+            let wake_at = retry.map_or(next_scan, |r| r.min(next_scan));
+            let first = tokio::select! {
+                biased;
+                () = cancel.cancelled() => break,
+                t = triggers.recv() => match t {
+                    Some(t) => t,
+                    None => break,
+                },
+                () = tokio::time::sleep_until(wake_at.into()) => {
+                    if Instant::now() >= next_scan { Trigger::Drift } else { Trigger::Requeue }
+                }
+            };
+            // Everything that arrived meanwhile is one more reason for the same pass.
+            let mut batch = vec![first];
+            while let Ok(t) = triggers.try_recv() {
+                batch.push(t);
+            }
+            if batch.contains(&Trigger::Drift) {
+                next_scan = Instant::now() + interval;
+            }
+            if !still_leading(&store, &owner).await {
+                tracing::error!(%owner, "lost the leadership lease; following again");
+                let _ = leadership.stop().await;
+                continue 'lead;
+            }
+            looper.pass(&batch).await;
         }
-        if batch.contains(&Trigger::Drift) {
-            next_scan = Instant::now() + interval;
+        let kept = leadership.stop().await;
+        for lease in kept.leases {
+            let _ = store.release_lease(lease).await;
         }
-        looper.pass(&batch).await;
+        break;
     }
 
-    let kept = leadership.stop().await;
-    for lease in kept.leases {
-        let _ = store.release_lease(lease).await;
-    }
     drop(watcher);
     match server.await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(ControllerError::Server(e)),
         Err(e) => Err(ControllerError::Server(std::io::Error::other(e))),
+    }
+}
+
+/// Waits as a follower until the leadership lease is free, then takes it; `None` when
+/// cancelled first. The state shows who leads meanwhile; reads are served as usual.
+async fn follow(
+    store: &Store,
+    shared: &Shared,
+    owner: &str,
+    ttl: Duration,
+    cancel: &CancellationToken,
+) -> Option<crate::store::Lease> {
+    let every = (ttl / 3).clamp(Duration::from_millis(100), Duration::from_secs(5));
+    let mut shown = String::new();
+    loop {
+        match store.acquire_lease(LEADER_KEY, owner, ttl).await {
+            Ok(lease) => return Some(lease),
+            Err(LeaseError::Held { owner: leader, .. }) => {
+                if leader != shown {
+                    tracing::info!(%leader, "following: another controller leads");
+                    shown = leader.clone();
+                }
+                shared.update(|s| s.leader = Some(leader));
+            }
+            Err(e) => tracing::warn!("cannot reach the leadership lease, will retry: {e}"),
+        }
+        tokio::select! {
+            () = cancel.cancelled() => return None,
+            () = tokio::time::sleep(every) => {}
+        }
+    }
+}
+
+/// Whether this controller still holds the leadership lease.
+async fn still_leading(store: &Store, owner: &str) -> bool {
+    match store.lease_holder(LEADER_KEY).await {
+        Ok(Some((holder, _))) => holder == owner,
+        Ok(None) => false,
+        // An unreachable store: no apply can take a device lease anyway; keep going.
+        Err(_) => true,
     }
 }
 
@@ -338,6 +412,9 @@ struct Loop {
     checkout: Option<Checkout>,
     settings: ControllerSettings,
     cancel: CancellationToken,
+    /// The leadership lease's key and this controller's owner name, checked before every
+    /// device change.
+    fence: (String, String),
 }
 
 impl Loop {
@@ -559,6 +636,7 @@ impl Loop {
             devices: devices.clone(),
             actor: self.options.actor.clone(),
             trigger: format!("controller: {why} at {}", short(commit)),
+            fence: Some(self.fence.clone()),
         };
         let started = Instant::now();
         let report = reconcile::apply(
@@ -618,7 +696,14 @@ impl Loop {
                             state.failures = 0;
                             state.retry_at = None;
                             state.last_in_sync = Some(Timestamp::now());
-                        } else if r.status == crate::apply::Status::Interrupted {
+                        } else if matches!(
+                            r.status,
+                            crate::apply::Status::Interrupted
+                                | crate::apply::Status::LeaseHeld
+                                | crate::apply::Status::Stale
+                        ) {
+                            // Nothing was sent: not a failure of the device's; the next
+                            // pass tries again without a backoff.
                             state.sync = SyncState::Drifted;
                         } else {
                             state.sync = SyncState::Failed;

@@ -127,6 +127,8 @@ pub fn backoff(n: u32) -> Duration {
 pub struct FleetState {
     /// Applies are stopped (reads and reports go on).
     pub paused: bool,
+    /// Who leads (the owner of the leadership lease), as far as this controller knows.
+    pub leader: Option<String>,
     /// The commit the devices are converged to (the newest that validates).
     pub target: Option<String>,
     /// The newest commit seen, when it is not the target, and why.

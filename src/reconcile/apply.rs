@@ -44,6 +44,9 @@ pub struct ApplyOptions {
     pub actor: String,
     /// What started the run: a command line, or a controller's trigger. Recorded.
     pub trigger: String,
+    /// A lease (key, owner) that must still be held before each device's change begins: a
+    /// controller's leadership. A device reached after it was lost gets nothing.
+    pub fence: Option<(String, String)>,
 }
 
 /// What an apply did.
@@ -117,12 +120,21 @@ pub async fn apply(
         let store = store.clone();
         let ttl = options.lease_ttl;
         let cancel = cancel.clone();
+        let fence = options.fence.clone();
         move |job: DeviceJob| {
             let store = store.clone();
             let owner = owner.clone();
             let journal = journal.clone();
             let cancel = cancel.clone();
-            async move { with_lease(job, store, owner, ttl, journal, cancel).await }
+            let fence = fence.clone();
+            async move {
+                if let Some((key, holder)) = &fence
+                    && let Some(why) = fenced(&store, key, holder).await
+                {
+                    return DeviceResult::skipped(&job.device, Status::Failed, why);
+                }
+                with_lease(job, store, owner, ttl, journal, cancel).await
+            }
         }
     };
     let applied = run_each(jobs, options.concurrency, cancel, each, progress).await;
@@ -177,6 +189,23 @@ pub async fn apply(
         results,
         warnings,
     })
+}
+
+/// Why a device must not be changed because the fence lease is no longer `holder`'s; `None`
+/// when it still is.
+async fn fenced(store: &Store, key: &str, holder: &str) -> Option<String> {
+    match store.lease_holder(key).await {
+        Ok(Some((owner, _))) if owner == holder => None,
+        Ok(Some((owner, _))) => Some(format!(
+            "not changed: {owner} holds the lease `{key}` now, not {holder}; nothing was sent"
+        )),
+        Ok(None) => Some(format!(
+            "not changed: the lease `{key}` of {holder} has expired; nothing was sent"
+        )),
+        Err(e) => Some(format!(
+            "not changed: the lease `{key}` could not be checked ({e}); nothing was sent"
+        )),
+    }
 }
 
 /// One device, under its lease: taken before the first command, renewed while the change

@@ -569,7 +569,7 @@ pub(crate) fn assert_saved(state: &DeviceState) {
 }
 
 /// Every object once: no duplicate names or MACs.
-fn assert_no_duplicates(state: &DeviceState) {
+pub(crate) fn assert_no_duplicates(state: &DeviceState) {
     let names: std::collections::BTreeSet<_> = state
         .running
         .subscribers

@@ -370,3 +370,122 @@ async fn the_controller_converges_commits_only_and_says_what_it_does() {
             .all(|r| r["status"] == "succeeded")
     );
 }
+
+/// Two controllers on one PostgreSQL store: one leads, the other follows and serves reads; the
+/// leader is killed (`kill -9`) in the middle of an apply, the follower takes over within two
+/// lease TTLs and converges the devices, and no command was applied twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_takes_over_from_a_killed_leader_on_postgresql() {
+    let db = crate::store::TestDb::postgres().await;
+    let store_args = db.cli_args();
+    let store_args: Vec<&str> = store_args.iter().map(String::as_str).collect();
+    let f = FleetLab::start(2, 30, Duration::from_secs(1)).await;
+    git(&f.dir, &["init", "-q", "-b", "main"]);
+    git(&f.dir, &["add", "-A"]);
+    git(&f.dir, &["commit", "-qm", "fleet"]);
+    let read = {
+        let mut args = vec!["token", "create", "--name", "r", "--scope", "read"];
+        args.extend_from_slice(&store_args);
+        let out = f.command(&args).output().unwrap();
+        expect_exit(&out, 0).trim().to_string()
+    };
+    // Slow devices, so the leader is killed with its apply half done.
+    f.faults(&gamops::lab::runtime::FaultSettings {
+        ssh_latency_ms: Some(40),
+        ..Default::default()
+    });
+    let mut args = vec!["--lease-ttl", "2s"];
+    args.extend_from_slice(&store_args);
+    let leader = Controller::start(&f, &args).await;
+    let follower = Controller::start(&f, &args).await;
+    eventually("the follower ready, following", || async {
+        let (code, ready) = follower.call("GET", "/readyz", None).await;
+        code == 200 && ready["leader"] == false
+    })
+    .await;
+    let (_, status) = follower.call("GET", "/api/v1/status", Some(&read)).await;
+    let first = status["leader"].as_str().unwrap().to_string();
+    assert!(first.starts_with("controller@"), "{status}");
+
+    until_state(&f, "the leader's apply under way", |f| {
+        f.state("gam-0000").running.endpoints.len() >= 3
+    })
+    .await;
+    assert!(
+        f.state("gam-0000").running.subscribers.len() < 30,
+        "the apply finished before the kill; slow the lab down"
+    );
+    let mut leader = leader;
+    let mut child = leader.child.take().unwrap();
+    child.kill().unwrap(); // SIGKILL: no lease released, no run finished
+    let _ = child.wait();
+    let killed = Instant::now();
+
+    eventually("the follower leading", || async {
+        let (_, ready) = follower.call("GET", "/readyz", None).await;
+        ready["leader"] == true
+    })
+    .await;
+    // (How long it took is the lease TTL plus at most a third of it; not asserted, this
+    // machine is shared.)
+    eprintln!(
+        "the follower took over {:?} after the kill",
+        killed.elapsed()
+    );
+    f.faults(&gamops::lab::runtime::FaultSettings {
+        ssh_latency_ms: Some(0),
+        ..Default::default()
+    });
+    eventually("the follower converging both devices", || async {
+        (0..2).all(|i| f.state(&format!("gam-000{i}")).running.subscribers.len() == 30)
+            && follower.call("GET", "/api/v1/status", Some(&read)).await.1["devices"]["in-sync"]
+                == 2
+    })
+    .await;
+    for name in ["gam-0000", "gam-0001"] {
+        let state = f.state(name);
+        crate::apply::assert_no_duplicates(&state);
+        crate::apply::assert_saved(&state);
+    }
+
+    // No command was applied twice: every `ghn` line the devices accepted appears once across
+    // the killed leader's run and the follower's.
+    let runs = db
+        .store
+        .runs(&gamops::store::RunFilter::default())
+        .await
+        .unwrap();
+    assert!(runs.len() >= 2, "{runs:?}");
+    let mut accepted = std::collections::BTreeMap::new();
+    for r in &runs {
+        let detail = db.store.run(r.id).await.unwrap().unwrap();
+        for j in detail.journal {
+            if j.ok && j.command.starts_with("ghn ") {
+                *accepted.entry((j.device, j.command)).or_insert(0) += 1;
+            }
+        }
+    }
+    let twice: Vec<_> = accepted.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "applied twice: {twice:?}");
+    assert!(accepted.len() > 60, "{}", accepted.len());
+    let killed_run = runs.iter().find(|r| {
+        r.actor.starts_with("controller@") && r.status == gamops::store::RunStatus::Abandoned
+    });
+    assert!(
+        killed_run.is_some(),
+        "the killed leader's run reads as abandoned: {runs:?}"
+    );
+    let out = follower.stop().await;
+    assert_eq!(out.status.code(), Some(0), "{}", code_and_text(&out).1);
+}
+
+async fn until_state(f: &FleetLab, what: &str, done: impl Fn(&FleetLab) -> bool) {
+    let started = Instant::now();
+    while !done(f) {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -20,8 +20,8 @@ const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 /// A store for one test, removed afterwards: a temporary SQLite state directory, or a
 /// PostgreSQL schema of its own (dropped when the test ends, passing or failing).
-struct TestDb {
-    store: Store,
+pub(crate) struct TestDb {
+    pub(crate) store: Store,
     location: StoreLocation,
     _dir: Option<tempfile::TempDir>,
     pg: Option<(String, String)>,
@@ -40,7 +40,7 @@ impl TestDb {
         }
     }
 
-    async fn postgres() -> TestDb {
+    pub(crate) async fn postgres() -> TestDb {
         sqlx::any::install_default_drivers();
         let base = std::env::var("GAMOPS_TEST_DATABASE_URL")
             .ok()
@@ -84,7 +84,7 @@ impl TestDb {
     }
 
     /// The `gamops` options that name this store.
-    fn cli_args(&self) -> Vec<String> {
+    pub(crate) fn cli_args(&self) -> Vec<String> {
         match &self.location {
             StoreLocation::Sqlite(dir) => vec!["--state-dir".into(), dir.display().to_string()],
             StoreLocation::Url(url) => vec!["--database-url".into(), url.clone()],
