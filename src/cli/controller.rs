@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::controller::source::Origin;
 use crate::controller::{self, ControllerError, ControllerOptions};
 use crate::model::Interval;
 use crate::store::Store;
@@ -45,11 +46,49 @@ pub struct Args {
     /// Trust a device's SSH host key on first contact when its file pins none.
     #[arg(long)]
     pub accept_new_host_keys: bool,
+    /// Follow a remote repository instead of a local checkout: it is cloned into the state
+    /// directory (`repo/`) and fetched on every drift scan and push webhook (`POST
+    /// /hooks/git`); --inventory is then the folder inside it.
+    #[arg(long, value_name = "URL")]
+    pub repo: Option<String>,
+    /// The remote branch to follow, with --repo.
+    #[arg(long, default_value = "main", requires = "repo")]
+    pub branch: String,
 }
 
 pub fn run(args: Args) -> Result<u8, CommandError> {
+    // With --repo the state directory is not beside the inventory (that is inside the clone)
+    // but `.gamops/` here, unless given; the clone goes into it.
+    let (location, inventory, origin) = match &args.repo {
+        None => (
+            args.store.location(),
+            args.store.inv.inventory.clone(),
+            Origin::Head,
+        ),
+        Some(_) => {
+            let state = args
+                .store
+                .state_dir
+                .clone()
+                .unwrap_or_else(|| std::path::PathBuf::from(crate::store::STATE_DIR));
+            let location = match &args.store.database_url {
+                Some(url) => crate::store::StoreLocation::Url(url.clone()),
+                None => crate::store::StoreLocation::Sqlite(state.clone()),
+            };
+            let clone = state.join("repo");
+            (
+                location,
+                clone.join(&args.store.inv.inventory),
+                Origin::Remote {
+                    clone,
+                    branch: args.branch.clone(),
+                },
+            )
+        }
+    };
     let options = ControllerOptions {
-        inventory: args.store.inv.inventory.clone(),
+        inventory,
+        origin,
         listen: args.listen,
         paused: args.paused,
         interval: args.interval.map(|i| i.0),
@@ -59,13 +98,15 @@ pub fn run(args: Args) -> Result<u8, CommandError> {
         actor: format!("controller@{}", host()),
         follow: false,
     };
-    let location = args.store.location();
     // Replicas share a PostgreSQL store: a second one follows; a SQLite store has one owner.
     let options = ControllerOptions {
         follow: matches!(location, crate::store::StoreLocation::Url(_)),
         ..options
     };
     super::runtime()?.block_on(async {
+        if let (Some(url), Origin::Remote { clone, branch }) = (&args.repo, &options.origin) {
+            prepare_clone(url, branch, clone).await?;
+        }
         let store = Store::open(&location).await?;
         let stop = super::stop_on_signals("finishing or rolling back the devices in flight")?;
         let ran = controller::run(options, store.clone(), stop, |addr| {
@@ -76,6 +117,32 @@ pub fn run(args: Args) -> Result<u8, CommandError> {
         ran.map_err(controller_error)?;
         Ok(0)
     })
+}
+
+/// Clones the remote into `clone` unless a clone of the same URL is there already.
+async fn prepare_clone(
+    url: &str,
+    branch: &str,
+    clone: &std::path::Path,
+) -> Result<(), CommandError> {
+    if clone.join(".git").is_dir() {
+        return match crate::git::remote::remote_url(clone, "origin").await {
+            Some(have) if have == url => Ok(()),
+            have => Err(CommandError::user(format!(
+                "{} is a clone of {}, not of {url}",
+                clone.display(),
+                have.unwrap_or_else(|| "an unknown remote".into())
+            ))
+            .hint("give another --state-dir, or remove that folder")),
+        };
+    }
+    eprintln!("cloning {url} ({branch}) into {}", clone.display());
+    crate::git::remote::clone(url, branch, clone)
+        .await
+        .map_err(|e| {
+            CommandError::user(format!("cannot clone {url}: {e}"))
+                .hint("check the URL, the branch (--branch) and that this user can fetch it (ssh-agent, credential helper)")
+        })
 }
 
 fn controller_error(e: ControllerError) -> CommandError {

@@ -44,6 +44,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route("/hooks/git", post(git_hook))
         .nest("/api/v1", api)
         .with_state(shared)
 }
@@ -245,6 +246,37 @@ async fn reconcile(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) -
         Json(json!({ "queued": request.device.unwrap_or_else(|| "all".into()) })),
     )
         .into_response()
+}
+
+/// A forge's push webhook: verified (see [`super::hooks`]), then a fetch now.
+async fn git_hook(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let Some(branch) = shared.branch.clone() else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "this controller follows a local checkout; push webhooks are for --repo",
+        );
+    };
+    let Some(secret) = shared.hook_secret() else {
+        return error(
+            StatusCode::FORBIDDEN,
+            "controller.git_webhook_secret is not set (or not resolvable) in the target commit",
+        );
+    };
+    match super::hooks::verify(&headers, &body, secret.expose().as_bytes(), &branch) {
+        Ok(super::hooks::Push::Ours) => {
+            shared.trigger(Trigger::Commit);
+            (StatusCode::ACCEPTED, Json(json!({ "fetching": branch }))).into_response()
+        }
+        Ok(super::hooks::Push::Other(why)) => Json(json!({ "ignored": why })).into_response(),
+        Err(e @ super::hooks::HookError::Unsigned) => {
+            error(StatusCode::UNAUTHORIZED, e.to_string())
+        }
+        Err(e) => error(StatusCode::FORBIDDEN, e.to_string()),
+    }
 }
 
 /// Server-Sent Events: each [`Event`](super::Event) as a JSON `data:` line, its type as the

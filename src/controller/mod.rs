@@ -20,6 +20,7 @@
 //! The HTTP side ([`http`]) shows the state ([`status`]) and metrics ([`metrics`]) and takes
 //! requests; it shares the state with the loop and never blocks it.
 
+pub mod hooks;
 pub mod http;
 pub mod metrics;
 pub mod source;
@@ -49,8 +50,11 @@ const LEADER_KEY: &str = "controller leader";
 /// How the controller runs.
 #[derive(Clone, Debug)]
 pub struct ControllerOptions {
-    /// The inventory folder in a local git checkout; only its commits are applied.
+    /// The inventory folder: in a local git checkout, or in the clone of `remote`.
     pub inventory: PathBuf,
+    /// Where commits come from: the checkout's `HEAD`, or a remote branch fetched into a
+    /// clone (see [`source::Origin`]).
+    pub origin: source::Origin,
     /// Where the HTTP API listens (port 0: any free one).
     pub listen: SocketAddr,
     /// Start with applies paused.
@@ -158,10 +162,27 @@ pub struct Shared {
     pub events: tokio::sync::broadcast::Sender<Event>,
     /// This controller's name in the leadership lease.
     pub owner: String,
+    /// The remote branch followed, when commits come from a remote.
+    pub branch: Option<String>,
+    /// `controller.git_webhook_secret` of the target commit.
+    hook_secret: RwLock<Option<crate::model::Credential>>,
     wake: mpsc::UnboundedSender<Trigger>,
 }
 
 impl Shared {
+    /// The push webhook's secret, resolved now; `None` when unset or unresolvable.
+    pub fn hook_secret(&self) -> Option<crate::device::credentials::Secret> {
+        let reference = self.hook_secret.read().ok()?.clone()?;
+        match crate::device::credentials::resolve(&reference) {
+            Ok(s) if !s.expose().is_empty() => Some(s),
+            Ok(_) => None,
+            Err(e) => {
+                tracing::warn!("controller.git_webhook_secret: {e}");
+                None
+            }
+        }
+    }
+
     /// Asks the loop to look again.
     pub fn trigger(&self, t: Trigger) {
         let _ = self.wake.send(t);
@@ -261,6 +282,11 @@ pub async fn run(
         store: store.clone(),
         events: tokio::sync::broadcast::channel(1024).0,
         owner: owner.clone(),
+        branch: match &options.origin {
+            source::Origin::Remote { branch, .. } => Some(branch.clone()),
+            source::Origin::Head => None,
+        },
+        hook_secret: RwLock::new(None),
         wake,
     });
     shared.update(|_| {});
@@ -279,15 +305,22 @@ pub async fn run(
     );
     listening(addr);
 
-    let watcher = {
-        let shared = shared.clone();
-        source::watch(&options.inventory, move || shared.trigger(Trigger::Commit))
-            .map_err(ControllerError::Source)?
+    // A local checkout is watched; a remote is fetched on each scan and push webhook (its
+    // clone's .git changes with every fetch, so watching it would only wake us up again).
+    let watcher = match &options.origin {
+        source::Origin::Head => {
+            let shared = shared.clone();
+            Some(
+                source::watch(&options.inventory, move || shared.trigger(Trigger::Commit))
+                    .map_err(ControllerError::Source)?,
+            )
+        }
+        source::Origin::Remote { .. } => None,
     };
 
     let mut looper = Loop {
         shared: shared.clone(),
-        checkout: Some(Checkout::new(&options.inventory)),
+        checkout: Some(Checkout::new(&options.inventory, options.origin.clone())),
         settings: ControllerSettings::default(),
         cancel: cancel.clone(),
         fence: (LEADER_KEY.to_string(), owner.clone()),
@@ -427,7 +460,7 @@ impl Loop {
         };
         let previous = checkout.target().cloned();
         let applied = self.shared.state().applied;
-        let new_target = checkout.refresh(applied.as_deref());
+        let new_target = checkout.refresh(applied.as_deref()).await;
         let refused = checkout.refused().cloned();
         let Some(target) = checkout.target().cloned() else {
             self.shared.update(|s| {
@@ -448,6 +481,13 @@ impl Loop {
         }
         let desired = &target.inventory.desired;
         self.settings = desired.fleet().controller.unwrap_or_default();
+        if let Ok(mut secret) = self.shared.hook_secret.write() {
+            *secret = self
+                .settings
+                .git_webhook_secret
+                .as_ref()
+                .map(|c| c.value.clone());
+        }
 
         // Which devices: every one for a commit, a scan or a general request; else the ones
         // asked for or due for a retry. A new commit's touched devices go first.

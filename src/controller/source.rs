@@ -1,7 +1,9 @@
-//! Desired state for the controller: the newest commit of a local checkout that validates.
+//! Desired state for the controller: the newest commit that validates, of a local checkout's
+//! `HEAD` or of a remote branch fetched into a clone of the controller's own.
 //!
-//! Only commits are read (`HEAD`, through git2, never the work tree), so an uncommitted edit is
-//! never applied. A commit that does not validate leaves the previous valid one as the target
+//! Only commits are read (through git2, never the work tree), so an uncommitted edit is never
+//! applied. A remote is fetched with the git CLI on every drift scan and on a push webhook; a
+//! fetch that fails keeps the target and is reported. A commit that does not validate leaves the previous valid one as the target
 //! and is reported; so is a commit that does not descend from the last one applied (a history
 //! rewrite), unless rewrites are allowed. The `.git` folder is watched (debounced) and every
 //! change to it asks the loop to look again; the drift scan reads `HEAD` too, so a missed
@@ -30,9 +32,20 @@ pub struct Refused {
     pub reason: String,
 }
 
-/// Where desired state comes from: a local git checkout's `HEAD`.
+/// Which commit is the newest.
+#[derive(Clone, Debug)]
+pub enum Origin {
+    /// The checkout's `HEAD`.
+    Head,
+    /// `branch` of the clone's `origin`, fetched on every refresh.
+    Remote { clone: PathBuf, branch: String },
+}
+
+/// Where desired state comes from.
 pub struct Checkout {
+    /// The inventory folder (in the checkout, or in the clone).
     dir: PathBuf,
+    origin: Origin,
     allow_rewrites: bool,
     /// The newest valid commit, the target.
     target: Option<Target>,
@@ -43,9 +56,10 @@ pub struct Checkout {
 }
 
 impl Checkout {
-    pub fn new(dir: &Path) -> Checkout {
+    pub fn new(dir: &Path, origin: Origin) -> Checkout {
         Checkout {
             dir: dir.to_path_buf(),
+            origin,
             allow_rewrites: false,
             target: None,
             seen: None,
@@ -61,20 +75,41 @@ impl Checkout {
         self.refused.as_ref()
     }
 
-    /// Reads `HEAD`; when it moved, loads and validates it. Returns the new target when it
-    /// changed. `applied` is the last commit applied, for the rewrite check.
-    pub fn refresh(&mut self, applied: Option<&str>) -> Option<Target> {
-        let Some(head) = crate::git::head_commit(&self.dir) else {
-            self.refused = Some(Refused {
-                commit: String::new(),
-                reason: format!(
+    /// Reads the newest commit (fetching a remote first); when it moved, loads and validates
+    /// it. Returns the new target when it changed. `applied` is the last commit applied, for
+    /// the rewrite check.
+    pub async fn refresh(&mut self, applied: Option<&str>) -> Option<Target> {
+        let head = match &self.origin {
+            Origin::Head => crate::git::head_commit(&self.dir).ok_or_else(|| {
+                format!(
                     "{} is not in a git repository with a commit; the controller applies commits only",
                     self.dir.display()
-                ),
-            });
-            return None;
+                )
+            }),
+            Origin::Remote { clone, branch } => {
+                match crate::git::remote::fetch(clone, "origin", branch).await {
+                    Ok(Some(oid)) => Ok(oid.to_string()),
+                    Ok(None) => Err(format!("the remote has no branch {branch}")),
+                    Err(e) => Err(format!("cannot fetch {branch}: {e}; the target stays")),
+                }
+            }
+        };
+        let head = match head {
+            Ok(head) => head,
+            Err(reason) => {
+                tracing::warn!("{reason}");
+                self.refused = Some(Refused {
+                    commit: String::new(),
+                    reason,
+                });
+                return None;
+            }
         };
         if self.seen.as_deref() == Some(head.as_str()) {
+            // The same commit again: a fetch error reported meanwhile is over.
+            if self.refused.as_ref().is_some_and(|r| r.commit.is_empty()) {
+                self.refused = None;
+            }
             return None;
         }
         self.seen = Some(head.clone());

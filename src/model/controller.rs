@@ -9,7 +9,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::located::Located;
-use super::types::Ident;
+use super::types::{Credential, Ident};
 
 /// How the controller keeps the fleet converged.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -28,6 +28,10 @@ pub struct ControllerSettings {
     /// history). Off by default: such a commit is reported and not applied.
     #[serde(default)]
     pub allow_rewrites: bool,
+    /// The secret a forge's push webhook (`POST /hooks/git`) is verified with: `env:NAME` or
+    /// `file:PATH`. Without it the hook is refused and the remote is fetched on the drift scan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_webhook_secret: Option<Located<Credential>>,
 }
 
 impl ControllerSettings {
@@ -51,6 +55,7 @@ impl Default for ControllerSettings {
             policy: Located::bare(Policy::Auto),
             devices: BTreeMap::new(),
             allow_rewrites: false,
+            git_webhook_secret: None,
         }
     }
 }

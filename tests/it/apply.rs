@@ -497,6 +497,13 @@ impl FleetLab {
 
     /// `gamops ARGS --inventory DIR`, ready to run.
     pub(crate) fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = self.bare_command(args);
+        cmd.arg("--inventory").arg(&self.dir);
+        cmd
+    }
+
+    /// `gamops ARGS` with the lab's credentials, naming no inventory.
+    pub(crate) fn bare_command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("gamops"));
         cmd.current_dir(crate::support::root())
             .env("NO_COLOR", "1")
@@ -505,9 +512,7 @@ impl FleetLab {
             .env_remove("GAMOPS_INVENTORY")
             .env_remove("GAMOPS_STATE_DIR")
             .env_remove("GAMOPS_DATABASE_URL")
-            .args(args)
-            .arg("--inventory")
-            .arg(&self.dir);
+            .args(args);
         cmd
     }
 

@@ -36,8 +36,11 @@ impl Controller {
     async fn start(f: &FleetLab, extra: &[&str]) -> Controller {
         let mut args = vec!["controller", "--listen", "127.0.0.1:0", "--interval", "1s"];
         args.extend_from_slice(extra);
-        let mut child = f
-            .command(&args)
+        Controller::spawn(f.command(&args)).await
+    }
+
+    async fn spawn(mut command: Command) -> Controller {
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -488,4 +491,121 @@ async fn until_state(f: &FleetLab, what: &str, done: impl Fn(&FleetLab) -> bool)
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// `--repo`: the controller clones a remote, fetches it on a verified push webhook (and on
+/// each drift scan), and applies the pushed commit; a forged or foreign push does nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remote_is_cloned_and_a_verified_push_webhook_applies_its_commit() {
+    let f = FleetLab::start(2, 3, Duration::from_secs(1)).await;
+    let root = f.dir.parent().unwrap().to_path_buf();
+    std::fs::write(root.join(".gitignore"), ".gamops/\n").unwrap();
+    let fleet = f.dir.join("gamops.yaml");
+    let text = std::fs::read_to_string(&fleet).unwrap();
+    std::fs::write(
+        &fleet,
+        format!("{text}controller:\n  git_webhook_secret: env:GAMOPS_GIT_HOOK\n"),
+    )
+    .unwrap();
+    git(&root, &["init", "-q", "-b", "main"]);
+    git(&root, &["add", "-A"]);
+    git(&root, &["commit", "-qm", "fleet"]);
+    let remote = tempfile::tempdir().unwrap();
+    let bare = remote.path().join("inventory.git");
+    git(
+        remote.path(),
+        &["init", "-q", "--bare", "-b", "main", "inventory.git"],
+    );
+    let url = format!("file://{}", bare.display());
+    git(&root, &["push", "-q", &url, "main"]);
+
+    let state = tempfile::tempdir().unwrap();
+    let mut cmd = f.bare_command(&[
+        "controller",
+        "--repo",
+        &url,
+        "--branch",
+        "main",
+        "--inventory",
+        "inventory",
+        "--state-dir",
+        state.path().to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+        "--interval",
+        "1h",
+    ]);
+    cmd.env("GAMOPS_GIT_HOOK", "s3cret");
+    let c = Controller::spawn(cmd).await;
+    assert!(
+        state.path().join("repo/.git").is_dir(),
+        "cloned into the state directory"
+    );
+    eventually("the remote's commit converged", || async {
+        (0..2).all(|i| f.state(&format!("gam-000{i}")).running.subscribers.len() == 3)
+    })
+    .await;
+
+    f.edit(
+        "subscribers/gam-0000/sub-0000-001.yaml",
+        "vlan: 101",
+        "vlan: 601",
+    );
+    git(&root, &["commit", "-qam", "sub-0000-001 to VLAN 601"]);
+    git(&root, &["push", "-q", &url, "main"]);
+    let hook = |body: &'static str, headers: Vec<(&'static str, String)>| {
+        let url = format!("{}/hooks/git", c.base);
+        async move {
+            let mut req = reqwest::Client::new().post(url).body(body);
+            for (k, v) in headers {
+                req = req.header(k, v);
+            }
+            req.send().await.unwrap().status().as_u16()
+        }
+    };
+    let sign = |body: &[u8]| {
+        use hmac::{Hmac, KeyInit, Mac};
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(b"s3cret").unwrap();
+        mac.update(body);
+        hex::encode(mac.finalize().into_bytes())
+    };
+    let ours = r#"{"ref":"refs/heads/main"}"#;
+    let theirs = r#"{"ref":"refs/heads/feature"}"#;
+    assert_eq!(hook(ours, vec![]).await, 401);
+    assert_eq!(
+        hook(
+            ours,
+            vec![("x-hub-signature-256", format!("sha256={}", sign(b"forged")))]
+        )
+        .await,
+        403
+    );
+    assert_eq!(
+        hook(ours, vec![("x-gitlab-token", "guess".into())]).await,
+        403
+    );
+    assert_eq!(
+        hook(theirs, vec![("x-gitea-signature", sign(theirs.as_bytes()))]).await,
+        200
+    );
+    // Neither the forged nor the foreign push made it fetch (the scan is an hour away).
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(vlan_of(&f, "gam-0000", "sub-0000-001"), Some(101));
+    assert_eq!(
+        hook(
+            ours,
+            vec![(
+                "x-hub-signature-256",
+                format!("sha256={}", sign(ours.as_bytes()))
+            )]
+        )
+        .await,
+        202
+    );
+    eventually("the pushed commit applied", || async {
+        vlan_of(&f, "gam-0000", "sub-0000-001") == Some(601)
+    })
+    .await;
+    let out = c.stop().await;
+    assert_eq!(out.status.code(), Some(0), "{}", code_and_text(&out).1);
 }
