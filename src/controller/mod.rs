@@ -25,6 +25,7 @@ pub mod http;
 pub mod metrics;
 pub mod source;
 pub mod status;
+pub mod windows;
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
@@ -36,7 +37,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::model::{ControllerSettings, Desired, Policy};
-use crate::plan::{Outcome, Plan, PlanOptions};
+use crate::plan::change::{Action, Disruption};
+use crate::plan::{Change, Outcome, Plan, PlanOptions};
 use crate::reconcile::{self, ApplyOptions};
 use crate::store::{LeaseError, Store, Timestamp};
 
@@ -527,11 +529,17 @@ impl Loop {
         let now = Instant::now();
         let settings = self.settings.clone();
         let mut to_apply = Vec::new();
+        // Devices on `hold` outside a window: only the changes that keep service go now.
+        let mut held: HashMap<String, Vec<Change>> = HashMap::new();
         let paused = self.shared.state().paused;
+        let (window_open, window_problem) = match windows::parse_all(&settings.windows) {
+            Ok(w) => (windows::any_open(&w), None),
+            Err(e) => (false, Some(e)),
+        };
         self.shared.update(|s| {
             s.target = Some(target.commit.clone());
             s.refused = refused.clone();
-            s.problem = None;
+            s.problem = window_problem.clone();
             s.devices.retain(|name, _| all.contains(name));
             for d in &plan.devices {
                 let policy = settings.policy_of(&d.device);
@@ -584,6 +592,24 @@ impl Loop {
                                 "{} change(s) to make; retrying after the last failure",
                                 changes.len()
                             )
+                        } else if policy == Policy::Hold && !window_open {
+                            let now: Vec<Change> =
+                                changes.iter().filter(|c| keeps_service(c)).cloned().collect();
+                            let waiting = changes.len() - now.len();
+                            if now.is_empty() {
+                                format!(
+                                    "{waiting} change(s) interrupt service and wait for a maintenance window"
+                                )
+                            } else {
+                                let message = format!(
+                                    "applying {} change(s) that keep service; {waiting} wait for a maintenance window",
+                                    now.len()
+                                );
+                                to_apply.push(d.device.clone());
+                                held.insert(d.device.clone(), now);
+                                state.sync = SyncState::Applying;
+                                message
+                            }
                         } else {
                             to_apply.push(d.device.clone());
                             state.sync = SyncState::Applying;
@@ -595,6 +621,11 @@ impl Loop {
         });
 
         if !to_apply.is_empty() {
+            let plan = if held.is_empty() {
+                plan
+            } else {
+                only_these_changes(plan, &held)
+            };
             self.apply(&plan, desired, to_apply, triggers, &target.commit)
                 .await;
         }
@@ -772,6 +803,24 @@ impl Loop {
             }
         }
     }
+}
+
+/// Whether a change may go ahead outside a maintenance window: it interrupts nobody's service
+/// and deletes nothing (a delete can still be needed by a change that waits).
+fn keeps_service(c: &Change) -> bool {
+    c.action != Action::Delete && c.disruption != Disruption::Interrupt
+}
+
+/// The plan with some devices' changes replaced by a subset of them.
+fn only_these_changes(mut plan: Plan, subsets: &HashMap<String, Vec<Change>>) -> Plan {
+    for d in &mut plan.devices {
+        if let (Some(subset), Outcome::Planned { changes, .. }) =
+            (subsets.get(&d.device), &mut d.outcome)
+        {
+            *changes = subset.clone();
+        }
+    }
+    plan
 }
 
 /// The devices a change of desired state touches: their file, their subscribers, or (when

@@ -28,6 +28,9 @@ pub struct ControllerSettings {
     /// history). Off by default: such a commit is reported and not applied.
     #[serde(default)]
     pub allow_rewrites: bool,
+    /// When devices with the `hold` policy may have changes that interrupt service.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub windows: Vec<Window>,
     /// The secret a forge's push webhook (`POST /hooks/git`) is verified with: `env:NAME` or
     /// `file:PATH`. Without it the hook is refused and the remote is fetched on the drift scan.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -55,9 +58,24 @@ impl Default for ControllerSettings {
             policy: Located::bare(Policy::Auto),
             devices: BTreeMap::new(),
             allow_rewrites: false,
+            windows: Vec::new(),
             git_webhook_secret: None,
         }
     }
+}
+
+/// A maintenance window: it opens at each time `cron` names and stays open for `duration`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Window {
+    /// When it opens, as cron's five fields: minute, hour, day of month, month, day of week
+    /// (weekdays by name: `Sat`, `Mon-Fri`). `0 2 * * Sun` opens at 02:00 every Sunday.
+    pub cron: Located<String>,
+    /// How long it stays open: `2h`, `90m`.
+    pub duration: Located<Interval>,
+    /// The time zone `cron` is read in (an IANA name such as `America/Chicago`); UTC if unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<Located<String>>,
 }
 
 /// What the controller may do to a device.
@@ -69,6 +87,9 @@ pub enum Policy {
     Auto,
     /// Plan and report drift; never apply.
     Report,
+    /// Apply creates and changes that keep service (labels, rates) at once; changes that
+    /// interrupt service (VLANs, endpoints, ports, deletes) wait for a maintenance window.
+    Hold,
 }
 
 impl Policy {
@@ -76,6 +97,7 @@ impl Policy {
         match self {
             Policy::Auto => "auto",
             Policy::Report => "report",
+            Policy::Hold => "hold",
         }
     }
 }

@@ -609,3 +609,71 @@ async fn a_remote_is_cloned_and_a_verified_push_webhook_applies_its_commit() {
     let out = c.stop().await;
     assert_eq!(out.status.code(), Some(0), "{}", code_and_text(&out).1);
 }
+
+/// `policy: hold`: outside a maintenance window only changes that keep service go; the rest
+/// wait, shown as drift, and go once a window is open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hold_applies_what_keeps_service_and_waits_for_a_window_for_the_rest() {
+    let f = FleetLab::start(1, 3, Duration::from_secs(1)).await;
+    let fleet = f.dir.join("gamops.yaml");
+    let text = std::fs::read_to_string(&fleet).unwrap();
+    // A window that opens at 03:00 on the 1st of January only.
+    let closed =
+        "controller:\n  policy: hold\n  windows:\n    - cron: 0 3 1 1 *\n      duration: 1h\n";
+    std::fs::write(&fleet, format!("{text}{closed}")).unwrap();
+    git(&f.dir, &["init", "-q", "-b", "main"]);
+    git(&f.dir, &["add", "-A"]);
+    git(&f.dir, &["commit", "-qm", "fleet"]);
+    let read = token(&f, "read");
+    let c = Controller::start(&f, &[]).await;
+    // Creating subscribers interrupts nobody: the empty device converges outside a window.
+    eventually("the device converged", || async {
+        f.state("gam-0000").running.subscribers.len() == 3
+    })
+    .await;
+
+    // A label change goes now; a VLAN change waits.
+    f.edit(
+        "subscribers/gam-0000/sub-0000-001.yaml",
+        "name: Unit 2",
+        "name: Flat 2",
+    );
+    f.edit(
+        "subscribers/gam-0000/sub-0000-002.yaml",
+        "vlan: 102",
+        "vlan: 702",
+    );
+    git(&f.dir, &["commit", "-qam", "a label and a VLAN"]);
+    let description = |name: &str| {
+        f.state("gam-0000")
+            .running
+            .subscribers
+            .values()
+            .find(|s| s.name == name)
+            .map(|s| s.description.clone())
+    };
+    eventually("the label applied", || async {
+        description("sub-0000-001").as_deref() == Some("Flat 2")
+    })
+    .await;
+    eventually("the VLAN change shown waiting", || async {
+        let (_, d) = c.call("GET", "/api/v1/devices/gam-0000", Some(&read)).await;
+        d["status"]["sync"] == "drifted"
+            && d["status"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("wait for a maintenance window"))
+    })
+    .await;
+    assert_eq!(vlan_of(&f, "gam-0000", "sub-0000-002"), Some(102));
+
+    // A window that is always open: the VLAN change goes.
+    let open = "controller:\n  policy: hold\n  windows:\n    - cron: '* * * * *'\n      duration: 1h\n      timezone: Europe/Berlin\n";
+    std::fs::write(&fleet, format!("{text}{open}")).unwrap();
+    git(&f.dir, &["commit", "-qam", "open a window"]);
+    eventually("the VLAN change applied in the window", || async {
+        vlan_of(&f, "gam-0000", "sub-0000-002") == Some(702)
+    })
+    .await;
+    let out = c.stop().await;
+    assert_eq!(out.status.code(), Some(0), "{}", code_and_text(&out).1);
+}
