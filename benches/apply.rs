@@ -127,7 +127,14 @@ async fn bench(devices: usize, subscribers: usize, latency_ms: u64) {
         });
     }
     let apply_started = Instant::now();
-    let results = apply_all(jobs, DEFAULT_CONCURRENCY, Arc::new(NoJournal), |_, _, _| {}).await;
+    let results = apply_all(
+        jobs,
+        DEFAULT_CONCURRENCY,
+        Arc::new(NoJournal),
+        &tokio_util::sync::CancellationToken::new(),
+        |_, _, _| {},
+    )
+    .await;
     let applied = apply_started.elapsed();
     let total = started.elapsed();
 

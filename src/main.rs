@@ -23,15 +23,17 @@ fn main() -> ExitCode {
         }
     };
     let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("GAMOPS_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
+    let filter = tracing_subscriber::EnvFilter::try_from_env("GAMOPS_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(cli.default_log_level()));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
         .with_writer(std::io::stderr)
         // Colour codes only for a terminal: a log file or a CI log gets plain text.
-        .with_ansi(colour)
-        .init();
+        .with_ansi(colour);
+    match cli.log_format {
+        gamops::cli::LogFormat::Json => logs.json().init(),
+        gamops::cli::LogFormat::Text => logs.init(),
+    }
     match gamops::cli::run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {

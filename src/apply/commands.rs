@@ -5,13 +5,13 @@
 //! [`UnsafeValue`] and is never sent.
 
 use crate::device::cli::dialect::{self, UnsafeValue};
-use crate::plan::{Action, Change, Object, ObjectKind};
+use crate::plan::{Action, Change, ObjectKind};
 
 /// The line that makes the change. `uplink_base` is 1000000 + the model's G.hn port count.
 pub fn forward(change: &Change, uplink_base: u32) -> Result<Option<String>, UnsafeValue> {
     match (change.action, &change.after) {
         (Action::Delete, _) => Ok(delete(change.kind, change.id)),
-        (_, Some(obj)) => set(obj, uplink_base).map(Some),
+        (_, Some(obj)) => obj.cli_line(&change.key, uplink_base),
         (_, None) => Ok(None),
     }
 }
@@ -20,13 +20,9 @@ pub fn forward(change: &Change, uplink_base: u32) -> Result<Option<String>, Unsa
 pub fn inverse(change: &Change, uplink_base: u32) -> Result<Option<String>, UnsafeValue> {
     match (change.action, &change.before) {
         (Action::Create, _) => Ok(delete(change.kind, change.id)),
-        (_, Some(obj)) => set(obj, uplink_base).map(Some),
+        (_, Some(obj)) => obj.cli_line(&change.key, uplink_base),
         (_, None) => Ok(None),
     }
-}
-
-fn set(obj: &Object, uplink_base: u32) -> Result<String, UnsafeValue> {
-    obj.cli_line(uplink_base)
 }
 
 fn delete(kind: ObjectKind, id: u16) -> Option<String> {
@@ -34,8 +30,8 @@ fn delete(kind: ObjectKind, id: u16) -> Option<String> {
         ObjectKind::Subscriber => Some(dialect::delete_subscriber(id)),
         ObjectKind::Endpoint => Some(dialect::delete_endpoint(id)),
         ObjectKind::Profile => u8::try_from(id).ok().map(dialect::delete_profile),
-        // Ports are never created or deleted.
-        ObjectKind::Port => None,
+        // Ports and global settings are never created or deleted.
+        ObjectKind::Port | ObjectKind::Global => None,
     }
 }
 

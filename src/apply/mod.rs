@@ -5,14 +5,23 @@
 //! intended; save when they match. When a command is refused or the result differs, send the
 //! inverse commands from the snapshot, read again, and report the device as rolled back (or,
 //! when even that fails, as failed with what was sent). Nothing half-applied is ever saved.
-//! Devices are independent: one failing never stops the others.
+//! Devices are independent: one failing never stops the others, and one whose task panics is
+//! reported as failed, never dropped. When the run is cancelled (a signal, a shutdown), devices
+//! not started are reported as interrupted with nothing sent, and a device in the middle of its
+//! change stops sending and is rolled back.
+//!
+//! This module changes devices; what surrounds it (which devices, leases, the journal's store,
+//! the run record) is `reconcile`'s.
 
 pub mod commands;
 pub mod verify;
 
+use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
+use tokio_util::sync::CancellationToken;
 
 use crate::device::cli::{CliError, CliSession, CliTarget, dialect};
 use crate::device::live::{LiveDevice, Observation};
@@ -58,9 +67,78 @@ pub enum Status {
     Blocked,
     /// Another apply holds the device's lease.
     LeaseHeld,
+    /// The run was stopped before the device's change began; nothing was sent.
+    Interrupted,
+}
+
+/// An override the caller can grant to let a held-back device go ahead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Remedy {
+    /// Go past the safety limits.
+    Force,
+    /// Trust the device's SSH host key on first contact (none is pinned).
+    AcceptNewHostKey,
+}
+
+impl DeviceResult {
+    /// A device that was never started: nothing was sent to it.
+    pub fn skipped(device: &str, status: Status, message: impl Into<String>) -> DeviceResult {
+        DeviceResult {
+            device: device.to_string(),
+            status,
+            message: message.into(),
+            remedy: None,
+            sent: Vec::new(),
+            timing: Timing::default(),
+        }
+    }
+
+    /// With the override that would let the device go ahead.
+    pub fn with_remedy(mut self, remedy: Remedy) -> DeviceResult {
+        self.remedy = Some(remedy);
+        self
+    }
+
+    /// A device whose task panicked: a bug in gamops, reported like any failure. What it sent
+    /// is in the journal; nothing was saved unless the panic came after the save.
+    pub fn panicked(device: &str, error: tokio::task::JoinError) -> DeviceResult {
+        let what = if error.is_panic() {
+            let payload = error.into_panic();
+            payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic".to_string())
+        } else {
+            "the task was cancelled".to_string()
+        };
+        DeviceResult::skipped(
+            device,
+            Status::Failed,
+            format!(
+                "gamops failed while applying this device ({what}); this is a bug, please report it; the journal shows what was sent, and the next apply converges"
+            ),
+        )
+    }
 }
 
 impl Status {
+    /// The word for it, as in JSON and the store: `applied`, `rolled-back`, ...
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Status::Applied => "applied",
+            Status::NoChanges => "no-changes",
+            Status::Stale => "stale",
+            Status::RolledBack => "rolled-back",
+            Status::Failed => "failed",
+            Status::Unknown => "unknown",
+            Status::Blocked => "blocked",
+            Status::LeaseHeld => "lease-held",
+            Status::Interrupted => "interrupted",
+        }
+    }
+
     /// Whether the device ended where the plan wanted it.
     pub fn is_success(&self) -> bool {
         matches!(self, Status::Applied | Status::NoChanges)
@@ -72,6 +150,10 @@ pub struct DeviceResult {
     pub device: String,
     pub status: Status,
     pub message: String,
+    /// What would let the device go ahead, when the caller chose not to: a command adds its
+    /// flag for it, a controller its setting.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remedy: Option<Remedy>,
     /// Every line sent to the device, in order (the journal also has them).
     pub sent: Vec<String>,
     /// Where the device's time went (not part of the JSON output).
@@ -135,6 +217,7 @@ impl Run<'_> {
             device: self.job.device.clone(),
             status,
             message: message.into(),
+            remedy: None,
             sent: self.sent,
             timing: self.timing,
             new_host_key: self.new_host_key,
@@ -194,8 +277,14 @@ async fn read(target: &SnmpTarget) -> Result<LiveDevice, String> {
     }
 }
 
-/// Applies one device's plan. Never panics; every outcome is a [`DeviceResult`].
-pub async fn apply_device(job: &DeviceJob, journal: &dyn Journal) -> DeviceResult {
+/// Applies one device's plan. Never panics; every outcome is a [`DeviceResult`]. When `cancel`
+/// fires before the first command, nothing is sent (interrupted); once commands were sent, the
+/// rest are not, and what was sent is rolled back.
+pub async fn apply_device(
+    job: &DeviceJob,
+    journal: &dyn Journal,
+    cancel: &CancellationToken,
+) -> DeviceResult {
     let mut run = Run {
         job,
         journal,
@@ -242,6 +331,12 @@ pub async fn apply_device(job: &DeviceJob, journal: &dyn Journal) -> DeviceResul
         }
     };
 
+    if cancel.is_cancelled() {
+        return run.result(
+            Status::Interrupted,
+            "the run was stopped before this device's change began; nothing was sent",
+        );
+    }
     let mut cli = match run.connect().await {
         Ok(c) => c,
         Err(e) => {
@@ -267,6 +362,12 @@ pub async fn apply_device(job: &DeviceJob, journal: &dyn Journal) -> DeviceResul
         failure = Some(lost(&e, 0));
     } else {
         for line in &lines.forward {
+            if cancel.is_cancelled() {
+                failure = Some(format!(
+                    "the run was stopped after {done} of {total} change(s) were sent"
+                ));
+                break;
+            }
             let Some(line) = line else {
                 continue;
             };
@@ -348,31 +449,186 @@ pub async fn apply_device(job: &DeviceJob, journal: &dyn Journal) -> DeviceResul
     }
 }
 
-/// Applies many devices, at most `concurrency` at once; results in the order of `jobs`.
-pub async fn apply_all(
+/// Runs `each` for every job, at most `concurrency` at once, and returns one result per job in
+/// the order of `jobs`, calling `progress` as each ends. A job whose task panics is a failed
+/// result naming the panic, never a missing one. Once `cancel` fires, jobs not yet started end
+/// [`Status::Interrupted`] without running; `each` decides what a started job does with it.
+pub async fn run_each<F, Fut>(
     jobs: Vec<DeviceJob>,
     concurrency: usize,
-    journal: std::sync::Arc<dyn Journal>,
+    cancel: &CancellationToken,
+    each: F,
     progress: impl Fn(usize, usize, &DeviceResult),
-) -> Vec<DeviceResult> {
+) -> Vec<DeviceResult>
+where
+    F: Fn(DeviceJob) -> Fut,
+    Fut: Future<Output = DeviceResult> + Send + 'static,
+{
     let total = jobs.len();
-    let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
+    let limit = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
+    let mut names = std::collections::HashMap::new();
     for (i, job) in jobs.into_iter().enumerate() {
         let limit = limit.clone();
-        let journal = journal.clone();
-        tasks.spawn(async move {
-            let _permit = limit.acquire_owned().await;
-            (i, apply_device(&job, journal.as_ref()).await)
+        let cancel = cancel.clone();
+        let device = job.device.clone();
+        let name = device.clone();
+        let work = each(job);
+        let handle = tasks.spawn(async move {
+            let permit = tokio::select! {
+                biased;
+                () = cancel.cancelled() => None,
+                p = limit.acquire_owned() => p.ok(),
+            };
+            if permit.is_none() || cancel.is_cancelled() {
+                return DeviceResult::skipped(
+                    &device,
+                    Status::Interrupted,
+                    "the run was stopped before this device's change began; nothing was sent",
+                );
+            }
+            work.await
         });
+        names.insert(handle.id(), (i, name));
     }
     let mut results = Vec::with_capacity(total);
-    while let Some(joined) = tasks.join_next().await {
-        if let Ok((i, r)) = joined {
-            progress(results.len() + 1, total, &r);
-            results.push((i, r));
-        }
+    while let Some(joined) = tasks.join_next_with_id().await {
+        let (id, result) = match joined {
+            Ok((id, r)) => (id, r),
+            Err(e) => {
+                let id = e.id();
+                let device = names.get(&id).map(|(_, d)| d.clone()).unwrap_or_default();
+                (id, DeviceResult::panicked(&device, e))
+            }
+        };
+        let index = names.get(&id).map_or(usize::MAX, |(i, _)| *i);
+        progress(results.len() + 1, total, &result);
+        results.push((index, result));
     }
     results.sort_by_key(|(i, _)| *i);
     results.into_iter().map(|(_, r)| r).collect()
+}
+
+/// Applies many devices with [`apply_device`], at most `concurrency` at once; results in the
+/// order of `jobs` (see [`run_each`]). No leases and no run record: `reconcile` adds those.
+pub async fn apply_all(
+    jobs: Vec<DeviceJob>,
+    concurrency: usize,
+    journal: Arc<dyn Journal>,
+    cancel: &CancellationToken,
+    progress: impl Fn(usize, usize, &DeviceResult),
+) -> Vec<DeviceResult> {
+    let each = |job: DeviceJob| {
+        let journal = journal.clone();
+        let cancel = cancel.clone();
+        async move { apply_device(&job, journal.as_ref(), &cancel).await }
+    };
+    run_each(jobs, concurrency, cancel, each, progress).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::device::cli::{CliAuth, HostKeyPolicy};
+    use crate::device::credentials::Secret;
+    use crate::device::snmp::Security;
+
+    fn job(device: &str) -> DeviceJob {
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 9));
+        DeviceJob {
+            device: device.to_string(),
+            snmp: SnmpTarget::new(
+                addr,
+                Security::V2c {
+                    community: Secret::new("public"),
+                },
+            ),
+            cli: CliTarget {
+                addr,
+                username: "admin".into(),
+                auth: CliAuth::Password(Secret::new("")),
+                host_key: HostKeyPolicy::AcceptNew,
+                connect_timeout: Duration::from_secs(1),
+                command_timeout: Duration::from_secs(1),
+            },
+            uplink_base: 1_000_024,
+            changes: Vec::new(),
+            fingerprint: None,
+            save_attempts: 1,
+            save_pause: Duration::ZERO,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_device_whose_task_panics_is_a_failed_result_in_its_place() {
+        let jobs = vec![job("gam-a"), job("gam-b"), job("gam-c")];
+        let seen = std::sync::Mutex::new(Vec::new());
+        let results = run_each(
+            jobs,
+            2,
+            &CancellationToken::new(),
+            |job| async move {
+                assert!(job.device != "gam-b", "the parser tripped on gam-b");
+                DeviceResult::skipped(&job.device, Status::Applied, "ok")
+            },
+            |done, total, r| seen.lock().unwrap().push((done, total, r.device.clone())),
+        )
+        .await;
+        let got: Vec<(&str, &Status)> = results
+            .iter()
+            .map(|r| (r.device.as_str(), &r.status))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("gam-a", &Status::Applied),
+                ("gam-b", &Status::Failed),
+                ("gam-c", &Status::Applied)
+            ]
+        );
+        assert!(
+            results[1]
+                .message
+                .contains("(the parser tripped on gam-b); this is a bug"),
+            "{}",
+            results[1].message
+        );
+        let seen = seen.into_inner().unwrap();
+        assert_eq!(
+            seen.len(),
+            3,
+            "progress for every device, the panicked one too"
+        );
+        assert!(seen.iter().any(|(_, _, d)| d == "gam-b"));
+    }
+
+    #[tokio::test]
+    async fn devices_not_started_when_cancelled_are_interrupted_and_never_run() {
+        let cancel = CancellationToken::new();
+        let ran = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let results = run_each(
+            vec![job("gam-a"), job("gam-b"), job("gam-c")],
+            1,
+            &cancel,
+            |job| {
+                let cancel = cancel.clone();
+                let ran = ran.clone();
+                async move {
+                    ran.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    // The first device to run stops the run (as a signal would).
+                    cancel.cancel();
+                    DeviceResult::skipped(&job.device, Status::Applied, "ok")
+                }
+            },
+            |_, _, _| {},
+        )
+        .await;
+        assert_eq!(ran.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert_eq!(results.len(), 3);
+        let interrupted = results
+            .iter()
+            .filter(|r| r.status == Status::Interrupted && r.sent.is_empty())
+            .count();
+        assert_eq!(interrupted, 2, "{results:?}");
+    }
 }

@@ -2,8 +2,8 @@
 
 use crate::device::live::LiveDevice;
 
-/// The first difference between `got` and `want` in what gamops configures (ports, profiles,
-/// endpoints, subscribers), or None when they match.
+/// The first difference between `got` and `want` in what gamops configures (global settings,
+/// ports, profiles, endpoints, subscribers), or None when they match.
 pub fn difference(got: &LiveDevice, want: &LiveDevice) -> Option<String> {
     let mut got = got.clone();
     let mut want = want.clone();
@@ -27,6 +27,12 @@ pub fn difference(got: &LiveDevice, want: &LiveDevice) -> Option<String> {
             got.len(),
             want.len()
         ))
+    }
+    if got.global != want.global {
+        return Some(format!(
+            "global settings: the device has {:?}, expected {:?}",
+            got.global, want.global
+        ));
     }
     first("ports", &got.ports, &want.ports)
         .or_else(|| first("bandwidth profiles", &got.profiles, &want.profiles))

@@ -1,8 +1,10 @@
 //! Timeouts, retries and backoff shared by both billing clients: one implementation.
 //!
-//! A request is retried on connection errors, timeouts, HTTP 429 and 5xx, and on whatever the
-//! client's own classifier calls a rate limit (Sonar's 400/minute body). Each attempt builds a
-//! fresh request, so per-request signatures get a fresh nonce.
+//! A request is retried only when a retry can succeed: on connection failures and timeouts, on
+//! HTTP 429 and 502-504 (a gateway or an overloaded server), and on whatever the client's own
+//! classifier calls a rate limit (Sonar's 400/minute body). Any other answer (500, 501, 4xx) is
+//! final at once: asking again would only delay the sync and every webhook queued behind it.
+//! Each attempt builds a fresh request, so per-request signatures get a fresh nonce.
 
 use std::time::Duration;
 
@@ -146,15 +148,35 @@ impl Http {
     }
 
     /// Sends the request `build` makes, retrying as the policy says. `classify` looks at each
-    /// completed response; 429 and 5xx are retried whatever it says.
+    /// completed response; 429 and 502-504 are retried whatever it says.
     pub async fn send(
         &self,
         what: &str,
         build: impl Fn(&Client) -> Result<RequestBuilder, BillingError>,
         classify: impl Fn(&RawResponse) -> Verdict,
     ) -> Result<RawResponse, BillingError> {
+        self.send_attempts(what, self.config.retry.attempts, build, classify)
+            .await
+    }
+
+    /// Sends the request once, without retrying (for best-effort requests such as a logout).
+    pub async fn send_once(
+        &self,
+        what: &str,
+        build: impl Fn(&Client) -> Result<RequestBuilder, BillingError>,
+    ) -> Result<RawResponse, BillingError> {
+        self.send_attempts(what, 1, build, |_| Verdict::Done).await
+    }
+
+    async fn send_attempts(
+        &self,
+        what: &str,
+        attempts: u32,
+        build: impl Fn(&Client) -> Result<RequestBuilder, BillingError>,
+        classify: impl Fn(&RawResponse) -> Verdict,
+    ) -> Result<RawResponse, BillingError> {
         let policy = &self.config.retry;
-        let attempts = policy.attempts.max(1);
+        let attempts = attempts.max(1);
         let mut last: Option<BillingError> = None;
         for attempt in 1..=attempts {
             self.pace().await;
@@ -195,7 +217,7 @@ impl Http {
                             });
                             retry_after.unwrap_or(policy.rate_limit_delay)
                         }
-                        Verdict::Done if raw.status.is_server_error() => {
+                        Verdict::Done if retryable(raw.status) => {
                             tracing::warn!(system = self.system, what, attempt, status = %raw.status, "server error");
                             if attempt == attempts {
                                 return Ok(raw);
@@ -207,6 +229,9 @@ impl Http {
                 }
                 Err(e) => {
                     tracing::warn!(system = self.system, what, attempt, error = %e, "request failed");
+                    // Only a timeout or a connection that could not be made may go better on
+                    // another try; anything else (a redirect loop, a broken body) is final.
+                    let transient = e.is_timeout() || e.is_connect();
                     last = Some(if e.is_timeout() {
                         BillingError::Timeout {
                             system: self.system,
@@ -222,6 +247,9 @@ impl Http {
                             message: e.without_url().to_string(),
                         }
                     });
+                    if !transient {
+                        break;
+                    }
                     policy.backoff(attempt)
                 }
             };
@@ -235,6 +263,12 @@ impl Http {
             message: "no attempt was made".into(),
         }))
     }
+}
+
+/// A status a later attempt may not get: 502 Bad Gateway, 503 Service Unavailable, 504 Gateway
+/// Timeout. (429 is handled as a rate limit.) A 500 or 501 is the server's final word.
+fn retryable(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 502..=504)
 }
 
 /// `Retry-After` in seconds, capped at five minutes.
@@ -252,6 +286,16 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_gateway_and_overload_statuses_are_retried() {
+        for code in [502, 503, 504] {
+            assert!(retryable(StatusCode::from_u16(code).unwrap()), "{code}");
+        }
+        for code in [400, 401, 404, 500, 501, 505] {
+            assert!(!retryable(StatusCode::from_u16(code).unwrap()), "{code}");
+        }
+    }
 
     #[test]
     fn backoff_doubles_and_caps() {

@@ -71,7 +71,8 @@ pub enum Standing {
 pub struct MapOutcome {
     /// Active and suspended subscribers, by id.
     pub subscribers: Vec<Subscriber>,
-    /// Customers that should have no subscriber: off, no data service, or not wired to a GAM.
+    /// Customers that should have no subscriber: off in billing, or whose running services are
+    /// not wired to a GAM. (An active customer with no running service is skipped instead.)
     pub absent: Vec<String>,
     /// Customers left out because their data is incomplete or conflicts.
     pub skipped: Vec<Skipped>,
@@ -122,6 +123,11 @@ pub enum SkipReason {
     BadMac(String),
     #[error("several endpoint MACs: {0}")]
     SeveralMacs(String),
+    #[error("{}", no_active_service(.inactive))]
+    NoActiveService {
+        /// The customer's services that are not active (a pending plan change, say).
+        inactive: Vec<String>,
+    },
     #[error("the service has no rate")]
     NoRate,
     #[error("no plan matches {down_kbps}/{up_kbps} kbps")]
@@ -146,6 +152,19 @@ pub enum SkipReason {
         name: String,
         other: String,
     },
+}
+
+fn no_active_service(inactive: &[String]) -> String {
+    match inactive {
+        [] => "a subscriber in billing, but with no internet service".to_string(),
+        [one] => format!(
+            "a subscriber in billing, but its internet service {one} is not active (pending?)"
+        ),
+        many => format!(
+            "a subscriber in billing, but none of its internet services ({}) is active",
+            many.join(", ")
+        ),
+    }
 }
 
 /// A plan the mapping proposes (strategy `create`).
@@ -371,7 +390,12 @@ fn map_one(
     // device and port (a Splynx plan change overlaps the old and new service).
     let services: Vec<&BillingService> = c.services.iter().filter(|s| s.active).collect();
     if services.is_empty() {
-        return Ok(None);
+        // Active (or suspended) in billing but nothing running: a plan change whose new service
+        // is still pending, or no service yet. Not a reason to remove a subscriber, nor to make
+        // one: skipped, with the reason, and any subscriber left as it is.
+        let mut inactive: Vec<String> = c.services.iter().map(|s| s.id.clone()).collect();
+        inactive.sort();
+        return Err(SkipReason::NoActiveService { inactive });
     }
     let wired: Vec<&BillingService> = services
         .iter()
@@ -796,6 +820,31 @@ plans: { strategy: nearest, tolerance_percent: 10 }
         assert_eq!(s.managed_by, ManagedBy::Splynx);
         assert_eq!(s.name.as_ref().unwrap().as_str(), "Customer 1");
         assert_eq!(out.absent, vec!["2", "3"]);
+    }
+
+    /// Issue 11 (5): an active customer whose only internet service is pending (a plan change
+    /// whose old service is already disabled), or who has no service at all, is skipped with
+    /// the reason, never dropped without a word.
+    #[test]
+    fn an_active_customer_without_a_running_service_is_skipped_with_the_reason() {
+        let mut pending = splynx("1", "active", "21", WIRED, "000ed81c9508");
+        pending.services[0].active = false;
+        let mut none = splynx("2", "active", "22", WIRED, "000ed81c9509");
+        none.services.clear();
+        let mut blocked = splynx("3", "blocked", "23", WIRED, "000ed81c950a");
+        blocked.services.clear();
+        let out = run(&[pending, none, blocked], &[]);
+        assert!(out.subscribers.is_empty(), "{out:?}");
+        assert!(out.absent.is_empty(), "{out:?}");
+        let reasons: Vec<String> = out.skipped.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            reasons,
+            [
+                "customer 1: a subscriber in billing, but its internet service 21 is not active (pending?)",
+                "customer 2: a subscriber in billing, but with no internet service",
+                "customer 3: a subscriber in billing, but with no internet service",
+            ]
+        );
     }
 
     #[test]

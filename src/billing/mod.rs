@@ -19,6 +19,7 @@ pub mod http;
 pub mod lenient;
 pub mod mapping;
 pub mod serve;
+pub mod service;
 pub mod sonar;
 pub mod splynx;
 pub mod sync;

@@ -384,16 +384,28 @@ impl SplynxClient {
         Ok(out)
     }
 
-    /// Every customer with their active internet services and rates. Any failure returns an
+    /// Every customer with their active and pending internet services and rates. Any failure returns an
     /// error and nothing.
     pub async fn customers(&self) -> Result<Vec<BillingCustomer>, BillingError> {
         let tariffs = self.tariffs().await?;
         let customers = self.list("admin/customers/customer", &[]).await?;
         // Customer 0 searches every customer's services; Splynx requires a search parameter.
+        // Pending services are read too (a plan change whose new service is not yet active):
+        // the mapping reports such a customer instead of dropping it without a word.
         let services = self
             .list(
                 "admin/customers/customer/0/internet-services",
-                &[main_attribute("status", "active")],
+                &[
+                    ("main_attributes[status][0]".to_string(), "IN".to_string()),
+                    (
+                        "main_attributes[status][1][0]".to_string(),
+                        "active".to_string(),
+                    ),
+                    (
+                        "main_attributes[status][1][1]".to_string(),
+                        "pending".to_string(),
+                    ),
+                ],
             )
             .await?;
         let mut by_customer: HashMap<u64, Vec<InternetService>> = HashMap::new();
@@ -411,7 +423,7 @@ impl SplynxClient {
             .collect()
     }
 
-    /// One customer and their active services (after a webhook), or `None` when Splynx has no
+    /// One customer and their active and pending services (after a webhook), or `None` when Splynx has no
     /// such customer.
     pub async fn customer(&self, id: u64) -> Result<Option<BillingCustomer>, BillingError> {
         let raw = self
@@ -448,7 +460,7 @@ impl SplynxClient {
         };
         let services = services
             .into_iter()
-            .filter(|s| s.status == "active")
+            .filter(|s| s.status == "active" || s.status == "pending")
             .collect();
         let tariffs = self.tariffs().await?;
         Ok(Some(c.into_customer(services, &tariffs)))
@@ -469,16 +481,22 @@ impl SplynxClient {
     }
 
     /// Logs the access token out (token mode): `DELETE admin/auth/tokens/{refresh_token}`.
-    pub async fn logout(&self) -> Result<(), BillingError> {
+    ///
+    /// Best effort: one try, never retried, and a failure is only a debug line (the token
+    /// expires on its own); a sync must not wait on it.
+    pub async fn logout(&self) {
         let Some(t) = self.tokens.lock().await.take() else {
-            return Ok(());
+            return;
         };
         let url = self.url(&format!("admin/auth/tokens/{}", t.refresh.expose()), &[]);
-        let raw = self
+        let outcome = self
             .http
-            .send("a logout", |c| Ok(c.delete(&url)), |_| Verdict::Done)
-            .await?;
-        ok_or_error(raw).map(|_| ())
+            .send_once("a logout", |c| Ok(c.delete(&url)))
+            .await
+            .and_then(ok_or_error);
+        if let Err(e) = outcome {
+            tracing::debug!(system = "splynx", error = %e, "logout failed; the token will expire on its own");
+        }
     }
 }
 

@@ -245,6 +245,12 @@ pub struct SyncReport {
     /// Customers read from billing.
     pub read: usize,
     pub changes: Vec<Change>,
+    /// Customers whose subscriber is already as billing says.
+    pub unchanged: usize,
+    /// Customers that are no GAM subscriber (off in billing, or no running service wired to a
+    /// GAM) and have none in the inventory. With `changes`, `unchanged` and `skipped`, every
+    /// customer read is accounted for.
+    pub not_subscribers: usize,
     pub skipped: Vec<SkippedCustomer>,
     pub new_plans: Vec<AddedPlan>,
     /// Files written or deleted, relative to the inventory folder.
@@ -368,6 +374,8 @@ struct Edit {
 struct Proposal {
     edits: Vec<Edit>,
     changes: Vec<Change>,
+    unchanged: usize,
+    not_subscribers: usize,
     skipped: Vec<SkippedCustomer>,
     new_plans: Vec<AddedPlan>,
     /// Subscriber id -> billing key.
@@ -491,6 +499,8 @@ pub async fn sync(
         },
         read: customers.len(),
         changes: proposal.changes,
+        unchanged: proposal.unchanged,
+        not_subscribers: proposal.not_subscribers,
         skipped: proposal.skipped,
         new_plans: proposal.new_plans,
         files: proposal.edits.iter().map(|e| e.rel.clone()).collect(),
@@ -652,7 +662,7 @@ impl Client {
     async fn close(&self) {
         if let Client::Splynx(c) = self {
             // Best effort: an access token left behind expires on its own.
-            let _ = c.logout().await;
+            c.logout().await;
         }
     }
 }
@@ -924,6 +934,7 @@ fn propose(
         }
         let new = merge(old.map(|d| &d.value), mapped, owns_outer_vlan);
         if old.is_some_and(|o| o.value == new) {
+            p.unchanged += 1;
             continue;
         }
         let new_rel = subscriber_rel(&new);
@@ -991,6 +1002,10 @@ fn propose(
     // Subscribers billing owns but no longer serves.
     let served: BTreeSet<&str> = customers.iter().map(|c| c.key.as_str()).collect();
     let absent: BTreeSet<&str> = outcome.absent.iter().map(String::as_str).collect();
+    p.not_subscribers = absent
+        .iter()
+        .filter(|key| !by_id.contains_key(format!("{prefix}{key}").as_str()))
+        .count();
     for d in &inv.desired.subscribers {
         let id = d.id.to_string();
         if d.managed_by != me || !in_scope(d) || handled.contains(&id) {
@@ -1023,6 +1038,7 @@ fn propose(
             }
             RemovalPolicy::Suspend => {
                 if *d.status == Status::Suspended {
+                    p.unchanged += 1;
                     continue;
                 }
                 let mut new = d.value.clone();
@@ -1498,6 +1514,8 @@ mod tests {
                     details: vec!["customer gone from billing".into()],
                 },
             ],
+            unchanged: 0,
+            not_subscribers: 0,
             skipped: vec![SkippedCustomer {
                 customer: "9".into(),
                 subscriber: None,

@@ -78,3 +78,18 @@ impl From<std::io::Error> for CommandError {
         CommandError::user(e)
     }
 }
+
+impl From<crate::reconcile::ReconcileError> for CommandError {
+    fn from(e: crate::reconcile::ReconcileError) -> Self {
+        match e {
+            crate::reconcile::ReconcileError::Store(e) => e.into(),
+            e => {
+                let err = CommandError::user(&e);
+                match e.hint() {
+                    Some(h) => err.hint(h),
+                    None => err,
+                }
+            }
+        }
+    }
+}

@@ -2,6 +2,7 @@
 //! One file per command.
 
 mod apply;
+mod controller;
 mod demo;
 mod discover;
 mod error;
@@ -15,6 +16,7 @@ mod show_run;
 mod state;
 mod sync;
 mod sync_serve;
+mod token;
 mod validate;
 
 use std::io::IsTerminal;
@@ -36,6 +38,34 @@ pub use error::{CommandError, ErrorKind};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Log lines (on stderr) for people, or one JSON object a line for a log collector.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value_t,
+        value_name = "FORMAT"
+    )]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+impl Cli {
+    /// The log level unless `GAMOPS_LOG` says otherwise: services (the controller, the webhook
+    /// server) say what they do; one-shot commands speak only of trouble.
+    pub fn default_log_level(&self) -> &'static str {
+        match &self.command {
+            Command::Controller(_) | Command::Sync(sync::SyncCommand::Serve(_)) => "info",
+            _ => "warn",
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -50,6 +80,9 @@ pub enum Command {
     Schema(schema::Args),
     History(history::Args),
     ShowRun(show_run::Args),
+    Controller(controller::Args),
+    #[command(subcommand)]
+    Token(token::TokenCommand),
     #[command(subcommand)]
     Sync(sync::SyncCommand),
     #[command(subcommand)]
@@ -90,6 +123,8 @@ pub fn run(cli: Cli) -> Result<u8, CommandError> {
         Command::Schema(args) => schema::run(args),
         Command::History(args) => history::run(args),
         Command::ShowRun(args) => show_run::run(args),
+        Command::Controller(args) => controller::run(args),
+        Command::Token(cmd) => token::run(cmd),
         Command::Sync(cmd) => sync::run(cmd),
         Command::Lab(cmd) => lab::run(cmd),
     }
@@ -98,6 +133,44 @@ pub fn run(cli: Cli) -> Result<u8, CommandError> {
 /// Whether to colour output written to stdout.
 pub(crate) fn colour_stdout() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+/// The plan renderer's colour choice for stdout.
+pub(crate) fn colour() -> crate::plan::render::Colour {
+    if colour_stdout() {
+        crate::plan::render::Colour::Always
+    } else {
+        crate::plan::render::Colour::Never
+    }
+}
+
+/// A token cancelled by the first Ctrl-C or SIGTERM, saying on stderr what stopping means
+/// (`doing`); a second one exits at once with 130. Must be called within the runtime.
+pub(crate) fn stop_on_signals(
+    doing: &'static str,
+) -> Result<tokio_util::sync::CancellationToken, CommandError> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())
+        .map_err(|e| CommandError::internal(format!("cannot watch SIGTERM: {e}")))?;
+    let mut int = signal(SignalKind::interrupt())
+        .map_err(|e| CommandError::internal(format!("cannot watch Ctrl-C: {e}")))?;
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let token = cancel.clone();
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        eprintln!("stopping: {doing} (Ctrl-C again quits at once)");
+        token.cancel();
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        eprintln!("stopped at once");
+        std::process::exit(130);
+    });
+    Ok(cancel)
 }
 
 /// The async runtime a command runs its network work on.

@@ -3,11 +3,10 @@
 use std::io::{IsTerminal, Write as _};
 use std::path::PathBuf;
 
-use crate::device::live::Observation;
-use crate::device::snmp::{self, SnmpTarget};
-use crate::model::Desired;
-use crate::plan::render::{self, Colour};
+use crate::device::snmp;
+use crate::plan::render;
 use crate::plan::{Plan, PlanOptions};
+use crate::reconcile;
 
 use super::{CommandError, InventoryArgs};
 
@@ -61,14 +60,19 @@ pub enum PlanFormat {
 
 pub fn run(args: Args) -> Result<u8, CommandError> {
     let inv = super::load_valid(&args.inv.inventory, args.rev.as_deref(), "planned")?;
-    let names = select_devices(&inv.desired, &args.devices)?;
+    let names = reconcile::select_devices(&inv.desired, &args.devices)?;
     let commit = match &inv.origin {
         crate::inventory::Origin::Rev { commit, .. } => Some(commit.clone()),
         crate::inventory::Origin::Dir => crate::git::head_commit(&args.inv.inventory),
     };
 
     let runtime = super::runtime()?;
-    let observations = runtime.block_on(observe_devices(&inv.desired, &names, args.concurrency));
+    let observations = runtime.block_on(reconcile::observe(
+        &inv.desired,
+        &names,
+        args.concurrency,
+        reading_progress(),
+    ));
 
     let plan = Plan::build(
         &inv.desired,
@@ -77,14 +81,7 @@ pub fn run(args: Args) -> Result<u8, CommandError> {
         PlanOptions { force: args.force },
     );
     let text = match args.format {
-        PlanFormat::Text => render::text(
-            &plan,
-            if super::colour_stdout() {
-                Colour::Always
-            } else {
-                Colour::Never
-            },
-        ),
+        PlanFormat::Text => render::text(&plan, super::colour()),
         PlanFormat::Markdown => render::markdown(&plan),
         PlanFormat::Json => render::json(&plan),
     };
@@ -108,52 +105,10 @@ pub fn run(args: Args) -> Result<u8, CommandError> {
     })
 }
 
-/// The devices to plan: the ones named, or all of them.
-pub(crate) fn select_devices(
-    desired: &Desired,
-    wanted: &[String],
-) -> Result<Vec<String>, CommandError> {
-    if wanted.is_empty() {
-        return Ok(desired.devices.iter().map(|d| d.name.to_string()).collect());
-    }
-    for w in wanted {
-        if desired.device(w).is_none() {
-            let known: Vec<String> = desired.devices.iter().map(|d| d.name.to_string()).collect();
-            return Err(
-                CommandError::user(format!("device {w} is not in the inventory"))
-                    .hint(format!("devices: {}", known.join(", "))),
-            );
-        }
-    }
-    Ok(wanted.to_vec())
-}
-
-/// Reads the named devices, with a progress line on a terminal.
-pub(crate) async fn observe_devices(
-    desired: &Desired,
-    names: &[String],
-    concurrency: usize,
-) -> Vec<(String, Observation)> {
-    let fleet = desired.fleet();
-    let mut targets: Vec<(String, SnmpTarget)> = Vec::new();
-    let mut failed: Vec<(String, Observation)> = Vec::new();
-    for name in names {
-        let Some(dev) = desired.device(name) else {
-            continue;
-        };
-        let settings = snmp::target::merge(dev.snmp.as_ref(), fleet.defaults.snmp.as_ref());
-        match snmp::target::target(&dev.address, &settings).await {
-            Ok(t) => targets.push((name.clone(), t)),
-            Err(e) => failed.push((
-                name.clone(),
-                Observation::Unknown {
-                    reason: e.to_string(),
-                },
-            )),
-        }
-    }
+/// The progress of reading devices: a line on a terminal that counts up, nothing elsewhere.
+pub(crate) fn reading_progress() -> impl Fn(usize, usize, &str) {
     let show = std::io::stderr().is_terminal();
-    let observed = snmp::observe_all(targets, concurrency, |done, total, name: &String| {
+    move |done, total, name| {
         if show {
             let mut err = std::io::stderr();
             let _ = write!(err, "\r\x1b[Kreading devices: {done}/{total} {name}");
@@ -161,10 +116,5 @@ pub(crate) async fn observe_devices(
                 let _ = writeln!(err);
             }
         }
-    })
-    .await;
-    // Keep the inventory's order.
-    let mut all: Vec<(String, Observation)> = observed.into_iter().chain(failed).collect();
-    all.sort_by_key(|(n, _)| names.iter().position(|x| x == n));
-    all
+    }
 }

@@ -144,6 +144,12 @@ pub fn text(r: &SyncReport, committing: bool) -> String {
         counts.join(", "),
         r.skipped.len()
     ));
+    if r.unchanged + r.not_subscribers > 0 {
+        out.push_str(&format!(
+            "  {} unchanged, {} not a GAM subscriber (off in billing or no service wired to a GAM)\n",
+            r.unchanged, r.not_subscribers
+        ));
+    }
     for c in &r.changes {
         let sign = match c.kind {
             ChangeKind::Created => '+',

@@ -6,19 +6,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::ValueEnum;
-use tokio_util::sync::CancellationToken;
 
 use super::state::StoreArgs;
 use super::{CommandError, ErrorKind};
-use crate::billing::debounce::{self, DebounceConfig, Source, SyncNotice};
-use crate::billing::serve::{Dedupe, SONAR_PATH, SPLYNX_PATH, SyncRunner, WebhookNotice, Webhooks};
+use crate::billing::debounce::{Source, SyncNotice};
+use crate::billing::serve::WebhookNotice;
+use crate::billing::service::{self, ServiceConfig, ServiceError, WebhookService};
 use crate::billing::sync::SyncOptions;
-use crate::billing::{BillingError, Secret, resolve_secret};
 use crate::inventory::Inventory;
-use crate::store::{Store, Timestamp};
-
-/// How long received event ids are kept: billing retries for hours (Sonar: 4 h).
-const KEEP_EVENTS: Duration = Duration::from_secs(7 * 86_400);
+use crate::store::Store;
 
 /// The billing system whose webhooks to receive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -86,70 +82,66 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_millis(ms))
 }
 
-fn config_error(message: impl std::fmt::Display) -> CommandError {
-    CommandError::new(ErrorKind::Config, message)
-}
-
-/// The webhook secret of `system` from gamops.yaml's billing section.
-fn webhook_secret(inventory: &std::path::Path, system: System) -> Result<Secret, CommandError> {
-    let inv = Inventory::load_dir(inventory)?;
-    let fleet = inv.desired.fleet();
-    let (name, field, reference) = match system {
-        System::Splynx => (
-            "splynx",
-            "webhook_secret",
-            fleet
-                .billing
-                .as_ref()
-                .and_then(|b| b.splynx.as_ref())
-                .map(|s| s.webhook_secret.clone()),
-        ),
-        System::Sonar => (
-            "sonar",
-            "webhook_token",
-            fleet
-                .billing
-                .as_ref()
-                .and_then(|b| b.sonar.as_ref())
-                .map(|s| s.webhook_token.clone()),
-        ),
-    };
-    let Some(reference) = reference else {
-        return Err(
-            config_error(format!("gamops.yaml has no `billing: {name}:` section")).hint(format!(
-                "configure {name} under `billing:` in gamops.yaml (README: Billing sync)"
-            )),
-        );
-    };
-    let Some(reference) = reference else {
-        return Err(config_error(format!(
-            "gamops.yaml sets no `billing.{name}.{field}`"
-        ))
-        .hint(format!(
-            "add `{field}: env:NAME` (or file:PATH) under billing.{name}, and give {name} the same secret"
-        )));
-    };
-    resolve_secret(&reference).map_err(|e| {
-        let hint = match &e {
-            BillingError::Config(_) => format!("set what billing.{name}.{field} refers to"),
-            _ => String::new(),
-        };
-        config_error(e).hint(hint)
-    })
-}
-
 pub fn run(args: ServeArgs) -> Result<u8, CommandError> {
-    let secret = webhook_secret(&args.store.inv.inventory, args.system)?;
     let source = match args.system {
         System::Sonar => Source::Sonar,
         System::Splynx => Source::Splynx,
     };
-    let mut opts = SyncOptions::new(&args.store.inv.inventory, source);
-    opts.commit = args.commit;
-    opts.branch = args.branch.clone();
-    opts.push = args.push.clone();
-    let rt = super::runtime()?;
-    rt.block_on(serve(args, source, secret, opts))
+    let inv = Inventory::load_dir(&args.store.inv.inventory)?;
+    let secret = service::webhook_secret(&inv.desired.fleet(), source).map_err(service_error)?;
+    let mut sync = SyncOptions::new(&args.store.inv.inventory, source);
+    sync.commit = args.commit;
+    sync.branch = args.branch.clone();
+    sync.push = args.push.clone();
+    let config = ServiceConfig {
+        source,
+        listen: args.listen,
+        secret,
+        sync,
+        debounce: args.debounce,
+        full_sync_every: args.full_sync_every,
+        on_webhook: Some(Arc::new(print_event)),
+        on_sync: Some(Arc::new(print_sync)),
+    };
+    let location = args.store.location();
+    super::runtime()?.block_on(async {
+        let store = Store::open(&location).await?;
+        let service = WebhookService::start(config, store.clone())
+            .await
+            .map_err(|e| match e {
+                ServiceError::Listen { .. } => {
+                    service_error(e).hint("choose another address with --listen")
+                }
+                e => service_error(e),
+            })?;
+        let addr = service.addr();
+        println!(
+            "listening=http://{addr} webhook=http://{addr}{} store={location}",
+            service::hook_path(source)
+        );
+        let stop = super::stop_on_signals("syncing what is pending")?;
+        stop.cancelled().await;
+        let stopped = service.stop().await;
+        store.close().await;
+        stopped.map_err(service_error)?;
+        Ok(0)
+    })
+}
+
+/// A service error as the command reports it: configuration problems are the user's.
+fn service_error(e: ServiceError) -> CommandError {
+    let kind = match e {
+        ServiceError::NotConfigured { .. }
+        | ServiceError::NoSecret { .. }
+        | ServiceError::Secret { .. } => ErrorKind::Config,
+        _ => ErrorKind::User,
+    };
+    let hint = e.hint();
+    let err = CommandError::new(kind, e);
+    match hint {
+        Some(h) => err.hint(h),
+        None => err,
+    }
 }
 
 fn print_event(notice: WebhookNotice<'_>) {
@@ -203,98 +195,6 @@ fn print_sync(notice: SyncNotice<'_>) {
     }
 }
 
-/// Events received before this are forgotten.
-fn keep_from() -> Timestamp {
-    let keep = i64::try_from(KEEP_EVENTS.as_millis()).unwrap_or(i64::MAX);
-    Timestamp::from_millis(Timestamp::now().as_millis().saturating_sub(keep))
-}
-
 fn short(id: &str) -> &str {
     id.get(..12).unwrap_or(id)
-}
-
-async fn serve(
-    args: ServeArgs,
-    source: Source,
-    secret: Secret,
-    opts: SyncOptions,
-) -> Result<u8, CommandError> {
-    let location = args.store.location();
-    let store = Store::open(&location).await?;
-    match store.prune_events(keep_from()).await {
-        Ok(n) if n > 0 => tracing::info!(n, "forgot old webhook events"),
-        Ok(_) => {}
-        Err(e) => tracing::warn!(error = %e, "cannot prune old webhook events"),
-    }
-
-    // The server stops first (answering what is in flight), then the debouncer syncs what is
-    // still pending.
-    let stop = CancellationToken::new();
-    let stop_syncs = CancellationToken::new();
-    let config = DebounceConfig {
-        quiet: args.debounce,
-        max_wait: (args.debounce * 10).max(Duration::from_secs(2)),
-        full_every: args.full_sync_every,
-        ..DebounceConfig::default()
-    };
-    let (queue, debouncer) = debounce::start(
-        source,
-        Arc::new(SyncRunner::new(opts).forget_abandoned_in(store.clone())),
-        config,
-        Some(Arc::new(print_sync)),
-        stop_syncs.clone(),
-    );
-    let hooks = Webhooks::new(Dedupe::Store(store.clone())).notify(Arc::new(print_event));
-    let hooks = match args.system {
-        System::Splynx => hooks.splynx(secret, queue),
-        System::Sonar => hooks.sonar(secret, queue),
-    };
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .map_err(|e| {
-            CommandError::user(format!("cannot listen on {}: {e}", args.listen))
-                .hint("another process may hold the port; choose another with --listen")
-        })?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| CommandError::internal(format!("the listening socket: {e}")))?;
-    let path = match args.system {
-        System::Splynx => SPLYNX_PATH.to_string(),
-        System::Sonar => format!("{SONAR_PATH}/<webhook_token>"),
-    };
-    println!("listening=http://{addr} webhook=http://{addr}{path} store={location}");
-
-    let server = tokio::spawn(crate::http_server::serve(
-        listener,
-        hooks.router(),
-        crate::http_server::Limits::default(),
-        stop.clone(),
-    ));
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .map_err(|e| CommandError::internal(format!("cannot watch SIGTERM: {e}")))?;
-    let mut prune = tokio::time::interval(Duration::from_secs(86_400));
-    prune.tick().await;
-    loop {
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => break,
-            _ = term.recv() => break,
-            _ = prune.tick() => {
-                if let Err(e) = store.prune_events(keep_from()).await {
-                    tracing::warn!(error = %e, "cannot prune old webhook events");
-                }
-            }
-        }
-    }
-    println!("stopping: syncing what is pending");
-    stop.cancel();
-    let served = server.await;
-    stop_syncs.cancel();
-    let _ = debouncer.await;
-    store.close().await;
-    match served {
-        Ok(()) => Ok(0),
-        Err(e) => Err(CommandError::internal(format!(
-            "the webhook server stopped: {e}"
-        ))),
-    }
 }

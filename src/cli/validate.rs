@@ -8,10 +8,12 @@ use super::{CommandError, Format, InventoryArgs};
 /// Check the inventory: YAML, fields, references, uniqueness and the GAM's limits.
 ///
 /// Reports every problem at once, each as file:line:column with a hint, then a count.
-/// Exits 0 when the inventory is valid and 1 when it is not.
+/// Errors are what the GAM would refuse; warnings are advice (what Positron's guides advise
+/// against, which the GAM accepts). Exits 0 when there is no error (warnings allowed) and 1 when
+/// there is one; with --strict, warnings fail too.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  gamops validate\n  gamops validate --inventory ./inventory --format json\n  gamops validate --rev origin/main    # as committed, without touching the work tree"
+    after_help = "Examples:\n  gamops validate\n  gamops validate --inventory ./inventory --format json\n  gamops validate --rev origin/main    # as committed, without touching the work tree\n  gamops validate --strict             # warnings fail too"
 )]
 pub struct Args {
     #[command(flatten)]
@@ -21,6 +23,9 @@ pub struct Args {
     pub rev: Option<String>,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
+    /// Treat warnings as errors: exit 1 when there is any.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 pub fn run(args: Args) -> Result<u8, CommandError> {
@@ -37,5 +42,16 @@ pub fn run(args: Args) -> Result<u8, CommandError> {
             println!("{json}");
         }
     }
-    Ok(if report.valid { 0 } else { 1 })
+    let strict_failure = args.strict && report.summary.warnings > 0;
+    if strict_failure && args.format == Format::Text {
+        println!(
+            "--strict: {} warning(s) count as errors",
+            report.summary.warnings
+        );
+    }
+    Ok(if report.valid && !strict_failure {
+        0
+    } else {
+        1
+    })
 }

@@ -152,3 +152,21 @@ pub fn head_commit(dir: &Path) -> Option<String> {
     let head = repo.head().ok()?.peel_to_commit().ok()?;
     Some(head.id().to_string())
 }
+
+/// Whether commit `new` descends from (or is) commit `old` in the repository holding `dir`;
+/// `None` when either is unknown there.
+pub fn descends_from(dir: &Path, new: &str, old: &str) -> Option<bool> {
+    let repo = git2::Repository::discover(dir).ok()?;
+    let new = git2::Oid::from_str(new).ok()?;
+    let old = git2::Oid::from_str(old).ok()?;
+    if new == old {
+        return Some(true);
+    }
+    repo.graph_descendant_of(new, old).ok()
+}
+
+/// The `.git` folder of the repository holding `dir`, if it is in one.
+pub fn git_dir(dir: &Path) -> Option<std::path::PathBuf> {
+    let repo = git2::Repository::discover(dir).ok()?;
+    Some(repo.path().to_path_buf())
+}

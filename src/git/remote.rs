@@ -113,3 +113,34 @@ pub async fn fetch(workdir: &Path, remote: &str, branch: &str) -> Result<Option<
             message: e.message().to_string(),
         })
 }
+
+/// Clones `url` into `dest` (which must not exist) with `branch` checked out, as `origin`.
+pub async fn clone(url: &str, branch: &str, dest: &Path) -> Result<(), RemoteError> {
+    let parent = dest.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).map_err(RemoteError::Spawn)?;
+    let dest_text = dest.to_string_lossy();
+    let args = [
+        "clone",
+        "--quiet",
+        "--no-tags",
+        "--single-branch",
+        "--branch",
+        branch,
+        url,
+        dest_text.as_ref(),
+    ];
+    let out = git(parent, &args).await?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(failed(&args, &out))
+    }
+}
+
+/// The URL of `remote` in the repository at `workdir`, if it has one.
+pub async fn remote_url(workdir: &Path, remote: &str) -> Option<String> {
+    let out = git(workdir, &["remote", "get-url", remote]).await.ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}

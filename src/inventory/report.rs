@@ -159,12 +159,17 @@ impl Report {
             count(s.subscribers, "subscriber"),
             count(s.plans, "plan")
         );
+        let warnings = if s.warnings > 0 {
+            format!(" ({})", count(s.warnings, "warning"))
+        } else {
+            String::new()
+        };
         if self.valid {
-            let _ = writeln!(out, "{} {what}", paint("1;32", "valid:"));
+            let _ = writeln!(out, "{} {what}{warnings}", paint("1;32", "valid:"));
         } else {
             let _ = writeln!(
                 out,
-                "{} {} in {what}",
+                "{} {}{warnings} in {what}",
                 paint("1;31", "invalid:"),
                 count(s.errors, "error")
             );

@@ -149,6 +149,7 @@ pub fn write_fleet(spec: &FleetSpec, out: &Path) -> Result<GenSummary, GenError>
             description: None,
             subscriber_model: Located::bare(SubscriberModel::EndpointAware),
             default_nni: Uplink::new(1).map(Located::bare),
+            endpoint_auto_fw_upgrade: None,
             snmp: Some(SnmpSettings {
                 port: Some(Located::bare(snmp_port)),
                 ..SnmpSettings::default()

@@ -4,22 +4,21 @@
 //! - [`Seed::Random`]: a plausible random configuration (bandwidth profiles, endpoints,
 //!   subscribers) and detected CPEs, the same for the same `--rng-seed`;
 //! - [`Seed::Converged`]: exactly what the inventory asks for, with each subscriber's CPE
-//!   detected on its port, so `gamops plan` finds nothing to do. It is built the way gamops
-//!   would: the plan's commands, rendered by the CLI dialect, typed into an ICLI session, then
-//!   `copy running-config startup-config`.
+//!   detected on its port, so `gamops plan` finds nothing to do. The lab reads the inventory
+//!   itself, as an engineer configuring the GAM by hand would, and never asks `src/plan` (its
+//!   target projection, diff or ids) or the CLI dialect: a converged lab is an independent
+//!   witness, so a wrong projection in the planner shows up as a non-empty plan.
 
 use crate::device::live::{
     EndpointBinding, LiveDevice, LiveEndpoint, LiveGlobal, LivePort, LivePortMode, LiveProfile,
     LiveSubscriber, ProfileRef,
 };
-use crate::lab::device::rules::{EndpointEdit, ProfileEdit, SubscriberEdit};
+use crate::lab::device::rules::{EndpointEdit, GlobalEdit, PortEdit, ProfileEdit, SubscriberEdit};
 use crate::lab::device::state::{
     self as lab, DetectedCpe, EndpointPort, MAX_NAME_LEN, SubscriberModel,
 };
-use crate::lab::device::{DeviceState, Mac, Session, share};
-use crate::model::{Desired, GamModel, Medium, Plans};
-use crate::plan::diff::{DiffOptions, diff};
-use crate::plan::{Change, target_for};
+use crate::lab::device::{DeviceState, Mac};
+use crate::model::{Desired, GamModel, Medium, Plans, Status, SuspensionMode, UNTHROTTLED};
 
 /// How to seed a device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,8 +36,6 @@ pub enum Seed {
 pub enum SeedError {
     #[error("device {0} is not in the inventory")]
     NoDevice(String),
-    #[error("device {device}: cannot plan its configuration: {message}")]
-    Plan { device: String, message: String },
     #[error("device {device}: the lab refused `{line}`: {error}")]
     Refused {
         device: String,
@@ -122,14 +119,6 @@ pub fn live_of(state: &DeviceState) -> LiveDevice {
             .collect(),
         ..LiveDevice::default()
     }
-}
-
-/// The CLI line that carries out one planned change (apply's own renderer; a value the dialect
-/// refuses gives no line, and the seed then differs from the plan, which its callers check).
-fn command_for(c: &Change, uplink_base: u32) -> Option<String> {
-    crate::apply::commands::forward(c, uplink_base)
-        .ok()
-        .flatten()
 }
 
 /// A small deterministic generator (SplitMix64); not for cryptography.
@@ -272,6 +261,11 @@ pub fn random_state(model: GamModel, hostname: &str, rng_seed: u64) -> DeviceSta
 
 /// The device `name` of `desired`, configured exactly as the inventory asks and saved, with
 /// every subscriber's CPE detected on its port.
+///
+/// This is the lab's own reading of the inventory (see the module's doc): global settings, port
+/// settings, one bandwidth profile per plan in use (ids 2.. by plan name), one endpoint per
+/// subscriber's CPE (endpoint-aware) and one subscriber per inventory subscriber on the device
+/// (ids 1.. by subscriber id), with the fleet's suspension policy applied.
 pub fn converged_state(
     desired: &Desired,
     name: &str,
@@ -281,73 +275,189 @@ pub fn converged_state(
         .device(name)
         .ok_or_else(|| SeedError::NoDevice(name.to_string()))?;
     let model = *device.model;
-    let subs: Vec<&crate::model::Subscriber> = desired
+    let mut subs: Vec<&crate::model::Subscriber> = desired
         .subscribers
         .iter()
         .filter(|s| s.device.as_str() == name)
         .map(|s| &s.value)
         .collect();
+    subs.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
     let empty = Plans::default();
     let plans = desired.plans().unwrap_or(&empty);
-    let target = target_for(device, &subs, plans, &desired.fleet());
+    let fleet = desired.fleet();
+    let refused = |what: String| {
+        move |e: crate::lab::device::GhnError| SeedError::Refused {
+            device: name.to_string(),
+            line: what,
+            error: e.to_string(),
+        }
+    };
 
     let mut state = DeviceState::factory(model, name);
-    state.running.global.subscriber_model = match *device.subscriber_model {
-        crate::model::SubscriberModel::EndpointAware => SubscriberModel::EndpointAware,
-        crate::model::SubscriberModel::PortAware => SubscriberModel::PortAware,
+    let port_aware = *device.subscriber_model == crate::model::SubscriberModel::PortAware;
+    let cfg = &mut state.running;
+    cfg.set_global(GlobalEdit {
+        subscriber_model: Some(if port_aware {
+            SubscriberModel::PortAware
+        } else {
+            SubscriberModel::EndpointAware
+        }),
+        default_nni_ifindex: device
+            .default_nni
+            .as_ref()
+            .map(|u| lab::PORT_IFINDEX_BASE + u32::from(model.ghn_ports()) + u32::from(u.get())),
+        endpoint_auto_fw_upgrade: device.endpoint_auto_fw_upgrade.as_ref().map(|b| **b),
+        shelf_seed: None,
+    })
+    .map_err(refused("the global settings".into()))?;
+    for p in &device.ports {
+        let n = p.port.get();
+        cfg.set_port(
+            n,
+            PortEdit {
+                mode: p.mode.as_ref().map(|m| match **m {
+                    crate::model::PortMode::Mimo => lab::PortMode::Mimo,
+                    crate::model::PortMode::Siso => lab::PortMode::Siso,
+                }),
+                name: p.name.as_ref().map(|d| d.to_string()),
+                shutdown: Some(!p.enabled),
+            },
+        )
+        .map_err(refused(format!("port {n}")))?;
+    }
+
+    // What each subscriber puts on the device under the suspension policy: (plan, VLAN), or
+    // nothing when suspension removes it.
+    let on_device = |s: &crate::model::Subscriber| -> Option<(String, u16)> {
+        let mut plan = s.plan.as_str().to_string();
+        let mut vlan = s.vlan.get();
+        if *s.status == Status::Suspended {
+            match *fleet.suspension.mode {
+                SuspensionMode::Remove => return None,
+                SuspensionMode::Plan => {
+                    if let Some(p) = &fleet.suspension.plan {
+                        plan = p.to_string();
+                    }
+                }
+                SuspensionMode::Vlan => {
+                    if let Some(v) = &fleet.suspension.vlan {
+                        vlan = v.get();
+                    }
+                }
+            }
+        }
+        Some((plan, vlan))
     };
-    if let Some(nni) = &device.default_nni {
-        state.running.global.default_nni_ifindex = nni.if_index(model.ghn_ports());
+
+    // Profiles: the plans in use, by name.
+    let used: std::collections::BTreeSet<String> = subs
+        .iter()
+        .filter_map(|s| on_device(s))
+        .map(|(plan, _)| plan)
+        .filter(|p| p != UNTHROTTLED && plans.get(p).is_some())
+        .collect();
+    let mut profile_ids = std::collections::BTreeMap::new();
+    for (plan_name, id) in used.iter().zip(2u8..) {
+        let Some(plan) = plans.get(plan_name) else {
+            continue;
+        };
+        cfg.set_profile(
+            id,
+            ProfileEdit {
+                name: Some(plan_name.clone()),
+                description: Some(
+                    plan.description
+                        .as_ref()
+                        .map(|d| d.to_string())
+                        .unwrap_or_default(),
+                ),
+                downstream_mbps: Some(plan.down_mbps.get()),
+                upstream_mbps: Some(plan.up_mbps.get()),
+            },
+        )
+        .map_err(refused(format!("bandwidth profile {plan_name}")))?;
+        profile_ids.insert(plan_name.clone(), id);
     }
+
+    // Endpoints (endpoint-aware): every subscriber's CPE, suspended ones included (the captive
+    // portal serves them).
+    let mut endpoint_ids = std::collections::BTreeMap::new();
+    if !port_aware {
+        let mut next = 1u16;
+        for s in &subs {
+            let Some(e) = &s.endpoint else { continue };
+            cfg.set_endpoint(
+                next,
+                EndpointEdit {
+                    name: Some(e.gam_name()),
+                    mac: Some(Mac(e.mac.0)),
+                    description: Some(
+                        e.description
+                            .as_ref()
+                            .map(|d| d.to_string())
+                            .unwrap_or_default(),
+                    ),
+                    port: Some(EndpointPort::Port(s.port.get())),
+                    allow_management_access: None,
+                },
+            )
+            .map_err(refused(format!("endpoint {}", *e.mac)))?;
+            endpoint_ids.insert(s.id.as_str().to_string(), next);
+            next += 1;
+        }
+    }
+
+    let mut next = 1u16;
+    for s in &subs {
+        let Some((plan, vlan)) = on_device(s) else {
+            continue;
+        };
+        let mut allowed: Vec<u16> = s.allowed_vlans.iter().map(|v| v.get()).collect();
+        allowed.sort_unstable();
+        allowed.dedup();
+        let edit = SubscriberEdit {
+            name: Some(s.id.to_string()),
+            description: Some(s.name.as_ref().map(|n| n.to_string()).unwrap_or_default()),
+            endpoint: Some(endpoint_ids.get(s.id.as_str()).copied()),
+            port: Some(port_aware.then(|| s.port.get())),
+            vid: Some(vlan),
+            tagged: Some(s.tagged),
+            remapped_vid: Some(s.remapped_vlan.as_ref().map(|v| v.get())),
+            bw_profile: Some(
+                profile_ids
+                    .get(&plan)
+                    .map_or(lab::BwRef::Unthrottled, |id| lab::BwRef::Profile(*id)),
+            ),
+            allowed_vlans: Some(allowed),
+            outer_vid: Some(s.outer_vlan.as_ref().map(|v| v.get())),
+            nni_ifindex: Some(s.nni.as_ref().map(|u| {
+                lab::PORT_IFINDEX_BASE + u32::from(model.ghn_ports()) + u32::from(u.get())
+            })),
+            ..SubscriberEdit::default()
+        };
+        cfg.set_subscriber(next, edit)
+            .map_err(refused(format!("subscriber {}", s.id)))?;
+        next += 1;
+    }
+
+    // Every CPE is seen on its port: the endpoints' MACs, and one CPE per port-aware
+    // subscriber's port.
     let mut rng = Rng::new(rng_seed, name);
-    for e in &target.endpoints {
-        let c = cpe(model, Mac(e.mac.0), e.port, &mut rng);
-        state.detect_cpe(c);
-    }
-    for s in target.subscribers.iter().filter(|s| s.endpoint.is_none()) {
-        if let Some(port) = s.port {
+    if port_aware {
+        for s in subs.iter().filter(|s| on_device(s).is_some()) {
             let mac = rng.cpe_mac();
-            let c = cpe(model, mac, port, &mut rng);
+            let c = cpe(model, mac, s.port.get(), &mut rng);
             state.detect_cpe(c);
+        }
+    } else {
+        for s in &subs {
+            if let Some(e) = &s.endpoint {
+                let c = cpe(model, Mac(e.mac.0), s.port.get(), &mut rng);
+                state.detect_cpe(c);
+            }
         }
     }
     state.save();
-
-    let live = live_of(&state);
-    let planned =
-        diff(&target, &live, DiffOptions { prune: false }).map_err(|e| SeedError::Plan {
-            device: name.to_string(),
-            message: e.to_string(),
-        })?;
-    let uplink_base = lab::PORT_IFINDEX_BASE + u32::from(model.ghn_ports());
-    let shared = share(state);
-    let mut session = Session::new(shared.clone());
-    let lines = std::iter::once("configure terminal".to_string())
-        .chain(
-            planned
-                .changes
-                .iter()
-                .filter_map(|c| command_for(c, uplink_base)),
-        )
-        .chain([
-            "end".to_string(),
-            "copy running-config startup-config".to_string(),
-        ]);
-    for line in lines {
-        let reply = session.execute(&line);
-        if reply.is_error {
-            return Err(SeedError::Refused {
-                device: name.to_string(),
-                line,
-                error: reply.text.trim().to_string(),
-            });
-        }
-    }
-    drop(session);
-    let state = shared
-        .lock()
-        .map(|d| d.clone())
-        .unwrap_or_else(|poisoned| poisoned.into_inner().clone());
     Ok(state)
 }
 
@@ -355,6 +465,8 @@ pub fn converged_state(
 mod tests {
     use super::*;
     use crate::inventory::Inventory;
+    use crate::plan::diff::{DiffOptions, diff};
+    use crate::plan::target_for;
 
     fn example() -> (tempfile::TempDir, Desired) {
         let dir = tempfile::tempdir().unwrap();

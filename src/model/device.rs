@@ -24,9 +24,14 @@ pub struct Device {
     /// (copper models only, firmware 1.4 and later).
     #[serde(default)]
     pub subscriber_model: Located<SubscriberModel>,
-    /// The uplink used for Q-in-Q when a subscriber names none.
+    /// The uplink used for Q-in-Q when a subscriber names none; left as the device has it when
+    /// absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_nni: Option<Located<Uplink>>,
+    /// Whether the GAM upgrades a CPE's firmware by itself when the CPE connects; left as the
+    /// device has it when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint_auto_fw_upgrade: Option<Located<bool>>,
     /// SNMP settings; fields left out come from `defaults.snmp` in gamops.yaml.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snmp: Option<SnmpSettings>,

@@ -146,6 +146,15 @@ impl Diagnostic {
         }
     }
 
+    /// Advice: something the GAM accepts but its guide advises against. Shown and counted, but
+    /// the inventory stays valid (unless the reader asks for `--strict`).
+    pub fn warning(code: Code, source: SourceId, pos: Pos, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(code, source, pos, message)
+        }
+    }
+
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self

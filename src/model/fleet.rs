@@ -4,6 +4,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::billing::BillingMapping;
+use super::controller::ControllerSettings;
 use super::device::{SnmpSettings, SshSettings};
 use super::located::Located;
 use super::types::{Ident, Vlan};
@@ -29,6 +30,10 @@ pub struct Fleet {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     /// (Boxed: it is large, and most fleets have none.)
     pub billing: Option<Box<BillingMapping>>,
+    /// How `gamops controller` keeps the fleet converged: the drift scan's interval, and what
+    /// it may do to each device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub controller: Option<ControllerSettings>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -5,6 +5,7 @@
 
 pub mod bandwidth;
 pub mod billing;
+pub mod controller;
 pub mod desired;
 pub mod device;
 pub mod diagnostic;
@@ -17,6 +18,7 @@ pub mod validate;
 
 pub use bandwidth::{BandwidthPlan, Plans, UNTHROTTLED};
 pub use billing::{BillingMapping, PlanMatching, PlanStrategy};
+pub use controller::{ControllerSettings, Interval, Policy};
 pub use desired::{Desired, Doc};
 pub use device::{Device, PortMode, PortSettings, SnmpSettings, SshSettings, SubscriberModel};
 pub use diagnostic::{Code, Diagnostic, Related, Severity, SourceId};

@@ -37,6 +37,9 @@ pub fn validate(desired: &Desired) -> Vec<Diagnostic> {
         check_plans(doc, &mut out);
     }
     let devices = check_devices(&desired.devices, &mut out);
+    if let (Some(doc), Some(controller)) = (&desired.fleet, &fleet.controller) {
+        check_controller(doc.source, controller, &devices, &mut out);
+    }
     check_subscribers(desired, &fleet, plans, &devices, &mut out);
 
     out.sort_by_key(|d| (d.source, d.pos));
@@ -94,6 +97,28 @@ fn check_fleet(doc: &Doc<Fleet>, plans: &Plans, out: &mut Vec<Diagnostic>) {
     }
     if let Some(billing) = &fleet.billing {
         check_billing(src, billing, out);
+    }
+}
+
+/// The controller section: each device named has a file.
+fn check_controller(
+    src: SourceId,
+    controller: &crate::model::ControllerSettings,
+    devices: &HashMap<&str, DeviceFacts>,
+    out: &mut Vec<Diagnostic>,
+) {
+    for (name, policy) in &controller.devices {
+        if !devices.contains_key(name.as_str()) {
+            out.push(
+                Diagnostic::error(
+                    Code::UnknownDevice,
+                    src,
+                    policy.pos,
+                    format!("controller.devices names {name}, which is not defined"),
+                )
+                .with_hint(format!("add devices/{name}.yaml, or fix the device name")),
+            );
+        }
     }
 }
 
@@ -498,8 +523,11 @@ fn check_subscribers(
             && let Some(plan) = plans.get(s.plan.as_str())
             && plan.peak().get() > COAX_MAX_SHAPED_MBPS
         {
+            // Advice, not a rule of the device: the GAM takes a shaped coax profile above 800
+            // Mbps (the real GAM-12-C walk holds a 1000/1000 profile); its guide advises
+            // unthrottled instead.
             out.push(
-                Diagnostic::error(
+                Diagnostic::warning(
                     Code::CoaxRateLimit,
                     src,
                     s.plan.pos,
@@ -510,7 +538,7 @@ fn check_subscribers(
                         plan.up_mbps.get()
                     ),
                 )
-                .with_hint("use `plan: unthrottled` for speeds above 800 Mbps on coax"),
+                .with_hint("Positron advises `plan: unthrottled` above 800 Mbps on coax; the GAM accepts this plan"),
             );
         }
 

@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::device::cli::dialect::{self, UnsafeValue};
-use crate::device::live::{LiveEndpoint, LivePort, LiveProfile, LiveSubscriber};
+use crate::device::live::{LiveEndpoint, LiveGlobal, LivePort, LiveProfile, LiveSubscriber};
 
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
@@ -21,6 +21,9 @@ pub enum Action {
 )]
 #[serde(rename_all = "lowercase")]
 pub enum ObjectKind {
+    /// A device-global setting (subscriber model, default NNI, endpoint auto-upgrade): first,
+    /// because the rest is read in its terms.
+    Global,
     Port,
     Profile,
     Endpoint,
@@ -30,6 +33,7 @@ pub enum ObjectKind {
 impl ObjectKind {
     pub fn noun(self) -> &'static str {
         match self {
+            ObjectKind::Global => "global setting",
             ObjectKind::Port => "port",
             ObjectKind::Profile => "bandwidth profile",
             ObjectKind::Endpoint => "endpoint",
@@ -68,6 +72,8 @@ pub enum Disruption {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Object {
+    /// The device's global settings as a whole; a change's key names the one setting it sets.
+    Global(LiveGlobal),
     Port(LivePort),
     Profile(LiveProfile),
     Endpoint(LiveEndpoint),
@@ -75,14 +81,27 @@ pub enum Object {
 }
 
 impl Object {
-    /// The CLI line that states this object whole (creates, updates or restores it), or the
-    /// value the dialect refuses to put in a command line.
-    pub fn cli_line(&self, uplink_base: u32) -> Result<String, UnsafeValue> {
+    /// The CLI line that states this object whole (creates, updates or restores it); for the
+    /// global settings, the one setting the change's `key` names (`None` when it has no line).
+    /// An error is the value the dialect refuses to put in a command line.
+    pub fn cli_line(&self, key: &str, uplink_base: u32) -> Result<Option<String>, UnsafeValue> {
         match self {
-            Object::Port(p) => dialect::set_port(p),
-            Object::Profile(p) => dialect::set_profile(p),
-            Object::Endpoint(e) => dialect::set_endpoint(e),
-            Object::Subscriber(s) => dialect::set_subscriber(s, uplink_base),
+            Object::Global(g) => Ok(match GlobalSetting::from_key(key) {
+                Some(GlobalSetting::SubscriberModel) => {
+                    Some(dialect::set_subscriber_model(g.subscriber_model))
+                }
+                Some(GlobalSetting::DefaultNni) => {
+                    dialect::set_default_nni(g.default_nni_if_index, uplink_base)
+                }
+                Some(GlobalSetting::EndpointAutoFwUpgrade) => Some(
+                    dialect::set_endpoint_auto_fw_upgrade(g.endpoint_auto_fw_upgrade),
+                ),
+                None => None,
+            }),
+            Object::Port(p) => dialect::set_port(p).map(Some),
+            Object::Profile(p) => dialect::set_profile(p).map(Some),
+            Object::Endpoint(e) => dialect::set_endpoint(e).map(Some),
+            Object::Subscriber(s) => dialect::set_subscriber(s, uplink_base).map(Some),
         }
     }
 }
@@ -122,4 +141,33 @@ pub struct Orphan {
     pub kind: ObjectKind,
     pub key: String,
     pub id: u16,
+}
+
+/// The device-global settings gamops reconciles, one change (and one CLI line) each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum GlobalSetting {
+    SubscriberModel,
+    DefaultNni,
+    EndpointAutoFwUpgrade,
+}
+
+impl GlobalSetting {
+    pub const ALL: [GlobalSetting; 3] = [
+        GlobalSetting::SubscriberModel,
+        GlobalSetting::DefaultNni,
+        GlobalSetting::EndpointAutoFwUpgrade,
+    ];
+
+    /// The change's key (and field name) for this setting.
+    pub fn key(self) -> &'static str {
+        match self {
+            GlobalSetting::SubscriberModel => "subscriber_model",
+            GlobalSetting::DefaultNni => "default_nni",
+            GlobalSetting::EndpointAutoFwUpgrade => "endpoint_auto_fw_upgrade",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<GlobalSetting> {
+        GlobalSetting::ALL.into_iter().find(|s| s.key() == key)
+    }
 }

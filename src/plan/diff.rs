@@ -2,7 +2,7 @@
 //!
 //! Objects are matched by natural key (profile name, endpoint MAC, subscriber name) and then
 //! mapped to the device's numeric ids. The changes come in the order the device needs them:
-//! ports, profiles, endpoints and subscribers are created or updated first, then subscribers,
+//! global settings, ports, profiles, endpoints and subscribers are created or updated first, then subscribers,
 //! endpoints and profiles are deleted, in that (reverse) order.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -10,9 +10,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::device::live::{
     EndpointBinding, LiveDevice, LiveEndpoint, LiveProfile, LiveSubscriber, ProfileRef,
 };
-use crate::model::Mac;
+use crate::model::{Mac, SubscriberModel};
 
-use super::change::{Action, Change, Disruption, FieldChange, Object, ObjectKind, Orphan};
+use super::change::{
+    Action, Change, Disruption, FieldChange, GlobalSetting, Object, ObjectKind, Orphan,
+};
 use super::ids::{ENDPOINT_IDS, IdAllocator, PROFILE_IDS, SUBSCRIBER_IDS};
 use super::target::{Target, TargetEndpoint, TargetSubscriber};
 
@@ -51,6 +53,17 @@ pub fn diff(
     let mut out = DeviceDiff::default();
     let mut deletes: Vec<Change> = Vec::new();
 
+    // Global settings first: a new subscriber model rewrites the device's subscribers, so the
+    // rest is planned against the device as the switch leaves it.
+    let converted;
+    let live = if diff_global(target, live, &mut out.changes) {
+        let mut c = live.clone();
+        super::simulate::convert_subscriber_model(&mut c, target.subscriber_model);
+        converted = c;
+        &converted
+    } else {
+        live
+    };
     diff_ports(target, live, &mut out.changes);
     let profile_ids = diff_profiles(target, live, &mut out.changes)?;
     let endpoint_ids = diff_endpoints(target, live, &mut out.changes)?;
@@ -173,6 +186,104 @@ fn field<T: PartialEq + ToString>(
         after: after.map(ToString::to_string),
     });
     true
+}
+
+fn subscriber_model_name(m: SubscriberModel) -> &'static str {
+    match m {
+        SubscriberModel::EndpointAware => "endpoint-aware",
+        SubscriberModel::PortAware => "port-aware",
+    }
+}
+
+/// One change per global setting that differs, each stating the whole global state before and
+/// after it. Returns whether the subscriber model changes.
+///
+/// Disruption: a new subscriber model rewrites every subscriber's attachment, so it interrupts
+/// every subscriber on the device; a new default NNI moves the Q-in-Q subscribers that use the
+/// default (an outer VLAN and no NNI of their own); the endpoint auto-upgrade setting touches no
+/// traffic by itself.
+fn diff_global(target: &Target, live: &LiveDevice, changes: &mut Vec<Change>) -> bool {
+    let mut now = live.global.clone();
+    let mut model_changes = false;
+    let all_subscribers = || {
+        let mut v: Vec<String> = live.subscribers.iter().map(|s| s.name.clone()).collect();
+        v.sort();
+        v
+    };
+    for setting in GlobalSetting::ALL {
+        let mut after = now.clone();
+        let mut fields = Vec::new();
+        let (disruption, affects) = match setting {
+            GlobalSetting::SubscriberModel => {
+                if !field(
+                    &mut fields,
+                    setting.key(),
+                    Some(&subscriber_model_name(now.subscriber_model)),
+                    Some(&subscriber_model_name(target.subscriber_model)),
+                ) {
+                    continue;
+                }
+                after.subscriber_model = target.subscriber_model;
+                model_changes = true;
+                (Disruption::Interrupt, all_subscribers())
+            }
+            GlobalSetting::DefaultNni => {
+                let Some(nni) = target.default_nni_if_index else {
+                    continue;
+                };
+                if !field(
+                    &mut fields,
+                    setting.key(),
+                    Some(&format!("ifIndex {}", now.default_nni_if_index)),
+                    Some(&format!("ifIndex {nni}")),
+                ) {
+                    continue;
+                }
+                after.default_nni_if_index = nni;
+                let mut moved: Vec<String> = live
+                    .subscribers
+                    .iter()
+                    .filter(|s| s.outer_vlan.is_some() && s.nni_if_index.is_none())
+                    .map(|s| s.name.clone())
+                    .collect();
+                moved.sort();
+                if moved.is_empty() {
+                    (Disruption::None, moved)
+                } else {
+                    (Disruption::Interrupt, moved)
+                }
+            }
+            GlobalSetting::EndpointAutoFwUpgrade => {
+                let Some(on) = target.endpoint_auto_fw_upgrade else {
+                    continue;
+                };
+                if !field(
+                    &mut fields,
+                    setting.key(),
+                    Some(&now.endpoint_auto_fw_upgrade),
+                    Some(&on),
+                ) {
+                    continue;
+                }
+                after.endpoint_auto_fw_upgrade = on;
+                (Disruption::None, vec![])
+            }
+        };
+        changes.push(Change {
+            action: Action::Update,
+            kind: ObjectKind::Global,
+            key: setting.key().to_string(),
+            id: 0,
+            before: Some(Object::Global(now.clone())),
+            after: Some(Object::Global(after.clone())),
+            fields,
+            disruption,
+            orphan: false,
+            affects,
+        });
+        now = after;
+    }
+    model_changes
 }
 
 fn diff_ports(target: &Target, live: &LiveDevice, changes: &mut Vec<Change>) {

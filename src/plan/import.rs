@@ -258,6 +258,7 @@ pub fn import_device(
         description: None,
         subscriber_model: Located::bare(live.global.subscriber_model),
         default_nni: uplink_of(live.global.default_nni_if_index).map(Located::bare),
+        endpoint_auto_fw_upgrade: Some(Located::bare(live.global.endpoint_auto_fw_upgrade)),
         snmp: reach.snmp,
         ssh: reach.ssh,
         ports,

@@ -21,7 +21,9 @@ use sha2::{Digest, Sha256};
 
 use crate::device::live::{LiveDevice, Observation};
 use crate::model::{Desired, Subscriber};
-pub use change::{Action, Change, Disruption, FieldChange, Object, ObjectKind, Orphan};
+pub use change::{
+    Action, Change, Disruption, FieldChange, GlobalSetting, Object, ObjectKind, Orphan,
+};
 pub use diff::{DiffError, DiffOptions};
 pub use safety::{Limit, Violation};
 pub use target::{Target, target_for};
@@ -178,7 +180,7 @@ fn unsendable(changes: &[Change]) -> Option<(&Change, crate::device::cli::dialec
             .into_iter()
             .flatten()
             // The uplink base only names the NNI, never a string: any value checks the strings.
-            .find_map(|o| o.cli_line(0).err())
+            .find_map(|o| o.cli_line(&c.key, 0).err())
             .map(|e| (c, e))
     })
 }

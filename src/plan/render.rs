@@ -94,6 +94,10 @@ fn disruption_tag(d: Disruption) -> &'static str {
 }
 
 fn headline(c: &Change) -> String {
+    if c.kind == super::ObjectKind::Global {
+        // One setting of the device, which has no id.
+        return format!("{} {} {}", symbol(c.action), c.kind.noun(), c.key);
+    }
     let orphan = if c.orphan { " (orphan)" } else { "" };
     format!(
         "{} {} {} (id {}){orphan}",
@@ -149,7 +153,13 @@ fn change_lines(changes: &[Change], out: &mut String, paint: &Paint, indent: &st
         for f in shown {
             let _ = writeln!(out, "{indent}    {}", field_line(f));
         }
-        if c.disruption != Disruption::None
+        if c.kind == super::ObjectKind::Global && c.key == "subscriber_model" {
+            let _ = writeln!(
+                out,
+                "{indent}    affects: every subscriber on the device ({})",
+                c.affects.len()
+            );
+        } else if c.disruption != Disruption::None
             && !c.affects.is_empty()
             && c.kind != super::ObjectKind::Subscriber
         {
@@ -233,23 +243,36 @@ pub fn text(plan: &Plan, colour: Colour) -> String {
     if !out.is_empty() {
         out.push('\n');
     }
-    if s.changes() == 0 {
-        let _ = writeln!(out, "No changes: the devices match the inventory.");
-    } else {
+    // Devices that were not read come first: a match is never claimed for them.
+    let unread = unknown_devices(plan);
+    if !unread.is_empty() {
         let _ = writeln!(
             out,
-            "Plan: {} on {} device(s).",
-            counts(s),
-            plan.devices.len()
+            "{} {} device(s) could not be read and were not planned: {}.",
+            paint.code("1;31", "Unknown:"),
+            unread.len(),
+            unread.join(", ")
         );
-        let _ = writeln!(out, "Subscribers: {}.", subscriber_counts(s));
     }
-    if s.devices_unknown > 0 {
-        let _ = writeln!(
-            out,
-            "{} device(s) could not be read and were not planned.",
-            s.devices_unknown
-        );
+    let planned = plan
+        .devices
+        .iter()
+        .filter(|d| matches!(d.outcome, Outcome::Planned { .. }))
+        .count();
+    if s.changes() == 0 {
+        if planned == 0 {
+            let _ = writeln!(out, "Nothing was planned: no device could be planned.");
+        } else if planned == plan.devices.len() {
+            let _ = writeln!(out, "No changes: the devices match the inventory.");
+        } else {
+            let _ = writeln!(
+                out,
+                "No changes on the {planned} device(s) planned; the others were not."
+            );
+        }
+    } else {
+        let _ = writeln!(out, "Plan: {} on {planned} device(s).", counts(s),);
+        let _ = writeln!(out, "Subscribers: {}.", subscriber_counts(s));
     }
     if s.devices_blocked > 0 {
         let _ = writeln!(
@@ -261,14 +284,26 @@ pub fn text(plan: &Plan, colour: Colour) -> String {
     out
 }
 
+/// The devices that could not be read, by name.
+fn unknown_devices(plan: &Plan) -> Vec<&str> {
+    plan.devices
+        .iter()
+        .filter(|d| matches!(d.outcome, Outcome::Unknown { .. }))
+        .map(|d| d.device.as_str())
+        .collect()
+}
+
 /// Markdown for a pull-request comment.
 pub fn markdown(plan: &Plan) -> String {
     let s = &plan.summary;
     let mut out = String::new();
-    let title = if s.changes() == 0 {
-        "no changes".to_string()
-    } else {
-        counts(s)
+    let unread = unknown_devices(plan);
+    let title = match (unread.len(), s.changes()) {
+        (0, 0) => "no changes".to_string(),
+        (0, _) => counts(s),
+        (n, _) if n == plan.devices.len() => format!("{n} device(s) not read, nothing planned"),
+        (n, 0) => format!("{n} device(s) not read, no changes on the others"),
+        (n, _) => format!("{n} device(s) not read; {}", counts(s)),
     };
     let _ = writeln!(out, "### gamops plan: {title}\n");
     if let Some(commit) = &plan.commit {

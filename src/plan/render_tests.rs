@@ -269,4 +269,48 @@ fn device_strings_print_escaped() {
             assert!(!l.contains("| `y`"), "{l}");
         }
     }
+
+/// Issue 11 (3): with every device unknown, no renderer claims the devices match.
+#[test]
+fn unknown_devices_lead_and_no_match_is_claimed() {
+    let desired = Desired {
+        fleet: None,
+        plans: None,
+        devices: ["gam-x", "gam-y"]
+            .iter()
+            .map(|name| Doc {
+                source: SourceId(2),
+                value: yaml(&format!(
+                    "name: {name}\nmodel: GAM-12-C\naddress: 127.0.0.1\n"
+                )),
+            })
+            .collect(),
+        subscribers: vec![],
+    };
+    let observations: Vec<(String, Observation)> = ["gam-x", "gam-y"]
+        .iter()
+        .map(|n| {
+            (
+                n.to_string(),
+                Observation::Unknown {
+                    reason: "no answer from 127.0.0.1:161 (wrong community?)".into(),
+                },
+            )
+        })
+        .collect();
+    let plan = Plan::build(&desired, &observations, None, PlanOptions::default());
+    let out = text(&plan, Colour::Never);
+    assert!(!out.contains("No changes"), "{out}");
+    assert!(!out.contains("match the inventory"), "{out}");
+    let summary: Vec<&str> = out.split("\n\n").nth(1).unwrap().lines().collect();
+    assert_eq!(
+        summary[0], "Unknown: 2 device(s) could not be read and were not planned: gam-x, gam-y.",
+        "{out}"
+    );
+    let md = markdown(&plan);
+    assert!(!md.contains("no changes"), "{md}");
+    assert!(
+        md.starts_with("### gamops plan: 2 device(s) not read"),
+        "{md}"
+    );
 }

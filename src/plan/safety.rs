@@ -1,5 +1,6 @@
-//! Safety limits: a plan that changes too much at once, touches a protected subscriber or
-//! empties a device stops unless forced (as octoDNS's update and delete thresholds do).
+//! Safety limits: a plan that changes too much at once (a new subscriber model counts as
+//! changing every subscriber), touches a protected subscriber or empties a device stops unless
+//! forced (as octoDNS's update and delete thresholds do).
 
 use std::collections::BTreeSet;
 
@@ -9,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::device::live::LiveDevice;
 use crate::model::Safety;
 
-use super::change::{Action, Change, ObjectKind};
+use super::change::{Action, Change, Disruption, ObjectKind};
 use super::target::Target;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -36,13 +37,21 @@ pub fn check(
     safety: &Safety,
 ) -> Vec<Violation> {
     let mut out = Vec::new();
-    let touched: BTreeSet<&str> = changes
+    // Subscribers updated or deleted, and those a global setting interrupts (a new subscriber
+    // model interrupts every subscriber on the device).
+    let mut touched: BTreeSet<&str> = changes
         .iter()
         .filter(|c| {
             c.kind == ObjectKind::Subscriber && matches!(c.action, Action::Update | Action::Delete)
         })
         .map(|c| c.key.as_str())
         .collect();
+    touched.extend(
+        changes
+            .iter()
+            .filter(|c| c.kind == ObjectKind::Global && c.disruption == Disruption::Interrupt)
+            .flat_map(|c| c.affects.iter().map(String::as_str)),
+    );
     let existing = live.subscribers.len();
     let max = u32::from(*safety.max_change_percent);
     if existing as u64 >= u64::from(*safety.min_existing)

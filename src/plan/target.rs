@@ -52,7 +52,12 @@ pub struct TargetPort {
 /// Everything the inventory wants on one device.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Target {
+    /// Device-global settings. The subscriber model is always stated (the inventory's default
+    /// is endpoint-aware); the others only when the device file sets them.
     pub subscriber_model: SubscriberModel,
+    /// ifIndex of the default NNI.
+    pub default_nni_if_index: Option<u32>,
+    pub endpoint_auto_fw_upgrade: Option<bool>,
     pub profiles: Vec<TargetProfile>,
     pub endpoints: Vec<TargetEndpoint>,
     pub subscribers: Vec<TargetSubscriber>,
@@ -77,6 +82,11 @@ pub fn target_for(
     let model = *device.model;
     let mut t = Target {
         subscriber_model: *device.subscriber_model,
+        default_nni_if_index: device
+            .default_nni
+            .as_ref()
+            .map(|u| u.if_index(model.ghn_ports())),
+        endpoint_auto_fw_upgrade: device.endpoint_auto_fw_upgrade.as_ref().map(|b| **b),
         ..Target::default()
     };
     let mut profile_names = BTreeSet::new();

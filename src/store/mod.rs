@@ -1,5 +1,6 @@
 //! The store: operational records of applies (runs, per-device outcomes, the command journal),
-//! device leases and the webhook deliveries already seen, on sqlx with embedded migrations.
+//! device leases, the webhook deliveries already seen and the controller's API tokens (hashed),
+//! on sqlx with embedded migrations.
 //!
 //! SQLite in a state directory is the default and needs no server; PostgreSQL (a
 //! `postgres://` URL) serves a controller with several replicas. Both run the same migrations
@@ -19,6 +20,7 @@ mod location;
 mod records;
 mod redact;
 mod runs;
+mod tokens;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -34,6 +36,8 @@ pub use records::{
     RunFilter, RunId, RunStatus, RunSummary, Timestamp,
 };
 pub use redact::{REDACTED, redact};
+pub use runs::RunKeeper;
+pub use tokens::TokenInfo;
 
 /// How long opening the store waits for the database to answer.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);

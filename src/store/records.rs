@@ -164,6 +164,10 @@ words! {
         Failed => "failed",
         /// Stopped on request (a signal, a cancelled controller cycle).
         Interrupted => "interrupted",
+        /// Never finished: its process stopped keeping it alive (killed, or its machine went
+        /// down) and the time it promised to live by has passed. Derived when read, never
+        /// stored: the row still says `running`.
+        Abandoned => "abandoned",
     }
 }
 
@@ -186,6 +190,9 @@ words! {
         Blocked => "blocked",
         /// Another apply held the device's lease.
         LeaseHeld => "lease-held",
+        /// The run was stopped (a signal, a shutdown) before the device's change began;
+        /// nothing was sent to it.
+        Interrupted => "interrupted",
     }
 }
 
@@ -207,6 +214,10 @@ pub struct NewRun {
     pub commit: Option<String>,
     /// A one-line summary of the plan (devices, changes, fingerprints), when there is one.
     pub plan_summary: Option<String>,
+    /// How long the run stays `running` without [`Store::keep_run_alive`](super::Store)
+    /// renewing it; past that it reads as abandoned. `None`: running until finished.
+    #[serde(skip)]
+    pub alive_for: Option<Duration>,
 }
 
 /// One device's outcome in a run; recording it again replaces it.

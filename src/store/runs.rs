@@ -7,6 +7,22 @@ use super::records::{
 };
 use super::redact::{command_line, redact};
 use super::{Store, StoreError};
+use std::time::Duration;
+
+/// A run kept alive in the background until [`RunKeeper::stop`].
+#[derive(Debug)]
+pub struct RunKeeper {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunKeeper {
+    /// Stops renewing. Finish the run afterwards.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+    }
+}
 
 /// How often `start_run` retries when another process took the same run id first
 /// (PostgreSQL only: SQLite serialises writers).
@@ -14,15 +30,15 @@ const ID_ATTEMPTS: usize = 20;
 
 /// The next run id is one more than the largest; a concurrent insert of the same id fails on
 /// the primary key and is retried.
-const INSERT_RUN: &str = "INSERT INTO runs (id, actor, command, git_commit, plan_summary, status, started_at) \
-     SELECT COALESCE(MAX(id), 0) + 1, $1, $2, $3, $4, $5, $6 FROM runs \
+const INSERT_RUN: &str = "INSERT INTO runs (id, actor, command, git_commit, plan_summary, status, started_at, alive_until) \
+     SELECT COALESCE(MAX(id), 0) + 1, $1, $2, $3, $4, $5, $6, $7 FROM runs \
      RETURNING id";
 
 /// The columns of a run summary, for `SELECT ... FROM runs r`.
 macro_rules! summary_select {
     () => {
         "SELECT r.id, r.actor, r.command, r.git_commit, r.plan_summary, r.status, r.started_at, \
-            r.finished_at, \
+            r.finished_at, r.alive_until, \
             (SELECT COUNT(*) FROM outcomes o WHERE o.run_id = r.id) AS devices, \
             (SELECT COUNT(*) FROM outcomes o WHERE o.run_id = r.id \
                 AND o.status NOT IN ('applied', 'no-changes')) AS failed_devices \
@@ -51,12 +67,21 @@ struct SummaryRow {
     status: String,
     started_at: i64,
     finished_at: Option<i64>,
+    alive_until: Option<i64>,
     devices: i64,
     failed_devices: i64,
 }
 
 impl SummaryRow {
     fn into_summary(self) -> Result<RunSummary, StoreError> {
+        let mut status = RunStatus::parse_stored(&self.status)?;
+        if status == RunStatus::Running
+            && self
+                .alive_until
+                .is_some_and(|t| t < Timestamp::now().as_millis())
+        {
+            status = RunStatus::Abandoned;
+        }
         Ok(RunSummary {
             id: RunId(self.id),
             actor: self.actor,
@@ -64,7 +89,7 @@ impl SummaryRow {
             command: command_line(&self.command).into_owned(),
             commit: self.git_commit,
             plan_summary: self.plan_summary,
-            status: RunStatus::parse_stored(&self.status)?,
+            status,
             started_at: Timestamp::from_millis(self.started_at),
             finished_at: self.finished_at.map(Timestamp::from_millis),
             devices: count(self.devices),
@@ -110,13 +135,15 @@ impl Store {
         let mut attempt = 0;
         loop {
             attempt += 1;
+            let now = Timestamp::now();
             let result: Result<(i64,), sqlx::Error> = sqlx::query_as(INSERT_RUN)
                 .bind(&run.actor)
                 .bind(command.as_ref())
                 .bind(run.commit.as_deref())
                 .bind(run.plan_summary.as_deref())
                 .bind(RunStatus::Running.as_str())
-                .bind(Timestamp::now().as_millis())
+                .bind(now.as_millis())
+                .bind(run.alive_for.map(|ttl| now.plus(ttl).as_millis()))
                 .fetch_one(&self.pool)
                 .await;
             match result {
@@ -126,6 +153,36 @@ impl Store {
                 Err(e) => return Err(e.into()),
             }
         }
+    }
+
+    /// Keeps a running run alive: pushes its `alive_until` to `ttl` from now every third of
+    /// `ttl` (at least every 100 ms) from a task, until [`RunKeeper::stop`]. A run whose
+    /// process dies stops being renewed and reads as [`RunStatus::Abandoned`] one `ttl` later,
+    /// when its device leases (renewed alike) have expired too. A failed renewal is logged and
+    /// tried again at the next round. Must be called within a tokio runtime.
+    pub fn keep_run_alive(&self, id: RunId, ttl: Duration) -> RunKeeper {
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let store = self.clone();
+        let every = (ttl / 3).max(Duration::from_millis(100));
+        let task = tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = &mut stopped => break,
+                    () = tokio::time::sleep(every) => {}
+                }
+                let renewed =
+                    sqlx::query("UPDATE runs SET alive_until = $1 WHERE id = $2 AND status = $3")
+                        .bind(Timestamp::now().plus(ttl).as_millis())
+                        .bind(id.0)
+                        .bind(RunStatus::Running.as_str())
+                        .execute(&store.pool)
+                        .await;
+                if let Err(e) = renewed {
+                    tracing::warn!(run = id.0, "keeping the run alive failed, will retry: {e}");
+                }
+            }
+        });
+        RunKeeper { stop, task }
     }
 
     /// Records how a run ended, now.

@@ -18,6 +18,7 @@ use gamops::lab::ssh::{HostKey, SshServerConfig, SshServerHandle, serve};
 use gamops::model::{Desired, GamModel, Subscriber};
 use gamops::plan::diff::{DiffOptions, diff};
 use gamops::plan::{fingerprint, target_for};
+use tokio_util::sync::CancellationToken;
 
 use crate::support::{Gam, temp_inventory};
 
@@ -129,7 +130,7 @@ async fn converges_saves_and_a_second_apply_sends_nothing() {
     let lab = lab_gam(GamModel::Gam12C, "bldg-12-gam1").await;
     let (job1, _) = job(&lab, &desired, "bldg-12-gam1", "");
     assert!(job1.changes.len() > 10);
-    let r = apply_device(&job1, &NoJournal).await;
+    let r = apply_device(&job1, &NoJournal, &CancellationToken::new()).await;
     assert_eq!(r.status, Status::Applied, "{}", r.message);
     assert_eq!(
         r.sent.last().map(String::as_str),
@@ -143,7 +144,7 @@ async fn converges_saves_and_a_second_apply_sends_nothing() {
 
     let (job2, _) = job(&lab, &desired, "bldg-12-gam1", "");
     assert!(job2.changes.is_empty(), "{:#?}", job2.changes);
-    let r = apply_device(&job2, &NoJournal).await;
+    let r = apply_device(&job2, &NoJournal, &CancellationToken::new()).await;
     assert_eq!((r.status, r.sent.len()), (Status::NoChanges, 0));
 }
 
@@ -164,7 +165,7 @@ async fn a_refused_command_rolls_the_device_back_and_saves_nothing() {
         &format!("ghn subscriber {}", last.id),
         "% Error querying G.hn device. May be missing or busy.",
     );
-    let r = apply_device(&job, &NoJournal).await;
+    let r = apply_device(&job, &NoJournal, &CancellationToken::new()).await;
     assert_eq!(r.status, Status::RolledBack, "{}", r.message);
     assert!(
         r.message.contains("May be missing or busy"),
@@ -259,7 +260,7 @@ async fn a_device_changed_since_the_plan_is_stale() {
     let lab = lab_gam(GamModel::Gam4Cx, "campus-gam2").await;
     let (mut job, _) = job(&lab, &desired, "campus-gam2", "");
     job.fingerprint = Some("sha256:0000".into());
-    let r = apply_device(&job, &NoJournal).await;
+    let r = apply_device(&job, &NoJournal, &CancellationToken::new()).await;
     assert_eq!(
         (r.status, r.sent.len()),
         (Status::Stale, 0),
@@ -273,7 +274,7 @@ async fn wrong_credentials_and_a_save_that_never_frees_are_failures() {
     let (_tmp, desired) = inventory();
     let lab = lab_gam(GamModel::Gam4Cx, "campus-gam2").await;
     let (job1, _) = job(&lab, &desired, "campus-gam2", "wrong");
-    let r = apply_device(&job1, &NoJournal).await;
+    let r = apply_device(&job1, &NoJournal, &CancellationToken::new()).await;
     assert_eq!(r.status, Status::Failed);
     assert!(
         r.message.contains("login as admin refused"),
@@ -283,7 +284,7 @@ async fn wrong_credentials_and_a_save_that_never_frees_are_failures() {
 
     let (job2, _) = job(&lab, &desired, "campus-gam2", "");
     lab.device.lock().unwrap().set_save_in_progress(true);
-    let r = apply_device(&job2, &NoJournal).await;
+    let r = apply_device(&job2, &NoJournal, &CancellationToken::new()).await;
     assert_eq!(r.status, Status::Failed, "{}", r.message);
     assert!(r.message.contains("not saved"), "{}", r.message);
     assert!(
@@ -487,14 +488,18 @@ const FLEET_BASE_PORT: u16 = 20000;
 
 /// A lab serving a generated fleet (factory-empty devices), and that fleet's inventory pointing
 /// at it with each device's host key pinned.
-struct FleetLab {
-    lab: Arc<Lab>,
-    tmp: tempfile::TempDir,
-    dir: PathBuf,
+pub(crate) struct FleetLab {
+    pub(crate) lab: Arc<Lab>,
+    pub(crate) tmp: tempfile::TempDir,
+    pub(crate) dir: PathBuf,
 }
 
 impl FleetLab {
-    async fn start(devices: usize, subscribers: usize, reboot_downtime: Duration) -> FleetLab {
+    pub(crate) async fn start(
+        devices: usize,
+        subscribers: usize,
+        reboot_downtime: Duration,
+    ) -> FleetLab {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("inventory");
         write_fleet(
@@ -554,22 +559,29 @@ impl FleetLab {
         FleetLab { lab, tmp, dir }
     }
 
-    fn device(&self, name: &str) -> &Arc<LabDevice> {
+    pub(crate) fn device(&self, name: &str) -> &Arc<LabDevice> {
         self.lab.device(name).unwrap()
     }
 
-    fn state(&self, name: &str) -> DeviceState {
+    pub(crate) fn state(&self, name: &str) -> DeviceState {
         self.device(name).state().lock().unwrap().clone()
     }
 
-    fn faults(&self, f: &FaultSettings) {
+    pub(crate) fn faults(&self, f: &FaultSettings) {
         for d in self.lab.devices() {
             d.apply_faults(f).unwrap();
         }
     }
 
     /// `gamops ARGS --inventory DIR`, ready to run.
-    fn command(&self, args: &[&str]) -> Command {
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = self.bare_command(args);
+        cmd.arg("--inventory").arg(&self.dir);
+        cmd
+    }
+
+    /// `gamops ARGS` with the lab's credentials, naming no inventory.
+    pub(crate) fn bare_command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("gamops"));
         cmd.current_dir(crate::support::root())
             .env("NO_COLOR", "1")
@@ -578,27 +590,25 @@ impl FleetLab {
             .env_remove("GAMOPS_INVENTORY")
             .env_remove("GAMOPS_STATE_DIR")
             .env_remove("GAMOPS_DATABASE_URL")
-            .args(args)
-            .arg("--inventory")
-            .arg(&self.dir);
+            .args(args);
         cmd
     }
 
     /// Runs `gamops ARGS` to its end without holding up the lab's tasks.
-    async fn gamops(&self, args: &[&str]) -> Output {
+    pub(crate) async fn gamops(&self, args: &[&str]) -> Output {
         let mut cmd = self.command(args);
         tokio::task::spawn_blocking(move || cmd.output().unwrap())
             .await
             .unwrap()
     }
 
-    async fn store(&self) -> Store {
+    pub(crate) async fn store(&self) -> Store {
         Store::open(&StoreLocation::Sqlite(self.tmp.path().join(".gamops")))
             .await
             .unwrap()
     }
 
-    fn edit(&self, file: &str, from: &str, to: &str) {
+    pub(crate) fn edit(&self, file: &str, from: &str, to: &str) {
         let path = self.dir.join(file);
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.contains(from), "{from:?} not in {file}:\n{text}");
@@ -606,7 +616,7 @@ impl FleetLab {
     }
 }
 
-fn code_and_text(out: &Output) -> (Option<i32>, String) {
+pub(crate) fn code_and_text(out: &Output) -> (Option<i32>, String) {
     (
         out.status.code(),
         format!(
@@ -618,7 +628,7 @@ fn code_and_text(out: &Output) -> (Option<i32>, String) {
 }
 
 /// Asserts the exit code, showing the output when it differs.
-fn expect_exit(out: &Output, code: i32) -> String {
+pub(crate) fn expect_exit(out: &Output, code: i32) -> String {
     let (got, text) = code_and_text(out);
     assert_eq!(got, Some(code), "{text}");
     crate::support::stdout(out)
@@ -636,13 +646,13 @@ fn results(out: &Output) -> std::collections::BTreeMap<String, serde_json::Value
 }
 
 /// The saved configuration is the running one: nothing applied is left unsaved.
-fn assert_saved(state: &DeviceState) {
+pub(crate) fn assert_saved(state: &DeviceState) {
     assert!(!state.is_dirty(), "unsaved changes on {}", state.hostname());
     assert_eq!(state.startup, render_config(&state.running));
 }
 
 /// Every object once: no duplicate names or MACs.
-fn assert_no_duplicates(state: &DeviceState) {
+pub(crate) fn assert_no_duplicates(state: &DeviceState) {
     let names: std::collections::BTreeSet<_> = state
         .running
         .subscribers
@@ -858,7 +868,7 @@ async fn plans_vlans_endpoints_and_pruned_deletes_each_converge_and_save() {
 }
 
 /// Waits (up to 60 s) until `done` holds, polling.
-async fn until(what: &str, mut done: impl FnMut() -> bool) {
+pub(crate) async fn until(what: &str, mut done: impl FnMut() -> bool) {
     let started = std::time::Instant::now();
     while !done() {
         assert!(
@@ -870,7 +880,7 @@ async fn until(what: &str, mut done: impl FnMut() -> bool) {
 }
 
 /// Waits for a child process without holding up the lab's tasks.
-async fn wait_child(child: std::process::Child) -> Output {
+pub(crate) async fn wait_child(child: std::process::Child) -> Output {
     tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
         .await
         .unwrap()
@@ -1114,9 +1124,13 @@ async fn an_apply_killed_mid_run_is_recovered_after_its_lease_expires() {
     );
     assert!(text.contains(&pid), "{text}");
 
-    // After the TTL, the leases are taken over, and the apply converges.
+    // After the TTL, the leases are taken over, and the apply converges; the killed run reads
+    // as abandoned, not as running forever.
     tokio::time::sleep((ttl + Duration::from_millis(300)).saturating_sub(killed_at.elapsed()))
         .await;
+    let history = runs(&f.gamops(&["history", "--format", "json"]).await);
+    let killed = history.last().expect("the killed run is recorded");
+    assert_eq!(killed["status"], "abandoned", "{killed}");
     let out = f
         .gamops(&["apply", "--auto-approve", "--lease-ttl", "2s"])
         .await;
@@ -1138,6 +1152,86 @@ async fn an_apply_killed_mid_run_is_recovered_after_its_lease_expires() {
     }
     expect_exit(&f.gamops(&["plan", "--detailed-exitcode"]).await, 0);
     store.close().await;
+}
+
+/// `history --format json`'s runs, newest first.
+fn runs(out: &Output) -> Vec<serde_json::Value> {
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", code_and_text(out).1));
+    v.as_array().unwrap().clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_mid_apply_rolls_back_the_device_in_flight_and_records_an_interrupted_run() {
+    let f = FleetLab::start(2, 40, Duration::from_secs(1)).await;
+    f.faults(&FaultSettings {
+        ssh_latency_ms: Some(60),
+        ..FaultSettings::default()
+    });
+    let child = f
+        .command(&[
+            "apply",
+            "--auto-approve",
+            "--concurrency",
+            "1",
+            "--format",
+            "json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    until("the first device's change to be under way", || {
+        f.state("gam-0000").running.endpoints.len() >= 3
+    })
+    .await;
+    let signal = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(signal.success());
+    let out = wait_child(child).await;
+    expect_exit(&out, 130);
+    assert!(
+        crate::support::stderr(&out).contains("stopping: finishing or rolling back"),
+        "{}",
+        code_and_text(&out).1
+    );
+    let results = results(&out);
+    assert_eq!(results["gam-0000"]["status"], "rolled-back", "{results:?}");
+    assert!(
+        results["gam-0000"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("the run was stopped after"),
+        "{results:?}"
+    );
+    assert_eq!(results["gam-0001"]["status"], "interrupted", "{results:?}");
+    assert_eq!(results["gam-0001"]["sent"], serde_json::json!([]));
+    for name in ["gam-0000", "gam-0001"] {
+        let state = f.state(name);
+        assert!(
+            state.running.subscribers.is_empty(),
+            "{name} not rolled back"
+        );
+        assert!(state.running.endpoints.is_empty(), "{name} not rolled back");
+        assert_saved(&state);
+    }
+    let store = f.store().await;
+    for name in ["gam-0000", "gam-0001"] {
+        assert!(store.lease_holder(name).await.unwrap().is_none(), "{name}");
+    }
+    store.close().await;
+    let history = runs(&f.gamops(&["history", "--format", "json"]).await);
+    assert_eq!(history[0]["status"], "interrupted", "{history:?}");
+
+    // Nothing half-applied is left: the next apply converges both devices.
+    f.faults(&FaultSettings {
+        ssh_latency_ms: Some(0),
+        ..FaultSettings::default()
+    });
+    expect_exit(&f.gamops(&["apply", "--auto-approve"]).await, 0);
+    expect_exit(&f.gamops(&["plan", "--detailed-exitcode"]).await, 0);
 }
 
 /// `ssh-keygen` a new Ed25519 key at `path`.

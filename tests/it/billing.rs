@@ -302,7 +302,74 @@ async fn splynx_access_token_is_renewed_after_expiry() {
     let (_, logins, renewals) = f.stats();
     assert_eq!(logins, 1);
     assert!(renewals >= 1, "renewals: {renewals}");
-    c.logout().await.unwrap();
+    c.logout().await;
+}
+
+/// Issue 11 (4): a logout the server refuses (501, or any status a retry cannot fix) is one
+/// request and no wait, not a backoff that stalls the sync behind it.
+#[tokio::test]
+async fn splynx_failed_logout_is_one_try_without_backoff() {
+    for status in [501, 500, 502] {
+        let f = splynx(3).await;
+        let slow_retries = HttpConfig {
+            retry: RetryPolicy {
+                attempts: 4,
+                base_delay: Duration::from_secs(2),
+                max_delay: Duration::from_secs(8),
+                rate_limit_delay: Duration::from_secs(8),
+            },
+            ..fast()
+        };
+        let c = splynx_client(&f, SplynxAuthMode::Token, 5, slow_retries);
+        assert_eq!(c.customers().await.unwrap().len(), 3);
+        let (before, _, _) = f.stats();
+        f.set_faults(Faults {
+            fail_next: 100,
+            fail_status: status,
+            ..Faults::default()
+        });
+        let t = std::time::Instant::now();
+        c.logout().await;
+        assert!(
+            t.elapsed() < Duration::from_secs(1),
+            "{status}: logout took {:?}",
+            t.elapsed()
+        );
+        let (after, _, _) = f.stats();
+        assert_eq!(after - before, 1, "{status}: one request");
+    }
+}
+
+/// Issue 11 (4): a status no retry can fix is final at once, everywhere in the clients.
+#[tokio::test]
+async fn splynx_and_sonar_do_not_retry_final_statuses() {
+    for status in [500, 501] {
+        let f = splynx(3).await;
+        f.set_faults(Faults {
+            fail_next: 1,
+            fail_status: status,
+            ..Faults::default()
+        });
+        let err = splynx_client(&f, SplynxAuthMode::Basic, 5, fast())
+            .customers()
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, BillingError::Api { status: s, .. } if s == status),
+            "{status}: {err}"
+        );
+        let s = sonar(3).await;
+        s.set_faults(Faults {
+            fail_next: 1,
+            fail_status: status,
+            ..Faults::default()
+        });
+        let err = sonar_client(&s, 10, fast()).accounts().await.unwrap_err();
+        assert!(
+            matches!(err, BillingError::Api { status: s, .. } if s == status),
+            "{status}: {err}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -364,7 +431,7 @@ async fn splynx_quirks() {
 
 #[tokio::test]
 async fn splynx_429_and_5xx_back_off_then_succeed() {
-    for status in [429, 500, 503] {
+    for status in [429, 502, 503, 504] {
         let f = splynx(12).await;
         f.set_faults(Faults {
             fail_next: 2,

@@ -469,6 +469,266 @@ fn inventory_converged_then_state_survives_a_restart() {
     assert_eq!(lab.stop(), Some(0));
 }
 
+/// Issue 11 (1): `lab up --seed empty`, then `plan --out` and `apply PLAN --accept-new-host-keys`
+/// with the README's lab credentials, converges every device of inventory/ in one run (the
+/// port-aware bldg-7-gam1 gets its subscriber model first), and the next plan is empty.
+#[test]
+fn apply_from_an_empty_lab_converges_the_whole_inventory() {
+    let (tmp, inv) = temp_inventory();
+    // Free ports instead of the example's fixed ones, so tests may run side by side.
+    for entry in std::fs::read_dir(inv.join("devices")).unwrap() {
+        let path = entry.unwrap().path();
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        for fixed in 16101..=16106 {
+            let line = format!("  port: {fixed}\n");
+            if text.contains(&line) {
+                text = text.replace(&line, &format!("  port: {}\n", free_port()));
+            }
+        }
+        std::fs::write(&path, text).unwrap();
+    }
+    let inv_arg = inv.to_str().unwrap();
+    let lab = LabProcess::start(&["--inventory", inv_arg, "--seed", "empty"]);
+    assert_eq!(lab.devices().len(), 3);
+    let gamops = |args: &[&str]| {
+        Command::new(gamops_bin())
+            .current_dir(tmp.path())
+            .env("NO_COLOR", "1")
+            .env("GAMOPS_SNMP_COMMUNITY", "public")
+            .env("GAMOPS_SSH_PASSWORD", "")
+            .env("GAMOPS_SNMP_AUTH", "authpass123")
+            .env("GAMOPS_SNMP_PRIV", "privpass123")
+            .env_remove("GAMOPS_INVENTORY")
+            .env_remove("GAMOPS_STATE_DIR")
+            .env_remove("GAMOPS_DATABASE_URL")
+            .args(args)
+            .args(["--inventory", inv_arg])
+            .output()
+            .unwrap()
+    };
+    let plan_file = tmp.path().join("p.json");
+    let out = gamops(&["plan", "--out", plan_file.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let planned = text(&out);
+    assert!(
+        planned.contains("subscriber_model: endpoint-aware -> port-aware"),
+        "{planned}"
+    );
+    let out = gamops(&[
+        "apply",
+        plan_file.to_str().unwrap(),
+        "--accept-new-host-keys",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = gamops(&["plan", "--detailed-exitcode"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("No changes: the devices match the inventory."),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(lab.stop(), Some(0));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The walk-seeded lab against a third-party agent serving the same walk.
+
+/// Where snmpsim's command responder is: `GAMOPS_SNMPSIM`, else `/opt/snmpsim/bin/`.
+const SNMPSIM_DEFAULT: &str = "/opt/snmpsim/bin/snmpsim-command-responder";
+const SNMPSIM_INSTALL: &str =
+    "/usr/bin/python3 -m venv /opt/snmpsim && /opt/snmpsim/bin/pip install snmpsim pysmi";
+
+/// snmpsim (PyPI) serving `walk` as community `public` on a free UDP port, as `nobody`.
+struct Snmpsim {
+    child: Child,
+    addr: SocketAddr,
+    _dir: tempfile::TempDir,
+}
+
+impl Snmpsim {
+    fn start(walk: &str) -> Snmpsim {
+        let bin = std::env::var_os("GAMOPS_SNMPSIM")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(SNMPSIM_DEFAULT));
+        assert!(
+            bin.is_file(),
+            "snmpsim is missing ({} does not exist): install it with `{SNMPSIM_INSTALL}` (Debian's python3; `apt-get install -y python3-venv` if venv is missing), or set GAMOPS_SNMPSIM",
+            bin.display()
+        );
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let cache = dir.path().join("cache");
+        for d in [&data, &cache] {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        std::fs::write(data.join("public.snmprec"), walk).unwrap();
+        // snmpsim drops to nobody: it must read the data and write its index.
+        for (p, mode) in [
+            (dir.path().to_path_buf(), 0o755),
+            (data.clone(), 0o755),
+            (data.join("public.snmprec"), 0o644),
+            (cache.clone(), 0o777),
+        ] {
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+        }
+        let port = std::net::UdpSocket::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let log = std::fs::File::create(dir.path().join("snmpsim.log")).unwrap();
+        let child = Command::new(&bin)
+            .arg(format!("--data-dir={}", data.display()))
+            .arg(format!("--cache-dir={}", cache.display()))
+            .arg(format!("--agent-udpv4-endpoint={addr}"))
+            .args(["--process-user=nobody", "--process-group=nogroup"])
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot run {}: {e} (install: `{SNMPSIM_INSTALL}`)",
+                    bin.display()
+                )
+            });
+        let sim = Snmpsim {
+            child,
+            addr,
+            _dir: dir,
+        };
+        let started = Instant::now();
+        while !snmp("snmpget", addr, SYS_NAME, false).status.success() {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "snmpsim did not answer on {addr}; its log: {}",
+                std::fs::read_to_string(sim._dir.path().join("snmpsim.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        sim
+    }
+}
+
+impl Drop for Snmpsim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `snmpbulkwalk -On` of `subtree`, one line per object, normalised where a recorded walk and a
+/// live agent cannot agree: the values of counters and time ticks (kept: the OID and the type),
+/// the GAM's statistics (`.143.1.5`, all zero in the lab), the ports' uptime strings (time since
+/// boot), and sysContact, sysName and sysLocation (redacted as `<private>` in the real walk).
+fn normalised_walk(addr: SocketAddr, subtree: &str) -> Vec<String> {
+    let out = Command::new("snmpbulkwalk")
+        .args(["-v2c", "-c", "public", "-On", "-Cc", "-t", "5", "-r", "2"])
+        .arg(addr.to_string())
+        .arg(subtree)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run snmpbulkwalk (apt-get install -y snmp): {e}"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    const MASKED: &[&str] = &[
+        ".1.3.6.1.2.1.1.4.0",
+        ".1.3.6.1.2.1.1.5.0",
+        ".1.3.6.1.2.1.1.6.0",
+        ".1.3.6.1.4.1.20095.2001.143.1.3.10.20.1.60.",
+        ".1.3.6.1.4.1.20095.2001.143.1.5.",
+    ];
+    text(&out)
+        .lines()
+        .filter(|l| !l.contains("No more variables left in this MIB View"))
+        .map(|l| {
+            let Some((oid, value)) = l.split_once(" = ") else {
+                return l.to_string();
+            };
+            let kind = value.split_once(':').map_or(value, |(k, _)| k);
+            let dynamic = ["Counter32", "Counter64", "Timeticks"].contains(&kind);
+            if MASKED.iter().any(|m| oid.starts_with(m)) {
+                // net-snmp prints an empty string without its type.
+                format!("{oid} = <masked>")
+            } else if dynamic {
+                format!("{oid} = {kind}: <masked>")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect()
+}
+
+/// Issue 11 (6): `gamops lab up --from-walk` answers like snmpsim serving the same real walk,
+/// line for line through net-snmp: the system group, IF-MIB (the VLAN interfaces 8, 88, 4060
+/// and 4093 included) and the GAM's G.hn agent tree (subscriber 1's Uid 2 included).
+#[test]
+fn the_walk_seeded_lab_answers_like_snmpsim_serving_the_walk() {
+    let walk_path = root().join("tests/fixtures/gam12c-walk.snmprec");
+    let walk = std::fs::read_to_string(&walk_path).unwrap();
+    let sim = Snmpsim::start(&walk);
+    let lab = LabProcess::start(&[
+        "--from-walk",
+        walk_path.to_str().unwrap(),
+        "--base-port",
+        "0",
+    ]);
+    let (_, lab_addr, _) = lab.devices()[0].clone();
+    for subtree in [
+        ".1.3.6.1.2.1.1",
+        ".1.3.6.1.2.1.2",
+        ".1.3.6.1.2.1.31",
+        ".1.3.6.1.4.1.20095.2001.143.1",
+    ] {
+        let want = normalised_walk(sim.addr, subtree);
+        let got = normalised_walk(lab_addr, subtree);
+        assert!(want.len() > 5, "{subtree}: snmpsim served {want:?}");
+        let (w, g): (Vec<&str>, Vec<&str>) = (
+            want.iter().map(String::as_str).collect(),
+            got.iter().map(String::as_str).collect(),
+        );
+        let diff: Vec<String> = similar::TextDiff::from_slices(&w, &g)
+            .iter_all_changes()
+            .filter(|c| c.tag() != similar::ChangeTag::Equal)
+            .map(|c| format!("{}{}", c.tag(), c.value()))
+            .collect();
+        assert!(
+            diff.is_empty(),
+            "{subtree}: the lab (+) differs from snmpsim (-) serving the same walk:\n{}",
+            diff.join("\n")
+        );
+    }
+    // What the issue saw missing, now there.
+    let ifs = normalised_walk(lab_addr, ".1.3.6.1.2.1.2");
+    let ghn = normalised_walk(lab_addr, ".1.3.6.1.4.1.20095.2001.143.1.2.40");
+    for (lines, want) in [
+        (&ifs, ".1.3.6.1.2.1.2.2.1.2.4060 = STRING: \"VLAN 4060\""),
+        (&ifs, ".1.3.6.1.2.1.2.2.1.7.88 = INTEGER: 1"),
+        (
+            &ghn,
+            ".1.3.6.1.4.1.20095.2001.143.1.2.40.1.20.1 = Gauge32: 2",
+        ),
+    ] {
+        assert!(lines.iter().any(|l| l == want), "{want} not served");
+    }
+    assert_eq!(lab.stop(), Some(0));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Faults through the admin interface, one test per kind.
 

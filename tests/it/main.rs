@@ -4,6 +4,7 @@ mod apply;
 mod bad_input;
 mod billing;
 mod cli_session;
+mod controller;
 mod dialect_lab;
 mod fmt;
 mod git_rev;

@@ -317,7 +317,7 @@ async fn unreadable_devices_are_unknown_and_the_rest_still_plan() {
         "{text}"
     );
     assert!(
-        text.contains("2 device(s) could not be read and were not planned."),
+        text.contains("Unknown: 2 device(s) could not be read and were not planned: gone, wrong."),
         "{text}"
     );
 
@@ -401,4 +401,82 @@ async fn discover_finds_the_gam_by_its_sys_object_id() {
             .any(|f| f["gam"] == false && f["reason"].as_str().unwrap().contains("no answer"))
     );
     agent.shutdown().await;
+}
+
+/// Issue 11 (2): whatever a device accepts, import writes and validate accepts. Every walk in
+/// the fixtures, and the real walk with its subscriber moved to the 1000/1000 profile (a shaped
+/// coax plan above 800 Mbps, which the GAM takes and the guide only advises against), imports
+/// to an inventory that validates, with the advice as a warning; `--strict` fails on it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_fixture_walk_imports_to_an_inventory_that_validates() {
+    let mut walks: Vec<(String, String)> =
+        std::fs::read_dir(crate::support::root().join("tests/fixtures"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "snmprec"))
+            .map(|p| {
+                (
+                    p.file_name().unwrap().to_string_lossy().into_owned(),
+                    std::fs::read_to_string(&p).unwrap(),
+                )
+            })
+            .collect();
+    assert!(!walks.is_empty());
+    let on_1g = WALK
+        .replace(
+            "1.3.6.1.4.1.20095.2001.143.1.2.40.1.70.1|66|3",
+            "1.3.6.1.4.1.20095.2001.143.1.2.40.1.70.1|66|2",
+        )
+        .replace(
+            "1.3.6.1.4.1.20095.2001.143.1.2.40.1.75.1|4|500M",
+            "1.3.6.1.4.1.20095.2001.143.1.2.40.1.75.1|4|1G",
+        );
+    assert_ne!(on_1g, WALK);
+    walks.push(("the real walk, subscriber on 1G".into(), on_1g));
+    for (name, walk) in walks {
+        let agent = SnmpAgent::start(
+            SnmpAgentConfig::default(),
+            view_from_snmprec(&walk).unwrap(),
+            Arc::new(SnmpFaults::new()),
+        )
+        .await
+        .unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("inv");
+        let out = import_walk(agent.local_addr(), &dir);
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", stderr(&out));
+        let valid = gamops()
+            .args(["validate", "--format", "json", "--inventory"])
+            .arg(&dir)
+            .output()
+            .unwrap();
+        assert_eq!(valid.status.code(), Some(0), "{name}: {}", stdout(&valid));
+        let report: serde_json::Value = serde_json::from_slice(&valid.stdout).unwrap();
+        assert_eq!(report["valid"], true, "{name}");
+        assert_eq!(report["summary"]["errors"], 0, "{name}");
+        if name.contains("1G") {
+            assert_eq!(report["summary"]["warnings"], 1, "{name}: {report}");
+            assert_eq!(report["diagnostics"][0]["severity"], "warning");
+            assert_eq!(report["diagnostics"][0]["code"], "coax-rate-limit");
+            let text = gamops()
+                .args(["validate", "--inventory"])
+                .arg(&dir)
+                .output()
+                .unwrap();
+            assert_eq!(text.status.code(), Some(0));
+            assert!(
+                stdout(&text).contains("warning[coax-rate-limit]")
+                    && stdout(&text).contains("(1 warning)"),
+                "{}",
+                stdout(&text)
+            );
+            let strict = gamops()
+                .args(["validate", "--strict", "--inventory"])
+                .arg(&dir)
+                .output()
+                .unwrap();
+            assert_eq!(strict.status.code(), Some(1), "{}", stdout(&strict));
+        }
+        agent.shutdown().await;
+    }
 }

@@ -20,8 +20,8 @@ const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 /// A store for one test, removed afterwards: a temporary SQLite state directory, or a
 /// PostgreSQL schema of its own (dropped when the test ends, passing or failing).
-struct TestDb {
-    store: Store,
+pub(crate) struct TestDb {
+    pub(crate) store: Store,
     location: StoreLocation,
     _dir: Option<tempfile::TempDir>,
     pg: Option<(String, String)>,
@@ -40,7 +40,7 @@ impl TestDb {
         }
     }
 
-    async fn postgres() -> TestDb {
+    pub(crate) async fn postgres() -> TestDb {
         sqlx::any::install_default_drivers();
         let base = std::env::var("GAMOPS_TEST_DATABASE_URL")
             .ok()
@@ -84,7 +84,7 @@ impl TestDb {
     }
 
     /// The `gamops` options that name this store.
-    fn cli_args(&self) -> Vec<String> {
+    pub(crate) fn cli_args(&self) -> Vec<String> {
         match &self.location {
             StoreLocation::Sqlite(dir) => vec!["--state-dir".into(), dir.display().to_string()],
             StoreLocation::Url(url) => vec!["--database-url".into(), url.clone()],
@@ -155,6 +155,7 @@ fn new_run(actor: &str, commit: &str) -> NewRun {
         command: "gamops apply --plan plan.json".into(),
         commit: Some(commit.into()),
         plan_summary: Some("2 devices, 5 changes".into()),
+        alive_for: None,
     }
 }
 
@@ -235,6 +236,40 @@ async fn fill(store: &Store) -> [RunId; 3] {
         .await
         .unwrap();
     [r1, r2, r3]
+}
+
+on_both! {
+    /// A running run kept alive reads as running past its time to live; once nothing keeps it
+    /// (its process died), it reads as abandoned after the TTL; a finished run never does.
+    async fn a_run_nobody_keeps_alive_is_abandoned_after_its_ttl(db) {
+        let ttl = Duration::from_millis(600);
+        let kept_run = NewRun { alive_for: Some(ttl), ..new_run("a@b", "c") };
+        let kept = db.store.start_run(&kept_run).await.unwrap();
+        let dead = db.store.start_run(&kept_run).await.unwrap();
+        let finished = db.store.start_run(&kept_run).await.unwrap();
+        let untimed = db.store.start_run(&new_run("a@b", "c")).await.unwrap();
+        db.store.finish_run(finished, RunStatus::Succeeded).await.unwrap();
+        let keeper = db.store.keep_run_alive(kept, ttl);
+        let status = |id: RunId| async move {
+            db.store.run(id).await.unwrap().unwrap().summary.status
+        };
+        assert_eq!(status(dead).await, RunStatus::Running);
+        tokio::time::sleep(ttl * 2).await;
+        assert_eq!(status(kept).await, RunStatus::Running);
+        assert_eq!(status(dead).await, RunStatus::Abandoned);
+        assert_eq!(status(finished).await, RunStatus::Succeeded);
+        assert_eq!(status(untimed).await, RunStatus::Running);
+        let listed = db.store.runs(&RunFilter::default()).await.unwrap();
+        let abandoned: Vec<RunId> = listed
+            .iter()
+            .filter(|r| r.status == RunStatus::Abandoned)
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(abandoned, vec![dead]);
+        keeper.stop().await;
+        db.store.finish_run(kept, RunStatus::Interrupted).await.unwrap();
+        assert_eq!(status(kept).await, RunStatus::Interrupted);
+    }
 }
 
 on_both! {

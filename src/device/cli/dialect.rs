@@ -15,6 +15,7 @@ use std::fmt::Write as _;
 use crate::device::live::{
     EndpointBinding, LiveEndpoint, LivePort, LivePortMode, LiveProfile, LiveSubscriber, ProfileRef,
 };
+use crate::model::SubscriberModel;
 
 /// Commands around a change session.
 pub const TERMINAL_LENGTH_0: &str = "terminal length 0";
@@ -183,6 +184,32 @@ pub fn delete_subscriber(id: u16) -> String {
     format!("no ghn subscriber {id}")
 }
 
+/// `ghn global subscriber-model {endpoint-aware|port-aware}`.
+pub fn set_subscriber_model(model: SubscriberModel) -> String {
+    let m = match model {
+        SubscriberModel::EndpointAware => "endpoint-aware",
+        SubscriberModel::PortAware => "port-aware",
+    };
+    format!("ghn global subscriber-model {m}")
+}
+
+/// `ghn global default-nni 10GigabitEthernet 1/N`; None when `if_index` is not an uplink after
+/// `uplink_base` (1000000 + the model's G.hn port count), which no line can name.
+pub fn set_default_nni(if_index: u32, uplink_base: u32) -> Option<String> {
+    let n = if_index
+        .checked_sub(uplink_base)
+        .filter(|n| (1..=2).contains(n))?;
+    Some(format!("ghn global default-nni 10GigabitEthernet 1/{n}"))
+}
+
+/// `ghn global endpoint-auto-fw-upgrade {enable|disable}`.
+pub fn set_endpoint_auto_fw_upgrade(on: bool) -> String {
+    format!(
+        "ghn global endpoint-auto-fw-upgrade {}",
+        if on { "enable" } else { "disable" }
+    )
+}
+
 /// The device's complaint in a command's output: its `%` lines, joined.
 pub fn error_in(output: &str) -> Option<String> {
     let lines: Vec<&str> = output
@@ -253,6 +280,24 @@ mod tests {
                 .unwrap_err()
                 .reason
                 .contains("double quote")
+        );
+    }
+
+    #[test]
+        fn global_settings_render_one_line_each() {
+        assert_eq!(
+            set_subscriber_model(SubscriberModel::PortAware),
+            "ghn global subscriber-model port-aware"
+        );
+        assert_eq!(
+            set_default_nni(1_000_026, 1_000_024).as_deref(),
+            Some("ghn global default-nni 10GigabitEthernet 1/2")
+        );
+        assert_eq!(set_default_nni(1_000_012, 1_000_024), None);
+        assert_eq!(set_default_nni(1_000_027, 1_000_024), None);
+        assert_eq!(
+            set_endpoint_auto_fw_upgrade(false),
+            "ghn global endpoint-auto-fw-upgrade disable"
         );
     }
 

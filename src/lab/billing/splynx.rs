@@ -57,6 +57,9 @@ struct State {
     /// Internet services that are no longer current (plan changes): (customer, service, down,
     /// up, status).
     old_services: Vec<(u64, u64, u64, u64, &'static str)>,
+    /// A customer's current service status when it is neither `active` nor `stopped`
+    /// (`pending`, say), by customer.
+    service_status: HashMap<u64, String>,
     config: SplynxFakeConfig,
     last_nonce: u64,
     access: HashMap<String, Token>,
@@ -105,6 +108,7 @@ impl SplynxFake {
         let state = Arc::new(Mutex::new(State {
             customers,
             old_services: Vec::new(),
+            service_status: HashMap::new(),
             config,
             last_nonce: 0,
             access: HashMap::new(),
@@ -167,6 +171,13 @@ impl SplynxFake {
         s.old_services.push(old);
         s.next_service += 1;
         Some(new_id)
+    }
+
+    /// Sets the status of a customer's current internet service (`pending`, `stopped`, ...).
+    pub fn set_service_status(&self, customer: u64, status: &str) {
+        let mut s = lock(&self.state);
+        s.cache.clear();
+        s.service_status.insert(customer, status.to_string());
     }
 
     pub fn set_faults(&self, faults: Faults) {
@@ -626,10 +637,10 @@ fn service(cid: u64, sid: u64, down: u64, up: u64, status: &str, c: &FakeCustome
 fn services(s: &State, cid: u64) -> Vec<Value> {
     let mut out = Vec::new();
     for c in s.customers.iter().filter(|c| cid == 0 || c.id == cid) {
-        let status = if c.service_active {
-            "active"
-        } else {
-            "stopped"
+        let status = match s.service_status.get(&c.id) {
+            Some(status) => status.as_str(),
+            None if c.service_active => "active",
+            None => "stopped",
         };
         out.push(service(
             c.id,

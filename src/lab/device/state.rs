@@ -362,6 +362,16 @@ pub struct DeviceState {
     /// Set by `reload`; the lab takes it to take the device offline for a while.
     #[serde(default)]
     pub reboot_requested: bool,
+    /// Subscriber Uids, by subscriber id, where a recorded walk showed one other than the id
+    /// (the real walk's subscriber 1 has Uid 2). A Uid is not persistent and no configuration
+    /// explains it: a subscriber not listed reports its id, and a reload forgets them all.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub subscriber_uids: BTreeMap<u16, u32>,
+    /// VLAN interfaces configured on the switch outside the G.hn service (the real walk's 8,
+    /// 88, 4060 and 4093), with their administrative status (up = true): served in IF-MIB as
+    /// read, never changed by the G.hn commands.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub switch_vlans: BTreeMap<u16, bool>,
     /// Change counters the lab polls to refresh the SNMP view and persist the state.
     #[serde(skip)]
     pub revisions: Revisions,
@@ -408,6 +418,8 @@ impl DeviceState {
             cpes: Vec::new(),
             faults: Faults::default(),
             reboot_requested: false,
+            subscriber_uids: BTreeMap::new(),
+            switch_vlans: BTreeMap::new(),
             revisions: Revisions::default(),
         }
     }
@@ -416,6 +428,14 @@ impl DeviceState {
     /// hooks below call it; code that edits `running` directly should too.
     pub fn mark_changed(&mut self) {
         self.revisions.running = self.revisions.running.wrapping_add(1);
+    }
+
+    /// The Uid the device reports for subscriber `id`.
+    pub fn subscriber_uid(&self, id: u16) -> u32 {
+        self.subscriber_uids
+            .get(&id)
+            .copied()
+            .unwrap_or(u32::from(id))
     }
 
     /// The prompt name.
@@ -441,6 +461,8 @@ impl DeviceState {
         let mut running = RunningConfig::factory(self.model, &self.running.hostname);
         let result = config::apply_text(&mut running, &self.startup);
         self.running = running;
+        // Uids are not persistent across a reboot.
+        self.subscriber_uids.clear();
         self.faults.save_in_progress = false;
         self.mark_changed();
         result

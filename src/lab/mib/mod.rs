@@ -18,7 +18,8 @@
 //!   is on, otherwise its C-VLAN, second-port VLAN and extra tagged VLANs. Only VLANs 1 and 2 are
 //!   administratively up (they carry the switch's own IP interfaces); every VLAN is
 //!   operationally down, as in the walk. The walk's VLANs 8, 88, 4060 and 4093 are switch VLANs
-//!   configured outside the G.hn service, which [`DeviceState`] does not model.
+//!   configured outside the G.hn service: a device rebuilt from a walk keeps them
+//!   ([`DeviceState::switch_vlans`], with their administrative status) and serves them.
 //! - **MAC addresses**: [`DeviceState::port_mac`] gives the G.hn modem MAC of each port (`.2.10`,
 //!   `.3.10`). The switch MAC (ifPhysAddress of VLANs) is `base_mac - (physical ports + 8)` and
 //!   physical port `i` (G.hn, then uplinks, then MGMT) has the switch MAC `+ i`; on the GAM-12-C
@@ -36,7 +37,9 @@
 //!   a port's the lowest Tx maximum of its CPEs (the walk: port 12 shows 1362). A port's
 //!   `EndpointsMacAddressList` is its CPEs' MACs in upper case, joined with `,`.
 //! - Uids: a profile's Uid is its id (as in the walk). The walk's subscriber 1 has Uid 2, which
-//!   no state explains (Uids are not persistent); the lab renders a subscriber's Uid as its id.
+//!   no configuration explains (Uids are not persistent): a device rebuilt from a walk keeps
+//!   the walk's Uids ([`DeviceState::subscriber_uids`], also shown in the endpoint status
+//!   tables' column 60) until a reload; otherwise a subscriber's Uid is its id.
 //! - sysContact and sysLocation are empty (a factory GAM; the walk's are redacted).
 
 mod render;

@@ -324,8 +324,11 @@ impl<'a> Ctx<'a> {
 
     fn interfaces(&self, out: &mut Out) {
         let switch_mac = self.layout.switch_mac(self.state);
-        for vid in vlan_interfaces(self.running()) {
+        let mut vids = vlan_interfaces(self.running());
+        vids.extend(self.state.switch_vlans.keys().copied());
+        for vid in vids {
             let ifindex = u32::from(vid);
+            let switch_vlan_up = self.state.switch_vlans.get(&vid).copied();
             let row = IfRow {
                 ifindex,
                 descr: format!("VLAN{vid:>5}"),
@@ -333,7 +336,7 @@ impl<'a> Ctx<'a> {
                 mtu: 0,
                 speed: VLAN_SPEED,
                 phys: switch_mac,
-                admin_up: vid == 1 || vid == 2,
+                admin_up: switch_vlan_up.unwrap_or(vid == 1 || vid == 2),
                 oper_up: false,
             };
             row.put(out);
@@ -480,7 +483,7 @@ impl<'a> Ctx<'a> {
             .map_or("", |e| e.name.as_str());
         let (bw_id, bw_name) = self.profile_of(Some(s));
         out.put(USER_CFG, 10, &idx, gauge(u32::from(id)));
-        out.put(USER_CFG, 20, &idx, gauge(u32::from(id)));
+        out.put(USER_CFG, 20, &idx, gauge(self.state.subscriber_uid(id)));
         out.put(USER_CFG, 30, &idx, text(&s.name));
         out.put(USER_CFG, 40, &idx, text(&s.description));
         out.put(
@@ -677,9 +680,13 @@ impl<'a> Ctx<'a> {
             }
             None => (0, "", 0, false),
         };
-        let (user_id, user_name) = match st.user {
-            Some((id, s)) => (u32::from(id), s.name.as_str()),
-            None => (0, ""),
+        let (user_id, user_uid, user_name) = match st.user {
+            Some((id, s)) => (
+                u32::from(id),
+                self.state.subscriber_uid(id),
+                s.name.as_str(),
+            ),
+            None => (0, 0, ""),
         };
         let (bw_id, bw_name) = self.profile_of(st.user.map(|(_, s)| s));
         let model = st.cpe.map_or("", |c| c.model.as_str());
@@ -696,7 +703,7 @@ impl<'a> Ctx<'a> {
         );
         out.put(brief, 50, idx, gauge(user_id));
         out.put(brief, 55, idx, text(user_name));
-        out.put(brief, 60, idx, gauge(user_id));
+        out.put(brief, 60, idx, gauge(user_uid));
         out.put(brief, 70, idx, gauge(bw_id));
         out.put(brief, 75, idx, text(bw_name));
         out.put(brief, 80, idx, gauge(bw_id));

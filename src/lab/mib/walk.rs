@@ -15,6 +15,8 @@ use crate::model::GamModel;
 /// The hostname used when the walk's sysName is not a valid one (real walks often have it
 /// redacted, e.g. `<private>`): the GAM's factory name.
 const FALLBACK_HOSTNAME: &str = "GAM";
+/// IF-MIB ifType of a VLAN interface (l3ipvlan).
+const IF_TYPE_VLAN: u32 = 135;
 
 /// Why a walk could not be turned into a device.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -64,8 +66,10 @@ pub enum WalkError {
 /// Entries may come in any order; unknown OIDs and columns are ignored. The startup
 /// configuration is the walk's configuration (the device starts saved).
 ///
-/// Not recoverable from a walk and so left at their defaults: allowed tagged VLANs (the real
-/// walk has no such columns), subscriber Uids, and switch VLANs outside the G.hn service.
+/// Subscriber Uids other than the id are kept (in [`DeviceState::subscriber_uids`]), and so are
+/// the VLAN interfaces (IF-MIB ifType 135) the G.hn service does not explain, as switch VLANs
+/// with their administrative status. Not recoverable from a walk and so left at their
+/// defaults: allowed tagged VLANs (the real walk has no such columns).
 pub fn state_from_walk(entries: &[(Oid, Value)]) -> Result<DeviceState, WalkError> {
     let walk = Walk {
         map: entries.iter().map(|(o, v)| (o.clone(), v)).collect(),
@@ -82,6 +86,7 @@ pub fn state_from_walk(entries: &[(Oid, Value)]) -> Result<DeviceState, WalkErro
     walk.endpoints(&mut dev)?;
     walk.subscribers(&mut dev)?;
     walk.cpes(&mut dev)?;
+    walk.switch_vlans(&mut dev)?;
     dev.startup = config::render(&dev.running);
     Ok(dev)
 }
@@ -266,6 +271,36 @@ impl<'a> Walk<'a> {
         Ok(Some(mac_minus(mac(&oid, v)?, 1)))
     }
 
+    /// VLAN interfaces in `ifTable` (ifType 135, ifIndex = VID) that the G.hn configuration does
+    /// not explain: switch VLANs configured outside the service.
+    fn switch_vlans(&self, dev: &mut DeviceState) -> Result<(), WalkError> {
+        let explained = super::render::vlan_interfaces(&dev.running);
+        for (index, row) in self.rows(IF_ENTRY) {
+            let [ifindex] = index.as_slice() else {
+                continue;
+            };
+            let Some(vid) = u16::try_from(*ifindex)
+                .ok()
+                .filter(|v| (1..=4095).contains(v) && !explained.contains(v))
+            else {
+                continue;
+            };
+            let is_vlan = match col(&row, 3) {
+                Some((oid, v)) => uint(oid, v)? == IF_TYPE_VLAN,
+                None => false,
+            };
+            if !is_vlan {
+                continue;
+            }
+            let admin_up = match col(&row, 7) {
+                Some((oid, v)) => uint(oid, v)? == 1,
+                None => false,
+            };
+            dev.switch_vlans.insert(vid, admin_up);
+        }
+        Ok(())
+    }
+
     fn global(&self, dev: &mut DeviceState) -> Result<(), WalkError> {
         let g = &mut dev.running.global;
         if let Some((oid, v)) = self.get(&[GLOBAL, &[10, 0]].concat()) {
@@ -430,6 +465,12 @@ impl<'a> Walk<'a> {
             }
             .ok_or_else(|| out_of_range(&oid, "subscriber id", format!("{index:?}")))?;
             let mut s = Subscriber::new(id);
+            if let Some((oid, v)) = col(&row, 20) {
+                let uid = uint(oid, v)?;
+                if uid != u32::from(id) {
+                    dev.subscriber_uids.insert(id, uid);
+                }
+            }
             let opt_vid = |oid: &Oid, v: &Value| -> Result<Option<u16>, WalkError> {
                 let n: u16 = small(oid, v, "VLAN id")?;
                 Ok((n != 0).then_some(n))

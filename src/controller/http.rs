@@ -1,0 +1,318 @@
+//! The controller's HTTP API (axum): health, readiness, metrics, and a JSON API under
+//! `/api/v1` for the state, the runs and requests (reconcile, pause, resume).
+//!
+//! `/healthz`, `/readyz` and `/metrics` answer anyone; `/api/v1` needs a bearer token made by
+//! `gamops token create` (kept hashed in the store): the `read` scope reads, the `operate` scope
+//! also pauses, resumes and asks for reconciles. The handlers read a snapshot of the state and
+//! send triggers; none waits on a pass.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::store::{RunFilter, RunId};
+
+use super::{Shared, Trigger};
+
+/// The scope that reads.
+pub const READ: &str = "read";
+/// The scope that also acts: reconcile, pause, resume.
+pub const OPERATE: &str = "operate";
+
+/// Every route, over the shared state.
+pub fn router(shared: Arc<Shared>) -> Router {
+    let api = Router::new()
+        .route("/status", get(status))
+        .route("/devices", get(devices))
+        .route("/devices/{name}", get(device))
+        .route("/runs", get(runs))
+        .route("/runs/{id}", get(run))
+        .route("/events", get(events))
+        .route("/reconcile", post(reconcile))
+        .route("/pause", post(pause))
+        .route("/resume", post(resume))
+        .layer(middleware::from_fn_with_state(shared.clone(), authorize));
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/hooks/git", post(git_hook))
+        .nest("/api/v1", api)
+        .with_state(shared)
+}
+
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({ "error": message.into() }))).into_response()
+}
+
+/// Lets a request through when its bearer token has the scope the method needs.
+async fn authorize(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some(token) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    else {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "an API token is needed: `Authorization: Bearer TOKEN` (make one with gamops token create)",
+        );
+    };
+    let info = match shared.store.check_token(token.trim()).await {
+        Ok(Some(info)) => info,
+        Ok(None) => return error(StatusCode::UNAUTHORIZED, "unknown API token"),
+        Err(e) => {
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("the store cannot check tokens now: {e}"),
+            );
+        }
+    };
+    let needs = if request.method() == axum::http::Method::GET {
+        READ
+    } else {
+        OPERATE
+    };
+    let allowed = info
+        .scopes
+        .iter()
+        .any(|s| s == needs || (needs == READ && s == OPERATE));
+    if !allowed {
+        return error(
+            StatusCode::FORBIDDEN,
+            format!("token {} lacks the `{needs}` scope", info.name),
+        );
+    }
+    next.run(request).await
+}
+
+/// Ready when the store answers and, for the leader, a valid commit is loaded. A follower is
+/// ready to serve reads without a target of its own. `leader` says whether this one leads.
+async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
+    let state = shared.state();
+    let leader = state.leader.as_deref() == Some(shared.owner.as_str());
+    let mut problems = Vec::new();
+    if state.leader.is_none() {
+        problems.push("leadership not known yet".to_string());
+    } else if leader && state.target.is_none() {
+        problems.push(
+            state
+                .problem
+                .clone()
+                .unwrap_or_else(|| "no valid commit loaded yet".into()),
+        );
+    }
+    if let Err(e) = shared
+        .store
+        .runs(&RunFilter {
+            device: None,
+            limit: Some(1),
+        })
+        .await
+    {
+        problems.push(format!("the store does not answer: {e}"));
+    }
+    let code = if problems.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        code,
+        Json(json!({
+            "ready": problems.is_empty(),
+            "leader": leader,
+            "leading": state.leader,
+            "problems": problems,
+        })),
+    )
+        .into_response()
+}
+
+async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        shared.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn status(State(shared): State<Arc<Shared>>) -> Response {
+    let s = shared.state();
+    Json(json!({
+        "paused": s.paused,
+        "leader": s.leader,
+        "target": s.target,
+        "refused": s.refused,
+        "applied": s.applied,
+        "passes": s.passes,
+        "last_pass": s.last_pass,
+        "problem": s.problem,
+        "devices": s.counts(),
+    }))
+    .into_response()
+}
+
+async fn devices(State(shared): State<Arc<Shared>>) -> Response {
+    let s = shared.state();
+    Json(s.devices.into_values().collect::<Vec<_>>()).into_response()
+}
+
+async fn device(State(shared): State<Arc<Shared>>, Path(name): Path<String>) -> Response {
+    let s = shared.state();
+    match s.devices.get(&name) {
+        Some(d) => Json(json!({ "status": d, "plan": d.plan })).into_response(),
+        None => error(
+            StatusCode::NOT_FOUND,
+            format!("no device {name} in the target commit"),
+        ),
+    }
+}
+
+#[derive(Deserialize)]
+struct RunsQuery {
+    device: Option<String>,
+    limit: Option<u32>,
+}
+
+async fn runs(State(shared): State<Arc<Shared>>, Query(q): Query<RunsQuery>) -> Response {
+    let filter = RunFilter {
+        device: q.device,
+        limit: Some(q.limit.unwrap_or(50).min(1000)),
+    };
+    match shared.store.runs(&filter).await {
+        Ok(runs) => Json(runs).into_response(),
+        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    }
+}
+
+async fn run(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
+    let Ok(id) = id.parse::<RunId>() else {
+        return error(StatusCode::BAD_REQUEST, format!("{id} is not a run id"));
+    };
+    match shared.store.run(id).await {
+        Ok(Some(run)) => Json(run).into_response(),
+        Ok(None) => error(StatusCode::NOT_FOUND, format!("no run {}", id.0)),
+        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ReconcileRequest {
+    device: Option<String>,
+}
+
+async fn reconcile(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) -> Response {
+    let request: ReconcileRequest = if body.is_empty() {
+        ReconcileRequest::default()
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(r) => r,
+            Err(e) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    format!("the body must be {{}} or {{\"device\": \"NAME\"}}: {e}"),
+                );
+            }
+        }
+    };
+    if let Some(name) = &request.device
+        && !shared.state().devices.contains_key(name)
+    {
+        return error(
+            StatusCode::NOT_FOUND,
+            format!("no device {name} in the target commit"),
+        );
+    }
+    shared.trigger(Trigger::Manual(request.device.clone()));
+    (
+        StatusCode::ACCEPTED,
+        Json(json!({ "queued": request.device.unwrap_or_else(|| "all".into()) })),
+    )
+        .into_response()
+}
+
+/// A forge's push webhook: verified (see [`super::hooks`]), then a fetch now.
+async fn git_hook(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let Some(branch) = shared.branch.clone() else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "this controller follows a local checkout; push webhooks are for --repo",
+        );
+    };
+    let Some(secret) = shared.hook_secret() else {
+        return error(
+            StatusCode::FORBIDDEN,
+            "controller.git_webhook_secret is not set (or not resolvable) in the target commit",
+        );
+    };
+    match super::hooks::verify(&headers, &body, secret.expose().as_bytes(), &branch) {
+        Ok(super::hooks::Push::Ours) => {
+            shared.trigger(Trigger::Commit);
+            (StatusCode::ACCEPTED, Json(json!({ "fetching": branch }))).into_response()
+        }
+        Ok(super::hooks::Push::Other(why)) => Json(json!({ "ignored": why })).into_response(),
+        Err(e @ super::hooks::HookError::Unsigned) => {
+            error(StatusCode::UNAUTHORIZED, e.to_string())
+        }
+        Err(e) => error(StatusCode::FORBIDDEN, e.to_string()),
+    }
+}
+
+/// Server-Sent Events: each [`Event`](super::Event) as a JSON `data:` line, its type as the
+/// SSE event name; a comment every 15 s keeps idle connections open.
+async fn events(State(shared): State<Arc<Shared>>) -> Response {
+    use axum::response::sse::{Event as Sse, KeepAlive};
+    let rx = shared.events.subscribe();
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        loop {
+            match rx.recv().await {
+                Ok(event) => {
+                    let name = serde_json::to_value(&event)
+                        .ok()
+                        .and_then(|v| v["type"].as_str().map(str::to_string))
+                        .unwrap_or_default();
+                    let data = serde_json::to_string(&event).unwrap_or_default();
+                    let sse = Sse::default().event(name).data(data);
+                    return Some((Ok::<_, std::convert::Infallible>(sse), rx));
+                }
+                // A slow listener misses the oldest events and goes on with the newest.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    });
+    axum::response::sse::Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15)))
+        .into_response()
+}
+
+async fn pause(State(shared): State<Arc<Shared>>) -> Response {
+    shared.set_paused(true);
+    Json(json!({ "paused": true })).into_response()
+}
+
+async fn resume(State(shared): State<Arc<Shared>>) -> Response {
+    shared.set_paused(false);
+    Json(json!({ "paused": false })).into_response()
+}

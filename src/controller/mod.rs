@@ -1,0 +1,864 @@
+//! `gamops controller`: keeps the fleet converged with git, level-triggered in kube-rs's style.
+//!
+//! A trigger only says "look again": a new commit (the checkout's `.git` changed), the drift
+//! scan every `controller.interval`, a manual request (`POST /api/v1/reconcile`), or a device's
+//! retry after a failed apply (backoff from 10 s, doubling, at most 10 minutes). Each pass reads
+//! the target (the newest commit that validates, see [`source`]), reads the devices it covers,
+//! plans them, and applies through [`reconcile::apply`](crate::reconcile::apply), the same
+//! operation `gamops apply` runs, every device whose policy is `auto` while applies are not
+//! paused. Passes never overlap, and triggers that arrive during one are coalesced into the
+//! next, so a flood of events costs one pass. One failing device never delays the others: it is
+//! retried on its own backoff while the rest converge.
+//!
+//! One controller applies to a store at a time: the leader holds a leadership lease in the
+//! store, renewed while it runs. Against a SQLite store a second controller refuses to start,
+//! naming the first; against PostgreSQL it follows: it serves the API and waits, and takes the
+//! lease over when the leader stops renewing it (stopped, killed, cut off). Before every
+//! device change the apply checks that this controller still holds the lease (the fence), and
+//! a leader that finds its lease taken goes back to following.
+//!
+//! The HTTP side ([`http`]) shows the state ([`status`]) and metrics ([`metrics`]) and takes
+//! requests; it shares the state with the loop and never blocks it.
+
+pub mod hooks;
+pub mod http;
+pub mod metrics;
+pub mod source;
+pub mod status;
+pub mod windows;
+
+use std::collections::{BTreeSet, HashMap};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::model::{ControllerSettings, Desired, Policy};
+use crate::plan::change::{Action, Disruption};
+use crate::plan::{Change, Outcome, Plan, PlanOptions};
+use crate::reconcile::{self, ApplyOptions};
+use crate::store::{LeaseError, Store, Timestamp};
+
+use metrics::Metrics;
+use source::{Checkout, short};
+use status::{DeviceState, FleetState, SyncState};
+
+/// The store key of the controllers' leadership lease (no device can have a name with a space).
+const LEADER_KEY: &str = "controller leader";
+
+/// How the controller runs.
+#[derive(Clone, Debug)]
+pub struct ControllerOptions {
+    /// The inventory folder: in a local git checkout, or in the clone of `remote`.
+    pub inventory: PathBuf,
+    /// Where commits come from: the checkout's `HEAD`, or a remote branch fetched into a
+    /// clone (see [`source::Origin`]).
+    pub origin: source::Origin,
+    /// Where the HTTP API listens (port 0: any free one).
+    pub listen: SocketAddr,
+    /// Start with applies paused.
+    pub paused: bool,
+    /// The drift scan's interval, over `controller.interval` in gamops.yaml.
+    pub interval: Option<Duration>,
+    /// Devices read and changed at once.
+    pub concurrency: usize,
+    /// The devices' leases (and the leadership lease) last this long without renewal.
+    pub lease_ttl: Duration,
+    /// Trust a device's SSH host key on first contact when its file pins none.
+    pub accept_new_host_keys: bool,
+    /// Who the controller is in runs and leases: `controller@host`.
+    pub actor: String,
+    /// Wait as a follower while another controller leads (a shared PostgreSQL store), instead
+    /// of refusing to start (a SQLite store, which one controller owns).
+    pub follow: bool,
+}
+
+/// Why the controller could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ControllerError {
+    #[error("another controller leads this store ({owner}, until {until})")]
+    AnotherLeader { owner: String, until: Timestamp },
+    #[error("cannot take the leadership lease: {0}")]
+    Store(#[from] crate::store::StoreError),
+    #[error("{0}")]
+    Source(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("the HTTP server failed: {0}")]
+    Server(std::io::Error),
+}
+
+impl ControllerError {
+    /// What to do about it, without naming command-line flags.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            ControllerError::AnotherLeader { .. } => Some(
+                "stop the other controller, or give this one its own store; a killed controller's lease expires by itself"
+                    .into(),
+            ),
+            ControllerError::Listen { .. } => {
+                Some("another process may hold the port; listen on another address".into())
+            }
+            ControllerError::Source(_) => Some(
+                "the controller applies commits of a git checkout: run `git init` and commit the inventory"
+                    .into(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// Why a pass runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Trigger {
+    /// The checkout's `.git` changed: maybe a new commit.
+    Commit,
+    /// The interval's drift scan.
+    Drift,
+    /// Someone asked: every device, or one.
+    Manual(Option<String>),
+    /// A device's retry after a failure is due.
+    Requeue,
+}
+
+/// What happened, for `GET /api/v1/events` (Server-Sent Events, one JSON object each).
+#[derive(Clone, Debug, serde::Serialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum Event {
+    /// A pass ended.
+    Reconciled {
+        commit: String,
+        devices: usize,
+        seconds: f64,
+    },
+    /// A device's sync state changed.
+    Device {
+        device: String,
+        sync: SyncState,
+        message: String,
+    },
+    /// An apply was recorded as a run.
+    Run {
+        run: i64,
+        status: String,
+        devices: Vec<String>,
+    },
+    /// The newest commit was not taken as the target.
+    Refused { commit: String, reason: String },
+    /// Applies were paused or resumed.
+    Paused { paused: bool },
+}
+
+/// What the loop and the HTTP side share.
+pub struct Shared {
+    pub state: RwLock<FleetState>,
+    pub metrics: Metrics,
+    pub store: Store,
+    /// Every [`Event`], to whoever listens (slow listeners miss the oldest).
+    pub events: tokio::sync::broadcast::Sender<Event>,
+    /// This controller's name in the leadership lease.
+    pub owner: String,
+    /// The remote branch followed, when commits come from a remote.
+    pub branch: Option<String>,
+    /// `controller.git_webhook_secret` of the target commit.
+    hook_secret: RwLock<Option<crate::model::Credential>>,
+    wake: mpsc::UnboundedSender<Trigger>,
+}
+
+impl Shared {
+    /// The push webhook's secret, resolved now; `None` when unset or unresolvable.
+    pub fn hook_secret(&self) -> Option<crate::device::credentials::Secret> {
+        let reference = self.hook_secret.read().ok()?.clone()?;
+        match crate::device::credentials::resolve(&reference) {
+            Ok(s) if !s.expose().is_empty() => Some(s),
+            Ok(_) => None,
+            Err(e) => {
+                tracing::warn!("controller.git_webhook_secret: {e}");
+                None
+            }
+        }
+    }
+
+    /// Asks the loop to look again.
+    pub fn trigger(&self, t: Trigger) {
+        let _ = self.wake.send(t);
+    }
+
+    /// A snapshot of the state (the lock is never held across an await).
+    pub fn state(&self) -> FleetState {
+        self.state.read().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Changes the state, updates the metrics, and tells listeners of devices whose sync
+    /// state changed and of a newly refused commit.
+    fn update(&self, f: impl FnOnce(&mut FleetState)) {
+        let mut events = Vec::new();
+        if let Ok(mut s) = self.state.write() {
+            let before: HashMap<String, SyncState> =
+                s.devices.iter().map(|(n, d)| (n.clone(), d.sync)).collect();
+            let refused_before = s.refused.as_ref().map(|r| r.commit.clone());
+            f(&mut s);
+            self.metrics.observe(&s);
+            for (name, d) in &s.devices {
+                if before.get(name) != Some(&d.sync) {
+                    events.push(Event::Device {
+                        device: name.clone(),
+                        sync: d.sync,
+                        message: d.message.clone(),
+                    });
+                }
+            }
+            if let Some(r) = &s.refused
+                && refused_before.as_deref() != Some(r.commit.as_str())
+            {
+                events.push(Event::Refused {
+                    commit: r.commit.clone(),
+                    reason: r.reason.clone(),
+                });
+            }
+        }
+        for e in events {
+            self.emit(e);
+        }
+    }
+
+    /// Tells listeners (none listening is fine).
+    pub fn emit(&self, event: Event) {
+        let _ = self.events.send(event);
+    }
+
+    /// Stops or restarts applies (reads and reports go on).
+    pub fn set_paused(&self, paused: bool) {
+        self.update(|s| s.paused = paused);
+        self.emit(Event::Paused { paused });
+        if !paused {
+            self.trigger(Trigger::Manual(None));
+        }
+    }
+}
+
+/// Runs the controller until `cancel` fires: serves the HTTP API (`listening` is told its
+/// address), takes the leadership lease (or, with `options.follow`, waits for it as a
+/// follower serving reads), watches the checkout, and reconciles while it leads. A pass in
+/// flight when `cancel` fires finishes or rolls back its devices (as an interrupted apply does).
+pub async fn run(
+    options: ControllerOptions,
+    store: Store,
+    cancel: CancellationToken,
+    listening: impl FnOnce(SocketAddr),
+) -> Result<(), ControllerError> {
+    let owner = format!("{} pid {}", options.actor, std::process::id());
+    // A store one controller owns (SQLite) refuses a second at once; on a shared one the
+    // second follows.
+    let first = match store
+        .acquire_lease(LEADER_KEY, &owner, options.lease_ttl)
+        .await
+    {
+        Ok(lease) => Some(lease),
+        Err(LeaseError::Held {
+            owner, expires_at, ..
+        }) if !options.follow => {
+            return Err(ControllerError::AnotherLeader {
+                owner,
+                until: expires_at,
+            });
+        }
+        Err(LeaseError::Held { .. }) => None,
+        Err(LeaseError::Store(e)) => return Err(e.into()),
+        Err(e) => return Err(ControllerError::Source(e.to_string())),
+    };
+
+    let (wake, mut triggers) = mpsc::unbounded_channel();
+    let shared = Arc::new(Shared {
+        state: RwLock::new(FleetState {
+            paused: options.paused,
+            ..FleetState::default()
+        }),
+        metrics: Metrics::new(),
+        store: store.clone(),
+        events: tokio::sync::broadcast::channel(1024).0,
+        owner: owner.clone(),
+        branch: match &options.origin {
+            source::Origin::Remote { branch, .. } => Some(branch.clone()),
+            source::Origin::Head => None,
+        },
+        hook_secret: RwLock::new(None),
+        wake,
+    });
+    shared.update(|_| {});
+
+    let listener = tokio::net::TcpListener::bind(options.listen)
+        .await
+        .map_err(|source| ControllerError::Listen {
+            addr: options.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(ControllerError::Server)?;
+    // The shared HTTP limits (issue 16), with connections that may live an hour: event
+    // streams (SSE) stay open, and their clients reconnect after.
+    let server = tokio::spawn(crate::http_server::serve(
+        listener,
+        http::router(shared.clone()),
+        crate::http_server::Limits {
+            connection_lifetime: Duration::from_secs(3600),
+            ..crate::http_server::Limits::default()
+        },
+        cancel.clone(),
+    ));
+    listening(addr);
+
+    // A local checkout is watched; a remote is fetched on each scan and push webhook (its
+    // clone's .git changes with every fetch, so watching it would only wake us up again).
+    let watcher = match &options.origin {
+        source::Origin::Head => {
+            let shared = shared.clone();
+            Some(
+                source::watch(&options.inventory, move || shared.trigger(Trigger::Commit))
+                    .map_err(ControllerError::Source)?,
+            )
+        }
+        source::Origin::Remote { .. } => None,
+    };
+
+    let mut looper = Loop {
+        shared: shared.clone(),
+        checkout: Some(Checkout::new(&options.inventory, options.origin.clone())),
+        settings: ControllerSettings::default(),
+        cancel: cancel.clone(),
+        fence: (LEADER_KEY.to_string(), owner.clone()),
+        options,
+    };
+    let mut lease = first;
+    'lead: while !cancel.is_cancelled() {
+        // Follow until the leader's lease expires (it stopped, or was killed).
+        let held = match lease.take() {
+            Some(l) => l,
+            None => {
+                match follow(&store, &shared, &owner, looper.options.lease_ttl, &cancel).await {
+                    Some(l) => l,
+                    None => break 'lead,
+                }
+            }
+        };
+        tracing::info!(%owner, "leading: reconciling the fleet");
+        shared.update(|s| s.leader = Some(owner.clone()));
+        let leadership = store.keep_leases(vec![held], looper.options.lease_ttl);
+        // The first pass reads everything.
+        shared.trigger(Trigger::Drift);
+        let mut next_scan = Instant::now();
+        loop {
+            let interval = looper
+                .options
+                .interval
+                .unwrap_or(looper.settings.interval.0)
+                .max(Duration::from_secs(1));
+            let retry = shared
+                .state()
+                .devices
+                .values()
+                .filter_map(|d| d.retry_at.filter(|_| d.sync == SyncState::Failed))
+                .min();
+            let wake_at = retry.map_or(next_scan, |r| r.min(next_scan));
+            let first = tokio::select! {
+                biased;
+                () = cancel.cancelled() => break,
+                t = triggers.recv() => match t {
+                    Some(t) => t,
+                    None => break,
+                },
+                () = tokio::time::sleep_until(wake_at.into()) => {
+                    if Instant::now() >= next_scan { Trigger::Drift } else { Trigger::Requeue }
+                }
+            };
+            // Everything that arrived meanwhile is one more reason for the same pass.
+            let mut batch = vec![first];
+            while let Ok(t) = triggers.try_recv() {
+                batch.push(t);
+            }
+            if batch.contains(&Trigger::Drift) {
+                next_scan = Instant::now() + interval;
+            }
+            if !still_leading(&store, &owner).await {
+                tracing::error!(%owner, "lost the leadership lease; following again");
+                let _ = leadership.stop().await;
+                continue 'lead;
+            }
+            looper.pass(&batch).await;
+        }
+        let kept = leadership.stop().await;
+        for lease in kept.leases {
+            let _ = store.release_lease(lease).await;
+        }
+        break;
+    }
+
+    drop(watcher);
+    server
+        .await
+        .map_err(|e| ControllerError::Server(std::io::Error::other(e)))
+}
+
+/// Waits as a follower until the leadership lease is free, then takes it; `None` when
+/// cancelled first. The state shows who leads meanwhile; reads are served as usual.
+async fn follow(
+    store: &Store,
+    shared: &Shared,
+    owner: &str,
+    ttl: Duration,
+    cancel: &CancellationToken,
+) -> Option<crate::store::Lease> {
+    let every = (ttl / 3).clamp(Duration::from_millis(100), Duration::from_secs(5));
+    let mut shown = String::new();
+    loop {
+        match store.acquire_lease(LEADER_KEY, owner, ttl).await {
+            Ok(lease) => return Some(lease),
+            Err(LeaseError::Held { owner: leader, .. }) => {
+                if leader != shown {
+                    tracing::info!(%leader, "following: another controller leads");
+                    shown = leader.clone();
+                }
+                shared.update(|s| s.leader = Some(leader));
+            }
+            Err(e) => tracing::warn!("cannot reach the leadership lease, will retry: {e}"),
+        }
+        tokio::select! {
+            () = cancel.cancelled() => return None,
+            () = tokio::time::sleep(every) => {}
+        }
+    }
+}
+
+/// Whether this controller still holds the leadership lease.
+async fn still_leading(store: &Store, owner: &str) -> bool {
+    match store.lease_holder(LEADER_KEY).await {
+        Ok(Some((holder, _))) => holder == owner,
+        Ok(None) => false,
+        // An unreachable store: no apply can take a device lease anyway; keep going.
+        Err(_) => true,
+    }
+}
+
+/// The reconcile loop's own state.
+struct Loop {
+    options: ControllerOptions,
+    shared: Arc<Shared>,
+    checkout: Option<Checkout>,
+    settings: ControllerSettings,
+    cancel: CancellationToken,
+    /// The leadership lease's key and this controller's owner name, checked before every
+    /// device change.
+    fence: (String, String),
+}
+
+impl Loop {
+    /// One pass: refresh the target, read and plan the devices the triggers cover, apply what
+    /// policy allows.
+    async fn pass(&mut self, triggers: &[Trigger]) {
+        let started = Instant::now();
+        let Some(checkout) = self.checkout.as_mut() else {
+            return;
+        };
+        let previous = checkout.target().cloned();
+        let applied = self.shared.state().applied;
+        let new_target = checkout.refresh(applied.as_deref()).await;
+        let refused = checkout.refused().cloned();
+        let Some(target) = checkout.target().cloned() else {
+            self.shared.update(|s| {
+                s.refused = refused.clone();
+                s.problem = Some(match &refused {
+                    Some(r) => format!("no valid commit to apply: {}", r.reason),
+                    None => "no valid commit to apply yet".into(),
+                });
+            });
+            return;
+        };
+        let commit_moved = new_target.is_some();
+        // A commit trigger with no new commit has nothing to look at again.
+        let only_commit = triggers.iter().all(|t| *t == Trigger::Commit);
+        if only_commit && !commit_moved {
+            self.shared.update(|s| s.refused = refused.clone());
+            return;
+        }
+        let desired = &target.inventory.desired;
+        self.settings = desired.fleet().controller.unwrap_or_default();
+        if let Ok(mut secret) = self.shared.hook_secret.write() {
+            *secret = self
+                .settings
+                .git_webhook_secret
+                .as_ref()
+                .map(|c| c.value.clone());
+        }
+
+        // Which devices: every one for a commit, a scan or a general request; else the ones
+        // asked for or due for a retry. A new commit's touched devices go first.
+        let all: Vec<String> = desired.devices.iter().map(|d| d.name.to_string()).collect();
+        let wanted = self.selection(triggers, commit_moved, &all);
+        let mut names: Vec<String> = all
+            .iter()
+            .filter(|n| wanted.as_ref().is_none_or(|w| w.contains(*n)))
+            .cloned()
+            .collect();
+        if let (true, Some(prev)) = (commit_moved, &previous) {
+            let touched = touched(&prev.inventory.desired, desired);
+            names.sort_by_key(|n| !touched.contains(n));
+        }
+        let forced_retry: BTreeSet<String> = triggers
+            .iter()
+            .filter_map(|t| match t {
+                Trigger::Manual(d) => Some(d.clone().map_or_else(|| all.clone(), |d| vec![d])),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+
+        let observations = reconcile::observe(
+            desired,
+            &names,
+            self.options.concurrency.max(1),
+            |_, _, _| {},
+        )
+        .await;
+        let plan = Plan::build(
+            desired,
+            &observations,
+            Some(target.commit.clone()),
+            PlanOptions { force: false },
+        );
+        let now = Instant::now();
+        let settings = self.settings.clone();
+        let mut to_apply = Vec::new();
+        // Devices on `hold` outside a window: only the changes that keep service go now.
+        let mut held: HashMap<String, Vec<Change>> = HashMap::new();
+        let paused = self.shared.state().paused;
+        let (window_open, window_problem) = match windows::parse_all(&settings.windows) {
+            Ok(w) => (windows::any_open(&w), None),
+            Err(e) => (false, Some(e)),
+        };
+        self.shared.update(|s| {
+            s.target = Some(target.commit.clone());
+            s.refused = refused.clone();
+            s.problem = window_problem.clone();
+            s.devices.retain(|name, _| all.contains(name));
+            for d in &plan.devices {
+                let policy = settings.policy_of(&d.device);
+                let state = s
+                    .devices
+                    .entry(d.device.clone())
+                    .or_insert_with(|| DeviceState::new(&d.device, policy));
+                state.policy = policy;
+                state.last_reconcile = Some(Timestamp::now());
+                state.last_commit = Some(target.commit.clone());
+                state.plan = Some(d.clone());
+                match &d.outcome {
+                    Outcome::Unknown { reason } => {
+                        state.sync = SyncState::Unknown;
+                        state.reachable = Some(false);
+                        state.changes = 0;
+                        state.message = format!("could not be read: {reason}");
+                    }
+                    Outcome::Error { message, .. } => {
+                        state.sync = SyncState::Failed;
+                        state.reachable = Some(true);
+                        state.changes = 0;
+                        state.message = format!("not planned: {message}");
+                    }
+                    Outcome::Planned { changes, .. } if changes.is_empty() => {
+                        state.sync = SyncState::InSync;
+                        state.reachable = Some(true);
+                        state.changes = 0;
+                        state.message = "matches the target".into();
+                        state.last_in_sync = Some(Timestamp::now());
+                        state.failures = 0;
+                        state.retry_at = None;
+                    }
+                    Outcome::Planned { changes, .. } => {
+                        state.reachable = Some(true);
+                        state.changes = changes.len();
+                        let retry_wait = !state.may_retry(now) && !forced_retry.contains(&d.device);
+                        if state.sync != SyncState::Failed || !retry_wait {
+                            state.sync = SyncState::Drifted;
+                        }
+                        state.message = if policy == Policy::Report {
+                            format!(
+                                "{} change(s) to make; policy `report`: not applied",
+                                changes.len()
+                            )
+                        } else if paused {
+                            format!("{} change(s) to make; applies are paused", changes.len())
+                        } else if retry_wait {
+                            format!(
+                                "{} change(s) to make; retrying after the last failure",
+                                changes.len()
+                            )
+                        } else if policy == Policy::Hold && !window_open {
+                            let now: Vec<Change> =
+                                changes.iter().filter(|c| keeps_service(c)).cloned().collect();
+                            let waiting = changes.len() - now.len();
+                            if now.is_empty() {
+                                format!(
+                                    "{waiting} change(s) interrupt service and wait for a maintenance window"
+                                )
+                            } else {
+                                let message = format!(
+                                    "applying {} change(s) that keep service; {waiting} wait for a maintenance window",
+                                    now.len()
+                                );
+                                to_apply.push(d.device.clone());
+                                held.insert(d.device.clone(), now);
+                                state.sync = SyncState::Applying;
+                                message
+                            }
+                        } else {
+                            to_apply.push(d.device.clone());
+                            state.sync = SyncState::Applying;
+                            format!("applying {} change(s)", changes.len())
+                        };
+                    }
+                }
+            }
+        });
+
+        if !to_apply.is_empty() {
+            let plan = if held.is_empty() {
+                plan
+            } else {
+                only_these_changes(plan, &held)
+            };
+            self.apply(&plan, desired, to_apply, triggers, &target.commit)
+                .await;
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        self.shared.metrics.pass_took(seconds);
+        self.shared.update(|s| {
+            s.passes += 1;
+            s.last_pass = Some(Timestamp::now());
+            let converged = s.devices.values().all(|d| d.sync == SyncState::InSync);
+            if converged {
+                s.applied = Some(target.commit.clone());
+            }
+        });
+        tracing::info!(
+            commit = %short(&target.commit),
+            devices = names.len(),
+            seconds,
+            "reconciled"
+        );
+        self.shared.emit(Event::Reconciled {
+            commit: target.commit.clone(),
+            devices: names.len(),
+            seconds,
+        });
+    }
+
+    /// The devices a pass covers, `None` for all.
+    fn selection(
+        &self,
+        triggers: &[Trigger],
+        commit_moved: bool,
+        all: &[String],
+    ) -> Option<BTreeSet<String>> {
+        let mut some = BTreeSet::new();
+        for t in triggers {
+            match t {
+                Trigger::Drift | Trigger::Manual(None) => return None,
+                Trigger::Commit if commit_moved => return None,
+                Trigger::Commit => {}
+                Trigger::Manual(Some(d)) => {
+                    some.insert(d.clone());
+                }
+                Trigger::Requeue => {
+                    let now = Instant::now();
+                    for d in self.shared.state().devices.values() {
+                        if d.sync == SyncState::Failed && d.may_retry(now) {
+                            some.insert(d.device.clone());
+                        }
+                    }
+                }
+            }
+        }
+        some.retain(|d| all.contains(d));
+        Some(some)
+    }
+
+    async fn apply(
+        &mut self,
+        plan: &Plan,
+        desired: &Desired,
+        devices: Vec<String>,
+        triggers: &[Trigger],
+        commit: &str,
+    ) {
+        let why = if triggers.iter().any(|t| matches!(t, Trigger::Manual(_))) {
+            "manual request"
+        } else if triggers.contains(&Trigger::Commit) {
+            "commit"
+        } else if triggers.contains(&Trigger::Requeue) {
+            "retry"
+        } else {
+            "drift"
+        };
+        let options = ApplyOptions {
+            force: false,
+            accept_new_host_keys: self.options.accept_new_host_keys,
+            concurrency: self.options.concurrency.max(1),
+            lease_ttl: self.options.lease_ttl,
+            devices: devices.clone(),
+            actor: self.options.actor.clone(),
+            trigger: format!("controller: {why} at {}", short(commit)),
+            fence: Some(self.fence.clone()),
+        };
+        let started = Instant::now();
+        let report = reconcile::apply(
+            plan,
+            desired,
+            &self.shared.store,
+            &options,
+            &self.cancel,
+            |_, _, _| {},
+        )
+        .await;
+        self.shared
+            .metrics
+            .apply_took(started.elapsed().as_secs_f64());
+        let now = Instant::now();
+        match report {
+            Ok(report) => {
+                let run = report.run.map(|r| r.0);
+                if let Some(run) = run {
+                    self.shared.emit(Event::Run {
+                        run,
+                        status: report.status.to_string(),
+                        devices: report.results.iter().map(|r| r.device.clone()).collect(),
+                    });
+                }
+                let results: HashMap<&str, _> = report
+                    .results
+                    .iter()
+                    .map(|r| (r.device.as_str(), r))
+                    .collect();
+                for r in &report.results {
+                    self.shared.metrics.applied(r.status.as_str());
+                    if r.status.is_success() {
+                        tracing::info!(device = %r.device, "{}", r.message);
+                    } else {
+                        tracing::warn!(device = %r.device, status = r.status.as_str(), "{}", r.message);
+                    }
+                }
+                for w in &report.warnings {
+                    tracing::warn!("{w}");
+                }
+                self.shared.update(|s| {
+                    for name in &devices {
+                        let Some(state) = s.devices.get_mut(name) else {
+                            continue;
+                        };
+                        let Some(r) = results.get(name.as_str()) else {
+                            state.sync = SyncState::Drifted;
+                            continue;
+                        };
+                        state.last_outcome = Some(r.status.as_str().to_string());
+                        state.last_run = run;
+                        state.message = r.message.clone();
+                        if r.status.is_success() {
+                            state.sync = SyncState::InSync;
+                            state.changes = 0;
+                            state.failures = 0;
+                            state.retry_at = None;
+                            state.last_in_sync = Some(Timestamp::now());
+                        } else if matches!(
+                            r.status,
+                            crate::apply::Status::Interrupted
+                                | crate::apply::Status::LeaseHeld
+                                | crate::apply::Status::Stale
+                        ) {
+                            // Nothing was sent: not a failure of the device's; the next
+                            // pass tries again without a backoff.
+                            state.sync = SyncState::Drifted;
+                        } else {
+                            state.sync = SyncState::Failed;
+                            let wait = state.failed(now);
+                            state.message =
+                                format!("{}; retrying in {} s", r.message, wait.as_secs());
+                        }
+                    }
+                });
+            }
+            Err(e) => {
+                tracing::error!("nothing was applied: {e}");
+                self.shared.update(|s| {
+                    s.problem = Some(format!("nothing was applied: {e}"));
+                    for name in &devices {
+                        if let Some(state) = s.devices.get_mut(name) {
+                            state.sync = SyncState::Failed;
+                            let wait = state.failed(now);
+                            state.message = format!(
+                                "not applied: the store could not record a run ({e}); retrying in {} s",
+                                wait.as_secs()
+                            );
+                        }
+                    }
+                });
+            }
+        }
+    }
+}
+
+/// Whether a change may go ahead outside a maintenance window: it interrupts nobody's service
+/// and deletes nothing (a delete can still be needed by a change that waits).
+fn keeps_service(c: &Change) -> bool {
+    c.action != Action::Delete && c.disruption != Disruption::Interrupt
+}
+
+/// The plan with some devices' changes replaced by a subset of them.
+fn only_these_changes(mut plan: Plan, subsets: &HashMap<String, Vec<Change>>) -> Plan {
+    for d in &mut plan.devices {
+        if let (Some(subset), Outcome::Planned { changes, .. }) =
+            (subsets.get(&d.device), &mut d.outcome)
+        {
+            *changes = subset.clone();
+        }
+    }
+    plan
+}
+
+/// The devices a change of desired state touches: their file, their subscribers, or (when
+/// gamops.yaml or plans.yaml changed) every device.
+fn touched(old: &Desired, new: &Desired) -> BTreeSet<String> {
+    let all = || new.devices.iter().map(|d| d.name.to_string()).collect();
+    if old.fleet.as_ref().map(|d| &d.value) != new.fleet.as_ref().map(|d| &d.value)
+        || old.plans.as_ref().map(|d| &d.value) != new.plans.as_ref().map(|d| &d.value)
+    {
+        return all();
+    }
+    let mut out = BTreeSet::new();
+    for d in &new.devices {
+        if old.device(d.name.as_str()).map(|o| &o.value) != Some(&d.value) {
+            out.insert(d.name.to_string());
+        }
+    }
+    let by_id = |desired: &Desired| -> HashMap<String, crate::model::Subscriber> {
+        desired
+            .subscribers
+            .iter()
+            .map(|s| (s.id.to_string(), s.value.clone()))
+            .collect()
+    };
+    let (before, after) = (by_id(old), by_id(new));
+    for (id, s) in &after {
+        if before.get(id) != Some(s) {
+            out.insert(s.device.to_string());
+        }
+    }
+    for (id, s) in &before {
+        if after.get(id) != Some(s) {
+            out.insert(s.device.to_string());
+        }
+    }
+    out
+}
