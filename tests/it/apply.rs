@@ -192,7 +192,7 @@ async fn a_device_value_holding_a_newline_or_a_quote_never_becomes_a_command() {
     let (_tmp, desired) = inventory();
     let lab = lab_gam(GamModel::Gam12C, "bldg-12-gam1").await;
     let (job1, _) = job(&lab, &desired, "bldg-12-gam1", "");
-    let r = apply_device(&job1, &NoJournal).await;
+    let r = apply_device(&job1, &NoJournal, &CancellationToken::new()).await;
     assert_eq!(r.status, Status::Applied, "{}", r.message);
     let id = {
         let d = lab.device.lock().unwrap();
@@ -235,7 +235,7 @@ async fn a_device_value_holding_a_newline_or_a_quote_never_becomes_a_command() {
 
         let (job2, _) = job(&lab, &desired, "bldg-12-gam1", "");
         assert!(!job2.changes.is_empty());
-        let r = apply_device(&job2, &NoJournal).await;
+        let r = apply_device(&job2, &NoJournal, &CancellationToken::new()).await;
         assert_eq!(
             (&r.status, r.sent.len()),
             (&Status::Failed, 0),

@@ -620,6 +620,7 @@ on_both! {
                 command: "gamops apply --database-url postgres://gamops:hunter2@db.example:5432/gamops?sslpassword=pw2 --auto-approve".into(),
                 commit: None,
                 plan_summary: None,
+                alive_for: None,
             })
             .await
             .unwrap();
