@@ -91,6 +91,7 @@ impl DeviceResult {
             remedy: None,
             sent: Vec::new(),
             timing: Timing::default(),
+            new_host_key: None,
         }
     }
 

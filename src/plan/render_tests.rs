@@ -269,6 +269,7 @@ fn device_strings_print_escaped() {
             assert!(!l.contains("| `y`"), "{l}");
         }
     }
+}
 
 /// Issue 11 (3): with every device unknown, no renderer claims the devices match.
 #[test]
