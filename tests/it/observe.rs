@@ -596,3 +596,48 @@ async fn a_read_that_trickles_past_its_deadline_is_unknown_with_the_reason() {
     assert!(reason.contains("deadline of 1 s"), "{reason}");
     assert!(took < Duration::from_secs(3), "took {took:?}");
 }
+
+/// Between gamops and `agent`, sends before each answer the answer to the request before it
+/// (as a duplicated or late datagram would arrive): every answer but the first is preceded by
+/// a stray carrying another request id.
+async fn stray_proxy(agent: SocketAddr) -> SocketAddr {
+    let front = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let addr = front.local_addr().unwrap();
+    tokio::spawn(async move {
+        let back = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        back.connect(agent).await.unwrap();
+        let (mut buf, mut answer) = (vec![0u8; 65_535], vec![0u8; 65_535]);
+        let mut last: Option<Vec<u8>> = None;
+        loop {
+            let Ok((n, client)) = front.recv_from(&mut buf).await else {
+                return;
+            };
+            back.send(&buf[..n]).await.unwrap();
+            let Ok(Ok(m)) =
+                tokio::time::timeout(Duration::from_secs(2), back.recv(&mut answer)).await
+            else {
+                continue;
+            };
+            if let Some(stale) = &last {
+                front.send_to(stale, client).await.unwrap();
+            }
+            front.send_to(&answer[..m], client).await.unwrap();
+            last = Some(answer[..m].to_vec());
+        }
+    });
+    addr
+}
+
+/// Issue 16, item 10: a stray datagram (an answer to another request) ended the try, and
+/// every try met one, so the read failed with "no answer after 3 tries", which was wrong.
+/// The answer is waited for by its request id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stray_answer_before_each_answer_is_dropped_and_the_read_succeeds() {
+    let agent = agent().await;
+    let proxy = stray_proxy(agent.local_addr()).await;
+    let mut target = v2c(proxy, "public");
+    target.timeout = Duration::from_secs(2);
+    let (observation, stats) = observe_with_stats(&target).await;
+    assert_is_the_fixture_device(&live(observation));
+    assert_eq!(stats.retries, 0, "no try was lost to a stray: {stats:?}");
+}

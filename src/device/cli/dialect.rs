@@ -217,7 +217,8 @@ pub fn error_in(output: &str) -> Option<String> {
         .map(str::trim)
         .filter(|l| l.starts_with('%') && !l.starts_with("% Saving"))
         .collect();
-    (!lines.is_empty()).then(|| lines.join(" "))
+    // Shown to people and journalled: a terminal escape in the device's text is escaped.
+    (!lines.is_empty()).then(|| crate::device::printable(&lines.join(" ")).into_owned())
 }
 
 #[cfg(test)]
@@ -284,7 +285,7 @@ mod tests {
     }
 
     #[test]
-        fn global_settings_render_one_line_each() {
+    fn global_settings_render_one_line_each() {
         assert_eq!(
             set_subscriber_model(SubscriberModel::PortAware),
             "ghn global subscriber-model port-aware"
@@ -348,6 +349,10 @@ mod tests {
         assert_eq!(
             error_in("Building configuration...\n% Saving 1234 bytes to flash: startup-config\n"),
             None
+        );
+        assert_eq!(
+            error_in("% Bad\u{1b}[2J name.\n"),
+            Some("% Bad\\u{1b}[2J name.".into())
         );
     }
 }

@@ -18,6 +18,7 @@ pub mod observe;
 pub mod oids;
 pub mod session;
 pub mod target;
+mod v2c;
 pub mod varbind;
 pub mod walk;
 

@@ -93,12 +93,19 @@ enum TryError {
 /// deadline bounds the whole anyway).
 const MAX_STRAYS: u32 = 8;
 
+/// The socket a session asks on: gamops's own for v2c (answers waited for by request id),
+/// snmp2's for v3.
+enum Transport {
+    V2c(super::v2c::V2cSocket),
+    V3(Box<AsyncSession>),
+}
+
 /// A session with one device.
 pub struct Session<'t> {
     target: &'t SnmpTarget,
     /// Boxed: small to move around (its 64 KiB receive buffer is on the heap, with snmp2's
     /// `heap_buffers` feature; inline, it overflowed test threads' stacks).
-    inner: Option<Box<AsyncSession>>,
+    inner: Option<Transport>,
     stats: ReadStats,
     answered: bool,
 }
@@ -225,12 +232,15 @@ impl<'t> Session<'t> {
     }
 
     /// Opens a socket; for v3, discovers the engine (one round trip).
-    async fn connect(&mut self) -> Result<Box<AsyncSession>, TryError> {
+    async fn connect(&mut self) -> Result<Transport, TryError> {
         let addr = self.target.addr;
         let req_id = starting_request_id();
         let opened = match &self.target.security {
             Security::V2c { community } => {
-                AsyncSession::new_v2c(addr, community.expose().as_bytes(), req_id).await
+                return super::v2c::V2cSocket::open(addr, community.expose().as_bytes(), req_id)
+                    .await
+                    .map(Transport::V2c)
+                    .map_err(|_| TryError::Retry("cannot open a socket"));
             }
             Security::V3 {
                 user,
@@ -267,12 +277,34 @@ impl<'t> Session<'t> {
                 Ok(Ok(())) => {}
             }
         }
-        Ok(session)
+        Ok(Transport::V3(session))
     }
 
     async fn try_once(&mut self, request: &Request<'_>) -> Result<Vec<VarBind>, TryError> {
-        let Some(session) = self.inner.as_mut() else {
-            return Err(TryError::Retry("no session"));
+        let session = match self.inner.as_mut() {
+            None => return Err(TryError::Retry("no session")),
+            Some(Transport::V2c(socket)) => {
+                // Checks the OIDs as the v3 path does (the same message when one cannot be sent).
+                request_oids(request)?;
+                self.stats.datagrams += 1;
+                let pdu = match request {
+                    Request::Get(oids) => super::v2c::Pdu::Get(oids),
+                    Request::GetBulk(oids, reps) => super::v2c::Pdu::GetBulk(oids, reps.get()),
+                };
+                let malformed = |m: String| TryError::Fatal(RequestError::Malformed(m));
+                return match socket
+                    .request(&pdu, self.target.timeout, copy_answer, malformed)
+                    .await?
+                {
+                    super::v2c::Answer::Got(vbs) => Ok(vbs),
+                    super::v2c::Answer::Timeout { strays: 0 } => Err(TryError::Retry("timeout")),
+                    super::v2c::Answer::Timeout { .. } => Err(TryError::Retry(
+                        "timeout (only answers to other requests came)",
+                    )),
+                    super::v2c::Answer::Unreachable => Err(TryError::Retry("port unreachable")),
+                };
+            }
+            Some(Transport::V3(session)) => session,
         };
         let oids = request_oids(request)?;
         let refs: Vec<&snmp2::Oid<'static>> = oids.iter().collect();
