@@ -33,6 +33,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/status", get(status))
         .route("/devices", get(devices))
         .route("/devices/{name}", get(device))
+        .route("/subscribers", get(subscribers))
         .route("/runs", get(runs))
         .route("/runs/{id}", get(run))
         .route("/events", get(events))
@@ -182,6 +183,70 @@ async fn device(State(shared): State<Arc<Shared>>, Path(name): Path<String>) -> 
             format!("no device {name} in the target commit"),
         ),
     }
+}
+
+#[derive(Deserialize)]
+struct SubscribersQuery {
+    /// Matched, ignoring case, against the id, name, device, endpoint MAC, VLAN and plan.
+    q: Option<String>,
+    device: Option<String>,
+    limit: Option<usize>,
+}
+
+/// The target commit's subscribers that match a search, with their device's sync state.
+async fn subscribers(
+    State(shared): State<Arc<Shared>>,
+    Query(q): Query<SubscribersQuery>,
+) -> Response {
+    let Some(inventory) = shared.desired.read().ok().and_then(|d| d.clone()) else {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no valid commit loaded yet",
+        );
+    };
+    let state = shared.state();
+    let needle = q.q.unwrap_or_default().to_lowercase();
+    let limit = q.limit.unwrap_or(100).min(10_000);
+    let mut total = 0usize;
+    let mut found = Vec::new();
+    for doc in &inventory.desired.subscribers {
+        let s = &doc.value;
+        if q.device.as_deref().is_some_and(|d| s.device.as_str() != d) {
+            continue;
+        }
+        let mac = s.endpoint.as_ref().map(|e| e.mac.value.to_string());
+        let name = s.name.as_ref().map(|n| n.value.to_string());
+        let hit = needle.is_empty()
+            || [
+                Some(s.id.to_string()),
+                name.clone(),
+                Some(s.device.to_string()),
+                mac.clone(),
+                Some(s.vlan.value.to_string()),
+                Some(s.plan.to_string()),
+            ]
+            .iter()
+            .flatten()
+            .any(|field| field.to_lowercase().contains(&needle));
+        if !hit {
+            continue;
+        }
+        total += 1;
+        if found.len() < limit {
+            found.push(json!({
+                "id": s.id.to_string(),
+                "name": name,
+                "device": s.device.to_string(),
+                "port": s.port.value,
+                "mac": mac,
+                "vlan": s.vlan.value,
+                "plan": s.plan.to_string(),
+                "status": s.status.value,
+                "device_sync": state.devices.get(s.device.as_str()).map(|d| d.sync),
+            }));
+        }
+    }
+    Json(json!({ "total": total, "subscribers": found })).into_response()
 }
 
 #[derive(Deserialize)]

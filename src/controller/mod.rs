@@ -168,6 +168,8 @@ pub struct Shared {
     pub branch: Option<String>,
     /// `controller.git_webhook_secret` of the target commit.
     hook_secret: RwLock<Option<crate::model::Credential>>,
+    /// The target commit's desired state, for the API's subscriber search.
+    pub desired: RwLock<Option<Arc<crate::inventory::Inventory>>>,
     wake: mpsc::UnboundedSender<Trigger>,
 }
 
@@ -289,6 +291,7 @@ pub async fn run(
             source::Origin::Head => None,
         },
         hook_secret: RwLock::new(None),
+        desired: RwLock::new(None),
         wake,
     });
     shared.update(|_| {});
@@ -483,6 +486,9 @@ impl Loop {
         }
         let desired = &target.inventory.desired;
         self.settings = desired.fleet().controller.unwrap_or_default();
+        if let Ok(mut shown) = self.shared.desired.write() {
+            *shown = Some(target.inventory.clone());
+        }
         if let Ok(mut secret) = self.shared.hook_secret.write() {
             *secret = self
                 .settings

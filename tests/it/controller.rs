@@ -187,6 +187,29 @@ async fn the_controller_converges_commits_only_and_says_what_it_does() {
     })
     .await;
 
+    // The subscriber search: by MAC (any case), and by device.
+    let (_, found) = c
+        .call("GET", "/api/v1/subscribers?q=00:0E:D8:00:01:8", Some(&read))
+        .await;
+    assert_eq!(found["total"], 4, "{found}");
+    assert!(
+        found["subscribers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["device"] == "gam-0001" && s["device_sync"] == "in-sync"),
+        "{found}"
+    );
+    let (_, found) = c
+        .call(
+            "GET",
+            "/api/v1/subscribers?device=gam-0000&limit=1",
+            Some(&read),
+        )
+        .await;
+    assert_eq!(found["total"], 4, "{found}");
+    assert_eq!(found["subscribers"].as_array().unwrap().len(), 1, "{found}");
+
     // Health, readiness and metrics answer anyone; the API needs a token with the scope.
     assert_eq!(c.call("GET", "/healthz", None).await.0, 200);
     assert_eq!(c.call("GET", "/readyz", None).await.0, 200);
