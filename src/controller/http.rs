@@ -16,10 +16,11 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::store::{RunFilter, RunId};
 
+use super::status::FleetState;
 use super::{Shared, Trigger};
 
 /// The scope that reads.
@@ -71,8 +72,8 @@ async fn authorize(
             "an API token is needed: `Authorization: Bearer TOKEN` (make one with gamops token create)",
         );
     };
-    let info = match shared.store.check_token(token.trim()).await {
-        Ok(Some(info)) => info,
+    let scopes = match shared.token_scopes(token.trim()).await {
+        Ok(Some(scopes)) => scopes,
         Ok(None) => return error(StatusCode::UNAUTHORIZED, "unknown API token"),
         Err(e) => {
             return error(
@@ -86,14 +87,13 @@ async fn authorize(
     } else {
         OPERATE
     };
-    let allowed = info
-        .scopes
+    let allowed = scopes
         .iter()
         .any(|s| s == needs || (needs == READ && s == OPERATE));
     if !allowed {
         return error(
             StatusCode::FORBIDDEN,
-            format!("token {} lacks the `{needs}` scope", info.name),
+            format!("the token lacks the `{needs}` scope"),
         );
     }
     next.run(request).await
@@ -102,7 +102,9 @@ async fn authorize(
 /// Ready when the store answers and, for the leader, a valid commit is loaded. A follower is
 /// ready to serve reads without a target of its own. `leader` says whether this one leads.
 async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
-    let state = shared.state();
+    let Some(state) = shared.read(FleetState::clone_without_devices) else {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "the state is unreadable");
+    };
     let leader = state.leader.as_deref() == Some(shared.owner.as_str());
     let mut problems = Vec::new();
     if state.leader.is_none() {
@@ -154,7 +156,11 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
 }
 
 async fn status(State(shared): State<Arc<Shared>>) -> Response {
-    let s = shared.state();
+    let s = shared.read(FleetState::clone_without_devices);
+    let counts = shared.read(|s| s.counts()).unwrap_or_default();
+    let Some(s) = s else {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "the state is unreadable");
+    };
     Json(json!({
         "paused": s.paused,
         "leader": s.leader,
@@ -164,25 +170,35 @@ async fn status(State(shared): State<Arc<Shared>>) -> Response {
         "passes": s.passes,
         "last_pass": s.last_pass,
         "problem": s.problem,
-        "devices": s.counts(),
+        "devices": counts,
     }))
     .into_response()
 }
 
+/// JSON written under the state's read lock: no copy of the state per request.
+fn json_of<T: serde::Serialize + ?Sized>(value: &T) -> Response {
+    match serde_json::to_vec(value) {
+        Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
 async fn devices(State(shared): State<Arc<Shared>>) -> Response {
-    let s = shared.state();
-    Json(s.devices.into_values().collect::<Vec<_>>()).into_response()
+    shared
+        .read(|s| json_of(&s.devices.values().collect::<Vec<_>>()))
+        .unwrap_or_else(|| error(StatusCode::INTERNAL_SERVER_ERROR, "the state is unreadable"))
 }
 
 async fn device(State(shared): State<Arc<Shared>>, Path(name): Path<String>) -> Response {
-    let s = shared.state();
-    match s.devices.get(&name) {
-        Some(d) => Json(json!({ "status": d, "plan": d.plan })).into_response(),
-        None => error(
-            StatusCode::NOT_FOUND,
-            format!("no device {name} in the target commit"),
-        ),
-    }
+    shared
+        .read(|s| match s.devices.get(&name) {
+            Some(d) => json_of(&json!({ "status": d, "plan": d.plan })),
+            None => error(
+                StatusCode::NOT_FOUND,
+                format!("no device {name} in the target commit"),
+            ),
+        })
+        .unwrap_or_else(|| error(StatusCode::INTERNAL_SERVER_ERROR, "the state is unreadable"))
 }
 
 #[derive(Deserialize)]
@@ -198,55 +214,28 @@ async fn subscribers(
     State(shared): State<Arc<Shared>>,
     Query(q): Query<SubscribersQuery>,
 ) -> Response {
-    let Some(inventory) = shared.desired.read().ok().and_then(|d| d.clone()) else {
+    let index = shared.search_index();
+    if index.commit.is_empty() {
         return error(
             StatusCode::SERVICE_UNAVAILABLE,
             "no valid commit loaded yet",
         );
-    };
-    let state = shared.state();
-    let needle = q.q.unwrap_or_default().to_lowercase();
-    let limit = q.limit.unwrap_or(100).min(10_000);
-    let mut total = 0usize;
-    let mut found = Vec::new();
-    for doc in &inventory.desired.subscribers {
-        let s = &doc.value;
-        if q.device.as_deref().is_some_and(|d| s.device.as_str() != d) {
-            continue;
-        }
-        let mac = s.endpoint.as_ref().map(|e| e.mac.value.to_string());
-        let name = s.name.as_ref().map(|n| n.value.to_string());
-        let hit = needle.is_empty()
-            || [
-                Some(s.id.to_string()),
-                name.clone(),
-                Some(s.device.to_string()),
-                mac.clone(),
-                Some(s.vlan.value.to_string()),
-                Some(s.plan.to_string()),
-            ]
-            .iter()
-            .flatten()
-            .any(|field| field.to_lowercase().contains(&needle));
-        if !hit {
-            continue;
-        }
-        total += 1;
-        if found.len() < limit {
-            found.push(json!({
-                "id": s.id.to_string(),
-                "name": name,
-                "device": s.device.to_string(),
-                "port": s.port.value,
-                "mac": mac,
-                "vlan": s.vlan.value,
-                "plan": s.plan.to_string(),
-                "status": s.status.value,
-                "device_sync": state.devices.get(s.device.as_str()).map(|d| d.sync),
-            }));
-        }
     }
-    Json(json!({ "total": total, "subscribers": found })).into_response()
+    let limit = q.limit.unwrap_or(100).min(10_000);
+    let (total, rows) = index.search(q.q.as_deref().unwrap_or(""), q.device.as_deref(), limit);
+    shared
+        .read(|s| {
+            let found: Vec<Value> = rows
+                .iter()
+                .map(|row| {
+                    let mut v = serde_json::to_value(row).unwrap_or_default();
+                    v["device_sync"] = json!(s.devices.get(&row.device).map(|d| d.sync));
+                    v
+                })
+                .collect();
+            json_of(&json!({ "commit": index.commit, "total": total, "subscribers": found }))
+        })
+        .unwrap_or_else(|| error(StatusCode::INTERNAL_SERVER_ERROR, "the state is unreadable"))
 }
 
 #[derive(Deserialize)]
@@ -298,7 +287,9 @@ async fn reconcile(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) -
         }
     };
     if let Some(name) = &request.device
-        && !shared.state().devices.contains_key(name)
+        && shared
+            .read(|s| !s.devices.contains_key(name))
+            .unwrap_or(true)
     {
         return error(
             StatusCode::NOT_FOUND,

@@ -23,6 +23,7 @@
 pub mod hooks;
 pub mod http;
 pub mod metrics;
+pub mod search;
 pub mod source;
 pub mod status;
 pub mod windows;
@@ -168,12 +169,55 @@ pub struct Shared {
     pub branch: Option<String>,
     /// `controller.git_webhook_secret` of the target commit.
     hook_secret: RwLock<Option<crate::model::Credential>>,
-    /// The target commit's desired state, for the API's subscriber search.
-    pub desired: RwLock<Option<Arc<crate::inventory::Inventory>>>,
+    /// The target commit's subscribers, ready to search (built once per target).
+    pub subscribers: RwLock<Arc<search::Subscribers>>,
+    /// Tokens the store vouched for lately: their hash, scopes, and when that was.
+    tokens: std::sync::Mutex<HashMap<String, (Vec<String>, Instant)>>,
     wake: mpsc::UnboundedSender<Trigger>,
 }
 
 impl Shared {
+    /// The subscriber search index of the target commit.
+    pub fn search_index(&self) -> Arc<search::Subscribers> {
+        self.subscribers
+            .read()
+            .map(|s| s.clone())
+            .unwrap_or_default()
+    }
+
+    /// The scopes of an API token: asked of the store at most every 10 s per token, so a
+    /// revoked token stops working within 10 s and a busy API does not query per request.
+    pub async fn token_scopes(
+        &self,
+        token: &str,
+    ) -> Result<Option<Vec<String>>, crate::store::StoreError> {
+        const FRESH: Duration = Duration::from_secs(10);
+        let key = token.to_string();
+        if let Ok(cache) = self.tokens.lock()
+            && let Some((scopes, at)) = cache.get(&key)
+            && at.elapsed() < FRESH
+        {
+            return Ok(Some(scopes.clone()));
+        }
+        let found = self.store.check_token(token).await?;
+        if let Ok(mut cache) = self.tokens.lock() {
+            match &found {
+                Some(info) => {
+                    cache.insert(key, (info.scopes.clone(), Instant::now()));
+                }
+                None => {
+                    cache.remove(&key);
+                }
+            }
+        }
+        Ok(found.map(|i| i.scopes))
+    }
+
+    /// Runs `f` on the state under its read lock (for the API: no copy of the whole state).
+    pub fn read<T>(&self, f: impl FnOnce(&FleetState) -> T) -> Option<T> {
+        self.state.read().ok().map(|s| f(&s))
+    }
+
     /// The push webhook's secret, resolved now; `None` when unset or unresolvable.
     pub fn hook_secret(&self) -> Option<crate::device::credentials::Secret> {
         let reference = self.hook_secret.read().ok()?.clone()?;
@@ -190,11 +234,6 @@ impl Shared {
     /// Asks the loop to look again.
     pub fn trigger(&self, t: Trigger) {
         let _ = self.wake.send(t);
-    }
-
-    /// A snapshot of the state (the lock is never held across an await).
-    pub fn state(&self) -> FleetState {
-        self.state.read().map(|s| s.clone()).unwrap_or_default()
     }
 
     /// Changes the state, updates the metrics, and tells listeners of devices whose sync
@@ -291,7 +330,8 @@ pub async fn run(
             source::Origin::Head => None,
         },
         hook_secret: RwLock::new(None),
-        desired: RwLock::new(None),
+        subscribers: RwLock::new(Arc::new(search::Subscribers::default())),
+        tokens: std::sync::Mutex::new(HashMap::new()),
         wake,
     });
     shared.update(|_| {});
@@ -356,11 +396,13 @@ pub async fn run(
                 .unwrap_or(looper.settings.interval.0)
                 .max(Duration::from_secs(1));
             let retry = shared
-                .state()
-                .devices
-                .values()
-                .filter_map(|d| d.retry_at.filter(|_| d.sync == SyncState::Failed))
-                .min();
+                .read(|s| {
+                    s.devices
+                        .values()
+                        .filter_map(|d| d.retry_at.filter(|_| d.sync == SyncState::Failed))
+                        .min()
+                })
+                .flatten();
             let wake_at = retry.map_or(next_scan, |r| r.min(next_scan));
             let first = tokio::select! {
                 biased;
@@ -464,7 +506,7 @@ impl Loop {
             return;
         };
         let previous = checkout.target().cloned();
-        let applied = self.shared.state().applied;
+        let applied = self.shared.read(|s| s.applied.clone()).flatten();
         let new_target = checkout.refresh(applied.as_deref()).await;
         let refused = checkout.refused().cloned();
         let Some(target) = checkout.target().cloned() else {
@@ -486,8 +528,11 @@ impl Loop {
         }
         let desired = &target.inventory.desired;
         self.settings = desired.fleet().controller.unwrap_or_default();
-        if let Ok(mut shown) = self.shared.desired.write() {
-            *shown = Some(target.inventory.clone());
+        if commit_moved || self.shared.search_index().commit != target.commit {
+            let index = search::Subscribers::new(&target.commit, desired);
+            if let Ok(mut shown) = self.shared.subscribers.write() {
+                *shown = Arc::new(index);
+            }
         }
         if let Ok(mut secret) = self.shared.hook_secret.write() {
             *secret = self
@@ -537,7 +582,7 @@ impl Loop {
         let mut to_apply = Vec::new();
         // Devices on `hold` outside a window: only the changes that keep service go now.
         let mut held: HashMap<String, Vec<Change>> = HashMap::new();
-        let paused = self.shared.state().paused;
+        let paused = self.shared.read(|s| s.paused).unwrap_or(false);
         let (window_open, window_problem) = match windows::parse_all(&settings.windows) {
             Ok(w) => (windows::any_open(&w), None),
             Err(e) => (false, Some(e)),
@@ -676,11 +721,13 @@ impl Loop {
                 }
                 Trigger::Requeue => {
                     let now = Instant::now();
-                    for d in self.shared.state().devices.values() {
-                        if d.sync == SyncState::Failed && d.may_retry(now) {
-                            some.insert(d.device.clone());
+                    self.shared.read(|s| {
+                        for d in s.devices.values() {
+                            if d.sync == SyncState::Failed && d.may_retry(now) {
+                                some.insert(d.device.clone());
+                            }
                         }
-                    }
+                    });
                 }
             }
         }
