@@ -372,3 +372,48 @@ async fn resume(State(shared): State<Arc<Shared>>) -> Response {
     shared.set_paused(false);
     Json(json!({ "paused": false })).into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    /// Every route `router` serves, as written in it.
+    fn routes() -> Vec<String> {
+        let source = include_str!("http.rs");
+        let mut api = false;
+        let mut out = Vec::new();
+        for line in source.lines() {
+            let line = line.trim();
+            if line.starts_with("let api = Router::new()") {
+                api = true;
+            }
+            if line.starts_with("Router::new()") && !line.contains("let api") {
+                api = false;
+            }
+            if let Some(rest) = line.strip_prefix(".route(\"")
+                && let Some(path) = rest.split('"').next()
+            {
+                out.push(if api {
+                    format!("/api/v1{path}")
+                } else {
+                    path.to_string()
+                });
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_openapi_file_describes_every_route() {
+        let doc: serde_json::Value =
+            serde_saphyr::from_str(include_str!("../../schemas/controller-api.openapi.yaml"))
+                .unwrap();
+        let paths = doc["paths"].as_object().unwrap();
+        let routes = routes();
+        assert!(routes.len() >= 14, "{routes:?}");
+        for r in &routes {
+            assert!(paths.contains_key(r), "{r} is not in the OpenAPI file");
+        }
+        for p in paths.keys() {
+            assert!(routes.contains(p), "{p} is described but not served");
+        }
+    }
+}

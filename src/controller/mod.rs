@@ -365,7 +365,7 @@ pub async fn run(
 
     let mut looper = Loop {
         shared: shared.clone(),
-        checkout: Some(Checkout::new(&options.inventory, options.origin.clone())),
+        checkout: Checkout::new(&options.inventory, options.origin.clone()),
         settings: ControllerSettings::default(),
         cancel: cancel.clone(),
         fence: (LEADER_KEY.to_string(), owner.clone()),
@@ -489,7 +489,7 @@ async fn still_leading(store: &Store, owner: &str) -> bool {
 struct Loop {
     options: ControllerOptions,
     shared: Arc<Shared>,
-    checkout: Option<Checkout>,
+    checkout: Checkout,
     settings: ControllerSettings,
     cancel: CancellationToken,
     /// The leadership lease's key and this controller's owner name, checked before every
@@ -502,9 +502,7 @@ impl Loop {
     /// policy allows.
     async fn pass(&mut self, triggers: &[Trigger]) {
         let started = Instant::now();
-        let Some(checkout) = self.checkout.as_mut() else {
-            return;
-        };
+        let checkout = &mut self.checkout;
         let previous = checkout.target().cloned();
         let applied = self.shared.read(|s| s.applied.clone()).flatten();
         let new_target = checkout.refresh(applied.as_deref()).await;
