@@ -22,11 +22,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gamops::inventory::Inventory;
-use gamops::lab::devices::from_inventory;
-use gamops::lab::fleetgen::{FleetSpec, write_fleet};
-use gamops::lab::runtime::{FaultSettings, Lab, LabOptions};
+use gamops::lab::runtime::{FaultSettings, Lab};
 use gamops::lab::seed::Seed;
+use gamops::lab::testbed::{Testbed, TestbedSpec};
 use serde_json::Value;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_gamops");
@@ -61,55 +59,20 @@ struct Setup {
 impl Setup {
     async fn start(devices: usize, subscribers: usize, latency_ms: u64) -> Setup {
         let tmp = tempfile::tempdir().expect("temp dir");
-        let dir = tmp.path().join("inventory");
-        write_fleet(
-            &FleetSpec {
+        let bed = Testbed::start(
+            &TestbedSpec {
                 devices,
                 subscribers_per_device: subscribers,
-                base_port: 20000,
+                seed: Seed::Converged,
+                snmp_timeout_ms: 2000,
+                snmp_retries: 2,
+                ..TestbedSpec::default()
             },
-            &dir,
+            &tmp.path().join("inventory"),
         )
-        .expect("fleet");
-        // Every subscriber active, so each one is on its device.
-        for entry in walkdir::WalkDir::new(dir.join("subscribers")) {
-            let path = entry.expect("walk").into_path();
-            if path.is_file() {
-                let text = std::fs::read_to_string(&path).expect("read");
-                std::fs::write(&path, text.replace("status: suspended", "status: active"))
-                    .expect("write");
-            }
-        }
-        let mut desired = Inventory::load_dir(&dir).expect("inventory").desired;
-        for dev in &mut desired.devices {
-            for port in [
-                dev.value.snmp.as_mut().map(|s| &mut s.port),
-                dev.value.ssh.as_mut().map(|s| &mut s.port),
-            ]
-            .into_iter()
-            .flatten()
-            {
-                *port = Some(gamops::model::Located::bare(0));
-            }
-        }
-        let prepared = from_inventory(&desired, Seed::Converged).expect("converged lab");
-        let lab = Lab::start(prepared.devices, LabOptions::default())
-            .await
-            .expect("lab");
-        for (i, d) in lab.devices().iter().enumerate() {
-            let snmp = 20000 + 2 * i as u16;
-            let path = dir.join(format!("devices/{}.yaml", d.name()));
-            let text = std::fs::read_to_string(&path).expect("device").replace(
-                &format!("snmp:\n  port: {snmp}\nssh:\n  port: {}\n", snmp + 1),
-                &format!(
-                    "snmp:\n  port: {}\n  timeout_ms: 2000\nssh:\n  port: {}\n  host_key: {}\n",
-                    d.snmp_addr().port(),
-                    d.ssh_addr().port(),
-                    d.host_key().fingerprint_sha256()
-                ),
-            );
-            std::fs::write(&path, text).expect("device");
-        }
+        .await
+        .expect("testbed");
+        let (lab, dir) = (bed.lab, bed.dir);
         if latency_ms > 0 {
             let faults = FaultSettings {
                 snmp_latency_ms: Some(latency_ms),

@@ -675,7 +675,8 @@ impl Loop {
             } else {
                 only_these_changes(plan, &held)
             };
-            self.apply(&plan, desired, to_apply, triggers, &target.commit)
+            let why = reason(triggers, commit_moved);
+            self.apply(&plan, desired, to_apply, why, &target.commit)
                 .await;
         }
         let seconds = started.elapsed().as_secs_f64();
@@ -738,18 +739,9 @@ impl Loop {
         plan: &Plan,
         desired: &Desired,
         devices: Vec<String>,
-        triggers: &[Trigger],
+        why: &str,
         commit: &str,
     ) {
-        let why = if triggers.iter().any(|t| matches!(t, Trigger::Manual(_))) {
-            "manual request"
-        } else if triggers.contains(&Trigger::Commit) {
-            "commit"
-        } else if triggers.contains(&Trigger::Requeue) {
-            "retry"
-        } else {
-            "drift"
-        };
         let options = ApplyOptions {
             force: false,
             accept_new_host_keys: self.options.accept_new_host_keys,
@@ -853,6 +845,20 @@ impl Loop {
                 });
             }
         }
+    }
+}
+
+/// What a pass that applies is recorded as having been started by: a new commit (whichever
+/// trigger noticed it), a manual request, a retry, or drift.
+fn reason(triggers: &[Trigger], commit_moved: bool) -> &'static str {
+    if commit_moved {
+        "commit"
+    } else if triggers.iter().any(|t| matches!(t, Trigger::Manual(_))) {
+        "manual request"
+    } else if triggers.contains(&Trigger::Requeue) {
+        "retry"
+    } else {
+        "drift"
     }
 }
 
