@@ -295,26 +295,6 @@ pub async fn run(
     listening: impl FnOnce(SocketAddr),
 ) -> Result<(), ControllerError> {
     let owner = format!("{} pid {}", options.actor, std::process::id());
-    // A store one controller owns (SQLite) refuses a second at once; on a shared one the
-    // second follows.
-    let first = match store
-        .acquire_lease(LEADER_KEY, &owner, options.lease_ttl)
-        .await
-    {
-        Ok(lease) => Some(lease),
-        Err(LeaseError::Held {
-            owner, expires_at, ..
-        }) if !options.follow => {
-            return Err(ControllerError::AnotherLeader {
-                owner,
-                until: expires_at,
-            });
-        }
-        Err(LeaseError::Held { .. }) => None,
-        Err(LeaseError::Store(e)) => return Err(e.into()),
-        Err(e) => return Err(ControllerError::Source(e.to_string())),
-    };
-
     let (wake, mut triggers) = mpsc::unbounded_channel();
     let shared = Arc::new(Shared {
         state: RwLock::new(FleetState {
@@ -336,6 +316,8 @@ pub async fn run(
     });
     shared.update(|_| {});
 
+    // What can fail for lack of set-up fails before the leadership lease is taken, so a
+    // corrected restart is not refused by our own lease.
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await
         .map_err(|source| ControllerError::Listen {
@@ -343,13 +325,6 @@ pub async fn run(
             source,
         })?;
     let addr = listener.local_addr().map_err(ControllerError::Server)?;
-    let server = tokio::spawn(
-        axum::serve(listener, http::router(shared.clone()))
-            .with_graceful_shutdown(cancel.clone().cancelled_owned())
-            .into_future(),
-    );
-    listening(addr);
-
     // A local checkout is watched; a remote is fetched on each scan and push webhook (its
     // clone's .git changes with every fetch, so watching it would only wake us up again).
     let watcher = match &options.origin {
@@ -362,6 +337,33 @@ pub async fn run(
         }
         source::Origin::Remote { .. } => None,
     };
+
+    // A store one controller owns (SQLite) refuses a second at once; on a shared one the
+    // second follows.
+    let first = match store
+        .acquire_lease(LEADER_KEY, &owner, options.lease_ttl)
+        .await
+    {
+        Ok(lease) => Some(lease),
+        Err(LeaseError::Held {
+            owner, expires_at, ..
+        }) if !options.follow => {
+            return Err(ControllerError::AnotherLeader {
+                owner,
+                until: expires_at,
+            });
+        }
+        Err(LeaseError::Held { .. }) => None,
+        Err(LeaseError::Store(e)) => return Err(e.into()),
+        Err(e) => return Err(ControllerError::Source(e.to_string())),
+    };
+
+    let server = tokio::spawn(
+        axum::serve(listener, http::router(shared.clone()))
+            .with_graceful_shutdown(cancel.clone().cancelled_owned())
+            .into_future(),
+    );
+    listening(addr);
 
     let mut looper = Loop {
         shared: shared.clone(),

@@ -700,3 +700,28 @@ async fn hold_applies_what_keeps_service_and_waits_for_a_window_for_the_rest() {
     let out = c.stop().await;
     assert_eq!(out.status.code(), Some(0), "{}", code_and_text(&out).1);
 }
+
+/// An inventory that is not in git is refused with a hint, and leaves no lease behind: once
+/// committed, the controller starts at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inventory_outside_git_is_refused_and_the_fix_needs_no_wait() {
+    let f = FleetLab::start(1, 1, Duration::from_secs(1)).await;
+    let out = f.gamops(&["controller", "--listen", "127.0.0.1:0"]).await;
+    let (code, text) = code_and_text(&out);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("is not in a git repository"), "{text}");
+    assert!(
+        text.contains("hint: ") && text.contains("git init"),
+        "{text}"
+    );
+    git(&f.dir, &["init", "-q", "-b", "main"]);
+    git(&f.dir, &["add", "-A"]);
+    git(&f.dir, &["commit", "-qm", "fleet"]);
+    let c = Controller::start(&f, &[]).await;
+    eventually("the device converged", || async {
+        f.state("gam-0000").running.subscribers.len() == 1
+    })
+    .await;
+    let out = c.stop().await;
+    assert_eq!(out.status.code(), Some(0), "{}", code_and_text(&out).1);
+}
