@@ -184,26 +184,10 @@ fn remedy_flag(remedy: Option<Remedy>) -> &'static str {
     }
 }
 
-/// Parses a lease time to live: seconds, or a number with a unit (`ms`, `s`, `m`, `h`); at
-/// least one second.
-fn parse_ttl(text: &str) -> Result<Duration, String> {
-    let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (number, unit) = t.split_at(split);
-    let n: u64 = number
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration: write seconds (600) or 600s, 10m, 1h"))?;
-    let ttl = match unit.trim() {
-        "" | "s" => Duration::from_secs(n),
-        "ms" => Duration::from_millis(n),
-        "m" | "min" => Duration::from_secs(n.saturating_mul(60)),
-        "h" => Duration::from_secs(n.saturating_mul(3600)),
-        other => {
-            return Err(format!(
-                "unknown unit {other:?} in {text:?}: use ms, s, m or h (600s, 10m, 1h)"
-            ));
-        }
-    };
+/// Parses a lease time to live: a length of time (seconds, or with a unit: `ms`, `s`, `m`,
+/// `h`) of at least one second.
+pub(crate) fn parse_ttl(text: &str) -> Result<Duration, String> {
+    let ttl = text.parse::<crate::model::Interval>()?.0;
     if ttl < Duration::from_secs(1) {
         return Err(format!(
             "{text:?} is too short for a lease: give at least 1s"

@@ -41,8 +41,8 @@ pub struct Args {
     #[arg(long, default_value_t = crate::apply::DEFAULT_CONCURRENCY)]
     pub concurrency: usize,
     /// How long device leases (and the controller's own) last without renewal.
-    #[arg(long, value_name = "DURATION", default_value = "600s")]
-    pub lease_ttl: Interval,
+    #[arg(long, value_name = "DURATION", default_value = "600s", value_parser = super::apply::parse_ttl)]
+    pub lease_ttl: Duration,
     /// Trust a device's SSH host key on first contact when its file pins none.
     #[arg(long)]
     pub accept_new_host_keys: bool,
@@ -93,7 +93,7 @@ pub fn run(args: Args) -> Result<u8, CommandError> {
         paused: args.paused,
         interval: args.interval.map(|i| i.0),
         concurrency: args.concurrency,
-        lease_ttl: args.lease_ttl.0.max(Duration::from_secs(1)),
+        lease_ttl: args.lease_ttl,
         accept_new_host_keys: args.accept_new_host_keys,
         actor: format!("controller@{}", host()),
         follow: false,

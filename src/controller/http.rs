@@ -16,10 +16,11 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::store::{RunFilter, RunId};
 
+use super::status::FleetState;
 use super::{Shared, Trigger};
 
 /// The scope that reads.
@@ -33,6 +34,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/status", get(status))
         .route("/devices", get(devices))
         .route("/devices/{name}", get(device))
+        .route("/subscribers", get(subscribers))
         .route("/runs", get(runs))
         .route("/runs/{id}", get(run))
         .route("/events", get(events))
@@ -70,8 +72,8 @@ async fn authorize(
             "an API token is needed: `Authorization: Bearer TOKEN` (make one with gamops token create)",
         );
     };
-    let info = match shared.store.check_token(token.trim()).await {
-        Ok(Some(info)) => info,
+    let scopes = match shared.token_scopes(token.trim()).await {
+        Ok(Some(scopes)) => scopes,
         Ok(None) => return error(StatusCode::UNAUTHORIZED, "unknown API token"),
         Err(e) => {
             return error(
@@ -85,14 +87,13 @@ async fn authorize(
     } else {
         OPERATE
     };
-    let allowed = info
-        .scopes
+    let allowed = scopes
         .iter()
         .any(|s| s == needs || (needs == READ && s == OPERATE));
     if !allowed {
         return error(
             StatusCode::FORBIDDEN,
-            format!("token {} lacks the `{needs}` scope", info.name),
+            format!("the token lacks the `{needs}` scope"),
         );
     }
     next.run(request).await
@@ -101,7 +102,9 @@ async fn authorize(
 /// Ready when the store answers and, for the leader, a valid commit is loaded. A follower is
 /// ready to serve reads without a target of its own. `leader` says whether this one leads.
 async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
-    let state = shared.state();
+    let Some(state) = shared.read(FleetState::clone_without_devices) else {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "the state is unreadable");
+    };
     let leader = state.leader.as_deref() == Some(shared.owner.as_str());
     let mut problems = Vec::new();
     if state.leader.is_none() {
@@ -153,7 +156,11 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
 }
 
 async fn status(State(shared): State<Arc<Shared>>) -> Response {
-    let s = shared.state();
+    let s = shared.read(FleetState::clone_without_devices);
+    let counts = shared.read(|s| s.counts()).unwrap_or_default();
+    let Some(s) = s else {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "the state is unreadable");
+    };
     Json(json!({
         "paused": s.paused,
         "leader": s.leader,
@@ -163,25 +170,72 @@ async fn status(State(shared): State<Arc<Shared>>) -> Response {
         "passes": s.passes,
         "last_pass": s.last_pass,
         "problem": s.problem,
-        "devices": s.counts(),
+        "devices": counts,
     }))
     .into_response()
 }
 
+/// JSON written under the state's read lock: no copy of the state per request.
+fn json_of<T: serde::Serialize + ?Sized>(value: &T) -> Response {
+    match serde_json::to_vec(value) {
+        Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
 async fn devices(State(shared): State<Arc<Shared>>) -> Response {
-    let s = shared.state();
-    Json(s.devices.into_values().collect::<Vec<_>>()).into_response()
+    shared
+        .read(|s| json_of(&s.devices.values().collect::<Vec<_>>()))
+        .unwrap_or_else(|| error(StatusCode::INTERNAL_SERVER_ERROR, "the state is unreadable"))
 }
 
 async fn device(State(shared): State<Arc<Shared>>, Path(name): Path<String>) -> Response {
-    let s = shared.state();
-    match s.devices.get(&name) {
-        Some(d) => Json(json!({ "status": d, "plan": d.plan })).into_response(),
-        None => error(
-            StatusCode::NOT_FOUND,
-            format!("no device {name} in the target commit"),
-        ),
+    shared
+        .read(|s| match s.devices.get(&name) {
+            Some(d) => json_of(&json!({ "status": d, "plan": d.plan })),
+            None => error(
+                StatusCode::NOT_FOUND,
+                format!("no device {name} in the target commit"),
+            ),
+        })
+        .unwrap_or_else(|| error(StatusCode::INTERNAL_SERVER_ERROR, "the state is unreadable"))
+}
+
+#[derive(Deserialize)]
+struct SubscribersQuery {
+    /// Matched, ignoring case, against the id, name, device, endpoint MAC, VLAN and plan.
+    q: Option<String>,
+    device: Option<String>,
+    limit: Option<usize>,
+}
+
+/// The target commit's subscribers that match a search, with their device's sync state.
+async fn subscribers(
+    State(shared): State<Arc<Shared>>,
+    Query(q): Query<SubscribersQuery>,
+) -> Response {
+    let index = shared.search_index();
+    if index.commit.is_empty() {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no valid commit loaded yet",
+        );
     }
+    let limit = q.limit.unwrap_or(100).min(10_000);
+    let (total, rows) = index.search(q.q.as_deref().unwrap_or(""), q.device.as_deref(), limit);
+    shared
+        .read(|s| {
+            let found: Vec<Value> = rows
+                .iter()
+                .map(|row| {
+                    let mut v = serde_json::to_value(row).unwrap_or_default();
+                    v["device_sync"] = json!(s.devices.get(&row.device).map(|d| d.sync));
+                    v
+                })
+                .collect();
+            json_of(&json!({ "commit": index.commit, "total": total, "subscribers": found }))
+        })
+        .unwrap_or_else(|| error(StatusCode::INTERNAL_SERVER_ERROR, "the state is unreadable"))
 }
 
 #[derive(Deserialize)]
@@ -233,7 +287,9 @@ async fn reconcile(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) -
         }
     };
     if let Some(name) = &request.device
-        && !shared.state().devices.contains_key(name)
+        && shared
+            .read(|s| !s.devices.contains_key(name))
+            .unwrap_or(true)
     {
         return error(
             StatusCode::NOT_FOUND,
@@ -315,4 +371,49 @@ async fn pause(State(shared): State<Arc<Shared>>) -> Response {
 async fn resume(State(shared): State<Arc<Shared>>) -> Response {
     shared.set_paused(false);
     Json(json!({ "paused": false })).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every route `router` serves, as written in it.
+    fn routes() -> Vec<String> {
+        let source = include_str!("http.rs");
+        let mut api = false;
+        let mut out = Vec::new();
+        for line in source.lines() {
+            let line = line.trim();
+            if line.starts_with("let api = Router::new()") {
+                api = true;
+            }
+            if line.starts_with("Router::new()") && !line.contains("let api") {
+                api = false;
+            }
+            if let Some(rest) = line.strip_prefix(".route(\"")
+                && let Some(path) = rest.split('"').next()
+            {
+                out.push(if api {
+                    format!("/api/v1{path}")
+                } else {
+                    path.to_string()
+                });
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_openapi_file_describes_every_route() {
+        let doc: serde_json::Value =
+            serde_saphyr::from_str(include_str!("../../schemas/controller-api.openapi.yaml"))
+                .unwrap();
+        let paths = doc["paths"].as_object().unwrap();
+        let routes = routes();
+        assert!(routes.len() >= 14, "{routes:?}");
+        for r in &routes {
+            assert!(paths.contains_key(r), "{r} is not in the OpenAPI file");
+        }
+        for p in paths.keys() {
+            assert!(routes.contains(p), "{p} is described but not served");
+        }
+    }
 }

@@ -23,6 +23,7 @@
 pub mod hooks;
 pub mod http;
 pub mod metrics;
+pub mod search;
 pub mod source;
 pub mod status;
 pub mod windows;
@@ -168,10 +169,55 @@ pub struct Shared {
     pub branch: Option<String>,
     /// `controller.git_webhook_secret` of the target commit.
     hook_secret: RwLock<Option<crate::model::Credential>>,
+    /// The target commit's subscribers, ready to search (built once per target).
+    pub subscribers: RwLock<Arc<search::Subscribers>>,
+    /// Tokens the store vouched for lately: their hash, scopes, and when that was.
+    tokens: std::sync::Mutex<HashMap<String, (Vec<String>, Instant)>>,
     wake: mpsc::UnboundedSender<Trigger>,
 }
 
 impl Shared {
+    /// The subscriber search index of the target commit.
+    pub fn search_index(&self) -> Arc<search::Subscribers> {
+        self.subscribers
+            .read()
+            .map(|s| s.clone())
+            .unwrap_or_default()
+    }
+
+    /// The scopes of an API token: asked of the store at most every 10 s per token, so a
+    /// revoked token stops working within 10 s and a busy API does not query per request.
+    pub async fn token_scopes(
+        &self,
+        token: &str,
+    ) -> Result<Option<Vec<String>>, crate::store::StoreError> {
+        const FRESH: Duration = Duration::from_secs(10);
+        let key = token.to_string();
+        if let Ok(cache) = self.tokens.lock()
+            && let Some((scopes, at)) = cache.get(&key)
+            && at.elapsed() < FRESH
+        {
+            return Ok(Some(scopes.clone()));
+        }
+        let found = self.store.check_token(token).await?;
+        if let Ok(mut cache) = self.tokens.lock() {
+            match &found {
+                Some(info) => {
+                    cache.insert(key, (info.scopes.clone(), Instant::now()));
+                }
+                None => {
+                    cache.remove(&key);
+                }
+            }
+        }
+        Ok(found.map(|i| i.scopes))
+    }
+
+    /// Runs `f` on the state under its read lock (for the API: no copy of the whole state).
+    pub fn read<T>(&self, f: impl FnOnce(&FleetState) -> T) -> Option<T> {
+        self.state.read().ok().map(|s| f(&s))
+    }
+
     /// The push webhook's secret, resolved now; `None` when unset or unresolvable.
     pub fn hook_secret(&self) -> Option<crate::device::credentials::Secret> {
         let reference = self.hook_secret.read().ok()?.clone()?;
@@ -188,11 +234,6 @@ impl Shared {
     /// Asks the loop to look again.
     pub fn trigger(&self, t: Trigger) {
         let _ = self.wake.send(t);
-    }
-
-    /// A snapshot of the state (the lock is never held across an await).
-    pub fn state(&self) -> FleetState {
-        self.state.read().map(|s| s.clone()).unwrap_or_default()
     }
 
     /// Changes the state, updates the metrics, and tells listeners of devices whose sync
@@ -254,6 +295,49 @@ pub async fn run(
     listening: impl FnOnce(SocketAddr),
 ) -> Result<(), ControllerError> {
     let owner = format!("{} pid {}", options.actor, std::process::id());
+    let (wake, mut triggers) = mpsc::unbounded_channel();
+    let shared = Arc::new(Shared {
+        state: RwLock::new(FleetState {
+            paused: options.paused,
+            ..FleetState::default()
+        }),
+        metrics: Metrics::new(),
+        store: store.clone(),
+        events: tokio::sync::broadcast::channel(1024).0,
+        owner: owner.clone(),
+        branch: match &options.origin {
+            source::Origin::Remote { branch, .. } => Some(branch.clone()),
+            source::Origin::Head => None,
+        },
+        hook_secret: RwLock::new(None),
+        subscribers: RwLock::new(Arc::new(search::Subscribers::default())),
+        tokens: std::sync::Mutex::new(HashMap::new()),
+        wake,
+    });
+    shared.update(|_| {});
+
+    // What can fail for lack of set-up fails before the leadership lease is taken, so a
+    // corrected restart is not refused by our own lease.
+    let listener = tokio::net::TcpListener::bind(options.listen)
+        .await
+        .map_err(|source| ControllerError::Listen {
+            addr: options.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(ControllerError::Server)?;
+    // A local checkout is watched; a remote is fetched on each scan and push webhook (its
+    // clone's .git changes with every fetch, so watching it would only wake us up again).
+    let watcher = match &options.origin {
+        source::Origin::Head => {
+            let shared = shared.clone();
+            Some(
+                source::watch(&options.inventory, move || shared.trigger(Trigger::Commit))
+                    .map_err(ControllerError::Source)?,
+            )
+        }
+        source::Origin::Remote { .. } => None,
+    };
+
     // A store one controller owns (SQLite) refuses a second at once; on a shared one the
     // second follows.
     let first = match store
@@ -274,32 +358,6 @@ pub async fn run(
         Err(e) => return Err(ControllerError::Source(e.to_string())),
     };
 
-    let (wake, mut triggers) = mpsc::unbounded_channel();
-    let shared = Arc::new(Shared {
-        state: RwLock::new(FleetState {
-            paused: options.paused,
-            ..FleetState::default()
-        }),
-        metrics: Metrics::new(),
-        store: store.clone(),
-        events: tokio::sync::broadcast::channel(1024).0,
-        owner: owner.clone(),
-        branch: match &options.origin {
-            source::Origin::Remote { branch, .. } => Some(branch.clone()),
-            source::Origin::Head => None,
-        },
-        hook_secret: RwLock::new(None),
-        wake,
-    });
-    shared.update(|_| {});
-
-    let listener = tokio::net::TcpListener::bind(options.listen)
-        .await
-        .map_err(|source| ControllerError::Listen {
-            addr: options.listen,
-            source,
-        })?;
-    let addr = listener.local_addr().map_err(ControllerError::Server)?;
     // The shared HTTP limits (issue 16), with connections that may live an hour: event
     // streams (SSE) stay open, and their clients reconnect after.
     let server = tokio::spawn(crate::http_server::serve(
@@ -313,22 +371,9 @@ pub async fn run(
     ));
     listening(addr);
 
-    // A local checkout is watched; a remote is fetched on each scan and push webhook (its
-    // clone's .git changes with every fetch, so watching it would only wake us up again).
-    let watcher = match &options.origin {
-        source::Origin::Head => {
-            let shared = shared.clone();
-            Some(
-                source::watch(&options.inventory, move || shared.trigger(Trigger::Commit))
-                    .map_err(ControllerError::Source)?,
-            )
-        }
-        source::Origin::Remote { .. } => None,
-    };
-
     let mut looper = Loop {
         shared: shared.clone(),
-        checkout: Some(Checkout::new(&options.inventory, options.origin.clone())),
+        checkout: Checkout::new(&options.inventory, options.origin.clone()),
         settings: ControllerSettings::default(),
         cancel: cancel.clone(),
         fence: (LEADER_KEY.to_string(), owner.clone()),
@@ -359,11 +404,13 @@ pub async fn run(
                 .unwrap_or(looper.settings.interval.0)
                 .max(Duration::from_secs(1));
             let retry = shared
-                .state()
-                .devices
-                .values()
-                .filter_map(|d| d.retry_at.filter(|_| d.sync == SyncState::Failed))
-                .min();
+                .read(|s| {
+                    s.devices
+                        .values()
+                        .filter_map(|d| d.retry_at.filter(|_| d.sync == SyncState::Failed))
+                        .min()
+                })
+                .flatten();
             let wake_at = retry.map_or(next_scan, |r| r.min(next_scan));
             let first = tokio::select! {
                 biased;
@@ -448,7 +495,7 @@ async fn still_leading(store: &Store, owner: &str) -> bool {
 struct Loop {
     options: ControllerOptions,
     shared: Arc<Shared>,
-    checkout: Option<Checkout>,
+    checkout: Checkout,
     settings: ControllerSettings,
     cancel: CancellationToken,
     /// The leadership lease's key and this controller's owner name, checked before every
@@ -461,11 +508,9 @@ impl Loop {
     /// policy allows.
     async fn pass(&mut self, triggers: &[Trigger]) {
         let started = Instant::now();
-        let Some(checkout) = self.checkout.as_mut() else {
-            return;
-        };
+        let checkout = &mut self.checkout;
         let previous = checkout.target().cloned();
-        let applied = self.shared.state().applied;
+        let applied = self.shared.read(|s| s.applied.clone()).flatten();
         let new_target = checkout.refresh(applied.as_deref()).await;
         let refused = checkout.refused().cloned();
         let Some(target) = checkout.target().cloned() else {
@@ -487,6 +532,12 @@ impl Loop {
         }
         let desired = &target.inventory.desired;
         self.settings = desired.fleet().controller.unwrap_or_default();
+        if commit_moved || self.shared.search_index().commit != target.commit {
+            let index = search::Subscribers::new(&target.commit, desired);
+            if let Ok(mut shown) = self.shared.subscribers.write() {
+                *shown = Arc::new(index);
+            }
+        }
         if let Ok(mut secret) = self.shared.hook_secret.write() {
             *secret = self
                 .settings
@@ -535,7 +586,7 @@ impl Loop {
         let mut to_apply = Vec::new();
         // Devices on `hold` outside a window: only the changes that keep service go now.
         let mut held: HashMap<String, Vec<Change>> = HashMap::new();
-        let paused = self.shared.state().paused;
+        let paused = self.shared.read(|s| s.paused).unwrap_or(false);
         let (window_open, window_problem) = match windows::parse_all(&settings.windows) {
             Ok(w) => (windows::any_open(&w), None),
             Err(e) => (false, Some(e)),
@@ -630,7 +681,8 @@ impl Loop {
             } else {
                 only_these_changes(plan, &held)
             };
-            self.apply(&plan, desired, to_apply, triggers, &target.commit)
+            let why = reason(triggers, commit_moved);
+            self.apply(&plan, desired, to_apply, why, &target.commit)
                 .await;
         }
         let seconds = started.elapsed().as_secs_f64();
@@ -674,11 +726,13 @@ impl Loop {
                 }
                 Trigger::Requeue => {
                     let now = Instant::now();
-                    for d in self.shared.state().devices.values() {
-                        if d.sync == SyncState::Failed && d.may_retry(now) {
-                            some.insert(d.device.clone());
+                    self.shared.read(|s| {
+                        for d in s.devices.values() {
+                            if d.sync == SyncState::Failed && d.may_retry(now) {
+                                some.insert(d.device.clone());
+                            }
                         }
-                    }
+                    });
                 }
             }
         }
@@ -691,18 +745,9 @@ impl Loop {
         plan: &Plan,
         desired: &Desired,
         devices: Vec<String>,
-        triggers: &[Trigger],
+        why: &str,
         commit: &str,
     ) {
-        let why = if triggers.iter().any(|t| matches!(t, Trigger::Manual(_))) {
-            "manual request"
-        } else if triggers.contains(&Trigger::Commit) {
-            "commit"
-        } else if triggers.contains(&Trigger::Requeue) {
-            "retry"
-        } else {
-            "drift"
-        };
         let options = ApplyOptions {
             force: false,
             accept_new_host_keys: self.options.accept_new_host_keys,
@@ -806,6 +851,20 @@ impl Loop {
                 });
             }
         }
+    }
+}
+
+/// What a pass that applies is recorded as having been started by: a new commit (whichever
+/// trigger noticed it), a manual request, a retry, or drift.
+fn reason(triggers: &[Trigger], commit_moved: bool) -> &'static str {
+    if commit_moved {
+        "commit"
+    } else if triggers.iter().any(|t| matches!(t, Trigger::Manual(_))) {
+        "manual request"
+    } else if triggers.contains(&Trigger::Requeue) {
+        "retry"
+    } else {
+        "drift"
     }
 }
 

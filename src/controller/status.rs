@@ -144,6 +144,21 @@ pub struct FleetState {
 }
 
 impl FleetState {
+    /// The state without its devices: what the status and readiness answers need.
+    pub fn clone_without_devices(&self) -> FleetState {
+        FleetState {
+            paused: self.paused,
+            leader: self.leader.clone(),
+            target: self.target.clone(),
+            refused: self.refused.clone(),
+            applied: self.applied.clone(),
+            passes: self.passes,
+            last_pass: self.last_pass,
+            problem: self.problem.clone(),
+            devices: BTreeMap::new(),
+        }
+    }
+
     /// Devices by sync state, every state present.
     pub fn counts(&self) -> BTreeMap<&'static str, usize> {
         let mut counts: BTreeMap<&'static str, usize> =

@@ -4,7 +4,8 @@
 //! - [`seed`] and [`devices`]: what a lab serves (from an inventory, generated, from a walk);
 //! - [`runtime`]: a running lab (every device's SNMP agent, SSH server and uptime clock);
 //! - [`admin`]: the HTTP admin interface that injects faults at run time;
-//! - [`persist`]: the state file that survives a restart.
+//! - [`persist`]: the state file that survives a restart;
+//! - [`testbed`]: a generated fleet served by a lab, its inventory pointing at it.
 //!
 //! Nothing outside `cli` and the tests depends on this module.
 
@@ -21,3 +22,4 @@ pub mod seed;
 pub mod snmp;
 pub mod ssh;
 pub mod terminal;
+pub mod testbed;

@@ -184,7 +184,8 @@ pub async fn apply(
             ));
         }
     }
-    let status = if cancel.is_cancelled() {
+    // A stop that came after every device ended well interrupted nothing.
+    let status = if cancel.is_cancelled() && !results.iter().all(|r| r.status.is_success()) {
         RunStatus::Interrupted
     } else if results.iter().all(|r| r.status.is_success()) {
         RunStatus::Succeeded

@@ -479,7 +479,7 @@ use std::process::{Command, Output, Stdio};
 use gamops::lab::device::config::render as render_config;
 use gamops::lab::fleetgen::{FleetSpec, write_fleet};
 use gamops::lab::runtime::{FaultSettings, Lab, LabDevice, LabOptions};
-use gamops::lab::seed::Seed;
+use gamops::lab::testbed::{Testbed, TestbedSpec};
 use gamops::store::{Store, StoreLocation};
 
 /// The generated fleet's first SNMP port; the lab serves on free ports instead and the device
@@ -501,62 +501,25 @@ impl FleetLab {
         reboot_downtime: Duration,
     ) -> FleetLab {
         let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().join("inventory");
-        write_fleet(
-            &FleetSpec {
+        let bed = Testbed::start(
+            &TestbedSpec {
                 devices,
                 subscribers_per_device: subscribers,
-                base_port: FLEET_BASE_PORT,
+                options: LabOptions {
+                    reboot_downtime,
+                    ..LabOptions::default()
+                },
+                ..TestbedSpec::default()
             },
-            &dir,
-        )
-        .unwrap();
-        // Every subscriber active, so each one is on its device.
-        for entry in walkdir::WalkDir::new(dir.join("subscribers")) {
-            let path = entry.unwrap().into_path();
-            if path.is_file() {
-                let text = std::fs::read_to_string(&path).unwrap();
-                std::fs::write(&path, text.replace("status: suspended", "status: active")).unwrap();
-            }
-        }
-        let mut desired = Inventory::load_dir(&dir).unwrap().desired;
-        for dev in &mut desired.devices {
-            for port in [
-                dev.value.snmp.as_mut().map(|s| &mut s.port),
-                dev.value.ssh.as_mut().map(|s| &mut s.port),
-            ]
-            .into_iter()
-            .flatten()
-            {
-                *port = Some(gamops::model::Located::bare(0));
-            }
-        }
-        let prepared = gamops::lab::devices::from_inventory(&desired, Seed::Empty).unwrap();
-        let lab = Lab::start(
-            prepared.devices,
-            LabOptions {
-                reboot_downtime,
-                ..LabOptions::default()
-            },
+            &tmp.path().join("inventory"),
         )
         .await
         .unwrap();
-        for (i, d) in lab.devices().iter().enumerate() {
-            let snmp = FLEET_BASE_PORT + 2 * i as u16;
-            let path = dir.join(format!("devices/{}.yaml", d.name()));
-            let text = std::fs::read_to_string(&path).unwrap().replace(
-                &format!("snmp:\n  port: {snmp}\nssh:\n  port: {}\n", snmp + 1),
-                &format!(
-                    "snmp:\n  port: {}\n  timeout_ms: 1000\n  retries: 1\nssh:\n  port: {}\n  host_key: {}\n",
-                    d.snmp_addr().port(),
-                    d.ssh_addr().port(),
-                    d.host_key().fingerprint_sha256()
-                ),
-            );
-            assert!(text.contains("host_key: SHA256:"), "{text}");
-            std::fs::write(&path, text).unwrap();
+        FleetLab {
+            lab: bed.lab,
+            tmp,
+            dir: bed.dir,
         }
-        FleetLab { lab, tmp, dir }
     }
 
     pub(crate) fn device(&self, name: &str) -> &Arc<LabDevice> {

@@ -187,6 +187,29 @@ async fn the_controller_converges_commits_only_and_says_what_it_does() {
     })
     .await;
 
+    // The subscriber search: by MAC (any case), and by device.
+    let (_, found) = c
+        .call("GET", "/api/v1/subscribers?q=00:0E:D8:00:01:8", Some(&read))
+        .await;
+    assert_eq!(found["total"], 4, "{found}");
+    assert!(
+        found["subscribers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["device"] == "gam-0001" && s["device_sync"] == "in-sync"),
+        "{found}"
+    );
+    let (_, found) = c
+        .call(
+            "GET",
+            "/api/v1/subscribers?device=gam-0000&limit=1",
+            Some(&read),
+        )
+        .await;
+    assert_eq!(found["total"], 4, "{found}");
+    assert_eq!(found["subscribers"].as_array().unwrap().len(), 1, "{found}");
+
     // Health, readiness and metrics answer anyone; the API needs a token with the scope.
     assert_eq!(c.call("GET", "/healthz", None).await.0, 200);
     assert_eq!(c.call("GET", "/readyz", None).await.0, 200);
@@ -672,6 +695,31 @@ async fn hold_applies_what_keeps_service_and_waits_for_a_window_for_the_rest() {
     git(&f.dir, &["commit", "-qam", "open a window"]);
     eventually("the VLAN change applied in the window", || async {
         vlan_of(&f, "gam-0000", "sub-0000-002") == Some(702)
+    })
+    .await;
+    let out = c.stop().await;
+    assert_eq!(out.status.code(), Some(0), "{}", code_and_text(&out).1);
+}
+
+/// An inventory that is not in git is refused with a hint, and leaves no lease behind: once
+/// committed, the controller starts at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inventory_outside_git_is_refused_and_the_fix_needs_no_wait() {
+    let f = FleetLab::start(1, 1, Duration::from_secs(1)).await;
+    let out = f.gamops(&["controller", "--listen", "127.0.0.1:0"]).await;
+    let (code, text) = code_and_text(&out);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("is not in a git repository"), "{text}");
+    assert!(
+        text.contains("hint: ") && text.contains("git init"),
+        "{text}"
+    );
+    git(&f.dir, &["init", "-q", "-b", "main"]);
+    git(&f.dir, &["add", "-A"]);
+    git(&f.dir, &["commit", "-qm", "fleet"]);
+    let c = Controller::start(&f, &[]).await;
+    eventually("the device converged", || async {
+        f.state("gam-0000").running.subscribers.len() == 1
     })
     .await;
     let out = c.stop().await;
