@@ -168,7 +168,9 @@ fn logs_have_no_colour_codes_off_a_terminal() {
                 .unwrap();
         store.close().await;
     });
+    // NO_COLOR unset: the binary must see for itself that stderr is not a terminal.
     let out = gamops()
+        .env_remove("NO_COLOR")
         .env("GAMOPS_LOG", "debug")
         .env_remove("GAMOPS_DATABASE_URL")
         .args(["history", "--state-dir"])
