@@ -96,3 +96,30 @@ impl Journal for StoreJournal {
         ));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{NewRun, StoreLocation};
+
+    #[tokio::test]
+    async fn entries_the_store_refuses_are_counted_as_gaps_not_dropped_silently() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&StoreLocation::Sqlite(dir.path().join("state")))
+            .await
+            .unwrap();
+        let run = store.start_run(&NewRun::default()).await.unwrap();
+        let (journal, writer) = StoreJournal::start(store.clone(), run);
+        journal.record("gam-a", "configure terminal", "", true);
+        // Let the first entry land, then take the database away.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        store.close().await;
+        journal.record("gam-a", "ghn subscriber 1 name x", "", true);
+        journal.record("gam-b", "configure terminal", "", true);
+        drop(journal);
+        let gaps = writer.finish().await;
+        assert_eq!(gaps.get("gam-a").map(|g| g.0), Some(1), "{gaps:?}");
+        assert_eq!(gaps.get("gam-b").map(|g| g.0), Some(1), "{gaps:?}");
+        assert!(!gaps.contains_key(""), "{gaps:?}");
+    }
+}
