@@ -617,7 +617,7 @@ impl Loop {
         let desired = &target.inventory.desired;
         let observations = reconcile::observe(
             desired,
-            &names,
+            names,
             self.options.concurrency.max(1),
             |_, _, _| {},
         )
