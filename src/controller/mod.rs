@@ -550,15 +550,11 @@ impl Loop {
         // asked for or due for a retry. A new commit's touched devices go first.
         let all: Vec<String> = desired.devices.iter().map(|d| d.name.to_string()).collect();
         let wanted = self.selection(triggers, commit_moved, &all);
-        let mut names: Vec<String> = all
+        let names: Vec<String> = all
             .iter()
             .filter(|n| wanted.as_ref().is_none_or(|w| w.contains(*n)))
             .cloned()
             .collect();
-        if let (true, Some(prev)) = (commit_moved, &previous) {
-            let touched = touched(&prev.inventory.desired, desired);
-            names.sort_by_key(|n| !touched.contains(n));
-        }
         let forced_retry: BTreeSet<String> = triggers
             .iter()
             .filter_map(|t| match t {
@@ -568,9 +564,64 @@ impl Loop {
             .flatten()
             .collect();
 
+        let why = reason(triggers, commit_moved);
+        match (commit_moved, &previous) {
+            // A new commit: the devices it touches are read, planned and changed first, so a
+            // commit reaches its devices without waiting for the whole fleet to be read.
+            (true, Some(prev)) => {
+                let touched = touched(&prev.inventory.desired, desired);
+                let (first, rest): (Vec<String>, Vec<String>) =
+                    names.iter().cloned().partition(|n| touched.contains(n));
+                for group in [first, rest] {
+                    if !group.is_empty() {
+                        self.converge(&target, &group, &all, &refused, &forced_retry, why)
+                            .await;
+                    }
+                }
+            }
+            _ => {
+                self.converge(&target, &names, &all, &refused, &forced_retry, why)
+                    .await
+            }
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        self.shared.metrics.pass_took(seconds);
+        self.shared.update(|s| {
+            s.passes += 1;
+            s.last_pass = Some(Timestamp::now());
+            let converged = s.devices.values().all(|d| d.sync == SyncState::InSync);
+            if converged {
+                s.applied = Some(target.commit.clone());
+            }
+        });
+        tracing::info!(
+            commit = %short(&target.commit),
+            devices = names.len(),
+            seconds,
+            "reconciled"
+        );
+        self.shared.emit(Event::Reconciled {
+            commit: target.commit.clone(),
+            devices: names.len(),
+            seconds,
+        });
+    }
+
+    /// Reads and plans `names` against the target, records what each device holds, and
+    /// applies what policy allows; `all` is every device of the target.
+    async fn converge(
+        &mut self,
+        target: &source::Target,
+        names: &[String],
+        all: &[String],
+        refused: &Option<source::Refused>,
+        forced_retry: &BTreeSet<String>,
+        why: &'static str,
+    ) {
+        let desired = &target.inventory.desired;
         let observations = reconcile::observe(
             desired,
-            &names,
+            names,
             self.options.concurrency.max(1),
             |_, _, _| {},
         )
@@ -681,31 +732,9 @@ impl Loop {
             } else {
                 only_these_changes(plan, &held)
             };
-            let why = reason(triggers, commit_moved);
             self.apply(&plan, desired, to_apply, why, &target.commit)
                 .await;
         }
-        let seconds = started.elapsed().as_secs_f64();
-        self.shared.metrics.pass_took(seconds);
-        self.shared.update(|s| {
-            s.passes += 1;
-            s.last_pass = Some(Timestamp::now());
-            let converged = s.devices.values().all(|d| d.sync == SyncState::InSync);
-            if converged {
-                s.applied = Some(target.commit.clone());
-            }
-        });
-        tracing::info!(
-            commit = %short(&target.commit),
-            devices = names.len(),
-            seconds,
-            "reconciled"
-        );
-        self.shared.emit(Event::Reconciled {
-            commit: target.commit.clone(),
-            devices: names.len(),
-            seconds,
-        });
     }
 
     /// The devices a pass covers, `None` for all.
