@@ -1209,16 +1209,7 @@ fn keygen(path: &Path) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apply_goes_through_a_real_openssh_sshd() {
-    let sshd = Path::new("/usr/sbin/sshd");
-    let is_root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
-    if !sshd.exists() || !is_root {
-        eprintln!("skipped: needs root and /usr/sbin/sshd (apt-get install -y openssh-server)");
-        return;
-    }
-    let _ = std::fs::create_dir_all("/run/sshd");
+    let sshd = crate::support::sshd_as_root();
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     let dir = d.join("inventory");

@@ -1031,16 +1031,7 @@ fn free_port() -> u16 {
 
 #[test]
 fn lab_shell_runs_as_a_forced_command_of_openssh_sshd() {
-    let sshd = Path::new("/usr/sbin/sshd");
-    let is_root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| text(&o).trim() == "0");
-    if !sshd.exists() || !is_root {
-        eprintln!("skipped: needs root and openssh-server (apt-get install -y openssh-server)");
-        return;
-    }
-    let _ = std::fs::create_dir_all("/run/sshd");
+    let sshd = crate::support::sshd_as_root();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let keygen = |path: &Path| {

@@ -125,3 +125,19 @@ impl gamops::lab::terminal::ShellFactory for Gam {
         }))
     }
 }
+
+/// OpenSSH's `sshd`, for the tests that run it as root (CI installs it and runs as root); a
+/// machine without either fails the test with what to do, rather than skipping it.
+pub fn sshd_as_root() -> &'static std::path::Path {
+    let sshd = std::path::Path::new("/usr/sbin/sshd");
+    let is_root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    assert!(
+        sshd.exists() && is_root,
+        "needs root and /usr/sbin/sshd: run as root after `apt-get install -y openssh-server` (bash .ci/run does both)"
+    );
+    let _ = std::fs::create_dir_all("/run/sshd");
+    sshd
+}
