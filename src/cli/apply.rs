@@ -196,18 +196,9 @@ pub(crate) fn parse_ttl(text: &str) -> Result<Duration, String> {
     Ok(ttl)
 }
 
-fn status_word(s: &Status) -> &'static str {
-    match s {
-        Status::Applied => "applied",
-        Status::NoChanges => "no changes",
-        Status::Stale => "stale",
-        Status::RolledBack => "rolled back",
-        Status::Failed => "failed",
-        Status::Unknown => "unknown",
-        Status::Blocked => "blocked",
-        Status::LeaseHeld => "lease held",
-        Status::Interrupted => "interrupted",
-    }
+/// A device's outcome for people: the JSON word with spaces (`rolled back`).
+fn status_word(s: &Status) -> String {
+    s.as_str().replace('-', " ")
 }
 
 fn read_plan(path: &PathBuf) -> Result<Plan, CommandError> {
