@@ -38,7 +38,7 @@ impl StoreArgs {
     }
 }
 
-/// Opens the store for reading; an error when it is a SQLite state directory that holds no
+/// Opens the store only to read it (no write access needed); an error when it is a SQLite state directory that holds no
 /// store (reading history creates none, and "no runs" would hide a wrong --state-dir).
 pub(crate) async fn open_existing(location: &StoreLocation) -> Result<Store, CommandError> {
     if let Some(file) = location.sqlite_file()
@@ -48,7 +48,7 @@ pub(crate) async fn open_existing(location: &StoreLocation) -> Result<Store, Com
             "the first `gamops apply` makes it; point --state-dir (env GAMOPS_STATE_DIR) or --database-url at the store it made",
         ));
     }
-    Ok(Store::open(location).await?)
+    Ok(Store::open_read_only(location).await?)
 }
 
 impl From<StoreError> for CommandError {

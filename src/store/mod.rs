@@ -51,81 +51,26 @@ pub struct Store {
     pool: AnyPool,
 }
 
+/// Whether a store is opened to be written or only read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// Create what is missing, migrate, write.
+    ReadWrite,
+    /// Create nothing, migrate nothing, and have the database refuse every write.
+    ReadOnly,
+}
+
 impl Store {
     /// Opens the store (creating the state directory and its SQLite file when missing) and
     /// brings its tables up to date. Opening twice, or from several processes, is safe.
     pub async fn open(location: &StoreLocation) -> Result<Store, StoreError> {
-        sqlx::any::install_default_drivers();
-        let (url, sqlite_dir) = match location {
-            StoreLocation::Sqlite(dir) => {
-                let state_err = |reason: String| StoreError::StateDir {
-                    path: dir.clone(),
-                    reason,
-                };
-                std::fs::create_dir_all(dir).map_err(|e| state_err(e.to_string()))?;
-                let dir_abs = std::path::absolute(dir).map_err(|e| state_err(e.to_string()))?;
-                (location::sqlite_url(&dir_abs.join(STATE_FILE)), Some(dir))
-            }
-            StoreLocation::Url(url) => {
-                let scheme = url.split(':').next().unwrap_or_default();
-                if !matches!(scheme, "postgres" | "postgresql" | "sqlite") {
-                    return Err(StoreError::BadUrl {
-                        url: hide_password(url),
-                        reason: format!(
-                            "the scheme must be postgres:// (or sqlite://), not {scheme:?}"
-                        ),
-                    });
-                }
-                (url.clone(), None)
-            }
-        };
-        let shown = location.to_string();
-        let connect_err = |e: sqlx::Error| match sqlite_dir {
-            // SQLITE_NOTADB: the folder is fine, the file in it is not a database.
-            Some(dir)
-                if e.as_database_error().and_then(|d| d.code()).as_deref() == Some("26")
-                    || e.to_string().contains("not a database") =>
-            {
-                StoreError::Damaged {
-                    path: dir.join(STATE_FILE),
-                    reason: e.to_string(),
-                }
-            }
-            Some(dir) => StoreError::StateDir {
-                path: dir.clone(),
-                reason: e.to_string(),
-            },
-            None => StoreError::Unreachable {
-                url: shown.clone(),
-                source: e,
-            },
-        };
-        let options = AnyConnectOptions::from_str(&url).map_err(|e| StoreError::BadUrl {
-            url: shown.clone(),
-            reason: e.to_string(),
-        })?;
-
-        // One direct attempt first: the pool would retry a refused connection until its
-        // acquire timeout, and a clear error soon is better.
-        let probe = tokio::time::timeout(CONNECT_TIMEOUT, options.connect())
-            .await
-            .map_err(|_| connect_err(sqlx::Error::PoolTimedOut))?
-            .map_err(connect_err)?;
-        let _ = probe.close().await;
-
-        let is_sqlite = url.starts_with("sqlite:");
-        let pool = AnyPoolOptions::new()
-            .max_connections(if is_sqlite { 4 } else { 8 })
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options)
-            .await
-            .map_err(connect_err)?;
-        if is_sqlite {
+        let pool = connect(location, Access::ReadWrite).await?;
+        if pool.connect_options().database_url.scheme() == "sqlite" {
             // WAL lets readers (history) run beside a writer (apply); the mode is kept in the file.
             sqlx::query("PRAGMA journal_mode = WAL")
                 .execute(&pool)
                 .await
-                .map_err(connect_err)?;
+                .map_err(|e| connect_error(location, e))?;
         }
         // Two processes opening a new SQLite store at once can both see a migration not yet
         // applied, and the later one then fails on the tables the first made; the next pass
@@ -145,8 +90,175 @@ impl Store {
         Ok(Store { pool })
     }
 
+    /// Opens an existing store only to read it (`history`, `show-run`): nothing is created or
+    /// migrated, and the database refuses every write, so reading needs no write access to the
+    /// state directory or the database.
+    ///
+    /// SQLite opens the file with `mode=ro`. A store in WAL mode needs its `-shm` index, which
+    /// a reader without write access to the folder cannot create; the file is then opened as
+    /// immutable, which is safe because a writer needs the same index, so none can be at work.
+    /// PostgreSQL sessions are made read-only. A store whose tables an older gamops made is
+    /// opened as [`Store::open`] does, once, to bring it up to date (that needs write access).
+    pub async fn open_read_only(location: &StoreLocation) -> Result<Store, StoreError> {
+        let pool = connect(location, Access::ReadOnly).await?;
+        let applied: Vec<i64> = match sqlx::query_scalar("SELECT version FROM _sqlx_migrations")
+            .fetch_all(&pool)
+            .await
+        {
+            Ok(versions) => versions,
+            // No migrations table: a file some opener made but never prepared.
+            Err(sqlx::Error::Database(_)) => Vec::new(),
+            Err(e) => return Err(e.into()),
+        };
+        if let Some(missing) = MIGRATOR.iter().find(|m| !applied.contains(&m.version)) {
+            tracing::debug!(
+                version = missing.version,
+                "the store's tables are older than this gamops; opening it to upgrade them"
+            );
+            pool.close().await;
+            return Store::open(location).await;
+        }
+        Ok(Store { pool })
+    }
+
     /// Closes every connection; later calls fail.
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// Connects a pool to the store at `location`: a direct first attempt, so that a refused
+/// connection is a clear error at once rather than after the pool's acquire timeout.
+async fn connect(location: &StoreLocation, access: Access) -> Result<AnyPool, StoreError> {
+    sqlx::any::install_default_drivers();
+    let url = match location {
+        StoreLocation::Sqlite(dir) => {
+            let state_err = |reason: String| StoreError::StateDir {
+                path: dir.clone(),
+                reason,
+            };
+            if access == Access::ReadWrite {
+                std::fs::create_dir_all(dir).map_err(|e| state_err(e.to_string()))?;
+            }
+            let dir_abs = std::path::absolute(dir).map_err(|e| state_err(e.to_string()))?;
+            location::sqlite_url(&dir_abs.join(STATE_FILE))
+        }
+        StoreLocation::Url(url) => {
+            let scheme = url.split(':').next().unwrap_or_default();
+            if !matches!(scheme, "postgres" | "postgresql" | "sqlite") {
+                return Err(StoreError::BadUrl {
+                    url: hide_password(url),
+                    reason: format!(
+                        "the scheme must be postgres:// (or sqlite://), not {scheme:?}"
+                    ),
+                });
+            }
+            url.clone()
+        }
+    };
+    let is_sqlite = url.starts_with("sqlite:");
+    let url = match access {
+        Access::ReadOnly if is_sqlite => read_only_sqlite_url(&url),
+        _ => url,
+    };
+    let mut options = self::options(&url, location)?;
+    let read_only_sqlite = access == Access::ReadOnly && is_sqlite;
+    let probe = match probe(&options, read_only_sqlite).await {
+        // A read-only open that cannot make the WAL index (SQLITE_CANTOPEN, or
+        // SQLITE_READONLY_DIRECTORY on the first read): see `Store::open_read_only`.
+        Err(e) if read_only_sqlite && matches!(sqlite_code(&e).as_deref(), Some("14" | "1544")) => {
+            options = self::options(&format!("{url}&immutable=true"), location)?;
+            probe(&options, true).await
+        }
+        other => other,
+    }
+    .map_err(|e| connect_error(location, e))?;
+    let _ = probe.close().await;
+
+    let mut pool = AnyPoolOptions::new()
+        .max_connections(if is_sqlite { 4 } else { 8 })
+        .acquire_timeout(Duration::from_secs(30));
+    if access == Access::ReadOnly && !is_sqlite {
+        pool = pool.after_connect(|conn, _| {
+            Box::pin(async move {
+                sqlx::query("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+                    .execute(conn)
+                    .await
+                    .map(|_| ())
+            })
+        });
+    }
+    pool.connect_with(options)
+        .await
+        .map_err(|e| connect_error(location, e))
+}
+
+/// A SQLite URL with its open mode set to read-only.
+fn read_only_sqlite_url(url: &str) -> String {
+    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    let mut params: Vec<&str> = query
+        .split('&')
+        .filter(|p| !p.is_empty() && !p.starts_with("mode="))
+        .collect();
+    params.push("mode=ro");
+    format!("{base}?{}", params.join("&"))
+}
+
+fn options(url: &str, location: &StoreLocation) -> Result<AnyConnectOptions, StoreError> {
+    AnyConnectOptions::from_str(url).map_err(|e| StoreError::BadUrl {
+        url: location.to_string(),
+        reason: e.to_string(),
+    })
+}
+
+/// One connection, within [`CONNECT_TIMEOUT`]; with `read`, one read through it too (SQLite
+/// opens a file lazily: a read-only one fails only when first read).
+async fn probe(
+    options: &AnyConnectOptions,
+    read: bool,
+) -> Result<sqlx::AnyConnection, sqlx::Error> {
+    let connect = async {
+        let mut conn = options.connect().await?;
+        if read {
+            sqlx::query("SELECT count(*) FROM sqlite_master")
+                .fetch_one(&mut conn)
+                .await?;
+        }
+        Ok(conn)
+    };
+    tokio::time::timeout(CONNECT_TIMEOUT, connect)
+        .await
+        .map_err(|_| sqlx::Error::PoolTimedOut)?
+}
+
+/// SQLite's primary result code of a database error, as text.
+fn sqlite_code(e: &sqlx::Error) -> Option<String> {
+    e.as_database_error()
+        .and_then(|d| d.code())
+        .map(|c| c.into_owned())
+}
+
+/// What a failure to connect means for the user: a damaged file, a state folder that cannot be
+/// used, or a database server that cannot be reached.
+fn connect_error(location: &StoreLocation, e: sqlx::Error) -> StoreError {
+    match location {
+        // SQLITE_NOTADB: the folder is fine, the file in it is not a database.
+        StoreLocation::Sqlite(dir)
+            if sqlite_code(&e).as_deref() == Some("26")
+                || e.to_string().contains("not a database") =>
+        {
+            StoreError::Damaged {
+                path: dir.join(STATE_FILE),
+                reason: e.to_string(),
+            }
+        }
+        StoreLocation::Sqlite(dir) => StoreError::StateDir {
+            path: dir.clone(),
+            reason: e.to_string(),
+        },
+        StoreLocation::Url(_) => StoreError::Unreachable {
+            url: location.to_string(),
+            source: e,
+        },
     }
 }

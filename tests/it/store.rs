@@ -714,6 +714,82 @@ on_both! {
     }
 }
 
+on_both! {
+    /// A store opened to be read reads what was written and refuses every write.
+    async fn a_read_only_store_reads_and_refuses_writes(db) {
+        let [r1, ..] = fill(&db.store).await;
+        let reader = Store::open_read_only(&db.location).await.unwrap();
+        assert_eq!(reader.runs(&RunFilter::default()).await.unwrap().len(), 3);
+        assert!(reader.run(r1).await.unwrap().is_some());
+        let refused = reader.start_run(&new_run("a@b", "c")).await;
+        assert!(matches!(refused, Err(StoreError::Query(_))), "{refused:?}");
+        let refused = reader.record_event("splynx", "x", Timestamp::now()).await;
+        assert!(refused.is_err(), "{refused:?}");
+        reader.close().await;
+        // The writer never saw the refused run.
+        assert_eq!(db.store.runs(&RunFilter::default()).await.unwrap().len(), 3);
+    }
+}
+
+/// `history` and `show-run` read a SQLite store they cannot write: run as `nobody` on a
+/// state folder and file owned by root (the WAL index cannot be created there either).
+#[tokio::test]
+async fn history_reads_a_store_it_cannot_write() {
+    crate::support::require_root("history_reads_a_store_it_cannot_write");
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let location = StoreLocation::Sqlite(state.clone());
+    let store = Store::open(&location).await.unwrap();
+    let [r1, ..] = fill(&store).await;
+    store.close().await;
+    // A copy of the binary where nobody can run it; the state readable, not writable.
+    let bin = dir.path().join("gamops");
+    std::fs::copy(env!("CARGO_BIN_EXE_gamops"), &bin).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    for (path, mode) in [
+        (dir.path(), 0o755),
+        (state.as_path(), 0o755),
+        (bin.as_path(), 0o755),
+    ] {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    let file = location.sqlite_file().unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let before = std::fs::read(&file).unwrap();
+    let as_nobody = |args: &[&str]| {
+        std::process::Command::new("setpriv")
+            .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"])
+            .arg(&bin)
+            .args(args)
+            .arg("--state-dir")
+            .arg(&state)
+            .env_remove("GAMOPS_DATABASE_URL")
+            .env_remove("GAMOPS_STATE_DIR")
+            .output()
+            .unwrap()
+    };
+    let out = as_nobody(&["history", "--format", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 3);
+    let out = as_nobody(&["show-run", &r1.to_string()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("run 1: partial"), "{}", stdout(&out));
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        before,
+        "reading changed the store"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(&state)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        leftovers,
+        [std::ffi::OsString::from(gamops::store::STATE_FILE)]
+    );
+}
+
 #[tokio::test]
 async fn the_sqlite_store_is_in_wal_mode_and_opens_concurrently() {
     let dir = tempfile::tempdir().unwrap();

@@ -126,16 +126,28 @@ impl gamops::lab::terminal::ShellFactory for Gam {
     }
 }
 
+/// Whether the tests run as root.
+fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+/// Fails `test` with what to do when it does not run as root (it changes to another user).
+pub fn require_root(test: &str) {
+    assert!(
+        is_root(),
+        "{test} needs root (it runs gamops as another user): run it as root, as bash .ci/run does"
+    );
+}
+
 /// OpenSSH's `sshd`, for the tests that run it as root (CI installs it and runs as root); a
 /// machine without either fails the test with what to do, rather than skipping it.
 pub fn sshd_as_root() -> &'static std::path::Path {
     let sshd = std::path::Path::new("/usr/sbin/sshd");
-    let is_root = std::process::Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
     assert!(
-        sshd.exists() && is_root,
+        sshd.exists() && is_root(),
         "needs root and /usr/sbin/sshd: run as root after `apt-get install -y openssh-server` (bash .ci/run does both)"
     );
     let _ = std::fs::create_dir_all("/run/sshd");
