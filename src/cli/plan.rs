@@ -86,6 +86,9 @@ pub fn run(args: Args) -> Result<u8, CommandError> {
         PlanFormat::Json => render::json(&plan),
     };
     print!("{text}");
+    if plan.summary.devices_blocked > 0 && args.format != PlanFormat::Json {
+        eprintln!("hint: `gamops apply --force` goes past the safety limits, after review");
+    }
     if let Some(path) = &args.out {
         crate::atomic_write::write(path, render::json(&plan).as_bytes())
             .map_err(|e| CommandError::user(format!("cannot write {}: {e}", path.display())))?;

@@ -45,7 +45,7 @@ pub struct Subscriber {
     pub plan: Located<Ident>,
     #[serde(default)]
     pub status: Located<Status>,
-    /// Never update or delete this subscriber without --force.
+    /// Never update or delete this subscriber unless the plan is forced past the safety limits.
     #[serde(default, skip_serializing_if = "is_false")]
     pub protect: bool,
     /// Which writer owns the billing fields: a billing sync never touches `manual` subscribers.

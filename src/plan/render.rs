@@ -205,7 +205,7 @@ pub fn text(plan: &Plan, colour: Colour) -> String {
                 }
                 for v in violations {
                     let label = if plan.forced {
-                        "safety limit overridden by --force"
+                        "safety limit overridden (forced)"
                     } else {
                         "blocked by a safety limit"
                     };
@@ -277,7 +277,7 @@ pub fn text(plan: &Plan, colour: Colour) -> String {
     if s.devices_blocked > 0 {
         let _ = writeln!(
             out,
-            "{} device(s) go past a safety limit: apply will refuse them without --force.",
+            "{} device(s) go past a safety limit: apply refuses them unless forced.",
             s.devices_blocked
         );
     }

@@ -21,7 +21,9 @@ pub enum Limit {
     EmptiesDevice,
 }
 
-/// One limit a plan goes past.
+/// One limit a plan goes past. The hint says what would let the change through without naming
+/// a command-line flag: the plan is read where there is none (a controller, a pull request), and
+/// the command that prints it names its own override.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Violation {
     pub limit: Limit,
@@ -65,14 +67,15 @@ pub fn check(
                 touched.len(),
                 touched.len() * 100 / existing
             ),
-            hint: "review the plan, then rerun with --force, or raise safety.max_change_percent".to_string(),
+            hint: "review the plan, then force it past the limit, or raise safety.max_change_percent in gamops.yaml".to_string(),
         });
     }
     for name in touched.iter().filter(|n| target.protected.contains(**n)) {
         out.push(Violation {
             limit: Limit::Protected,
             message: format!("would change protected subscriber {name}"),
-            hint: "rerun with --force, or remove `protect: true` from the subscriber".to_string(),
+            hint: "force it past the limit, or remove `protect: true` from the subscriber"
+                .to_string(),
         });
     }
     let deleted = changes
@@ -87,7 +90,8 @@ pub fn check(
         out.push(Violation {
             limit: Limit::EmptiesDevice,
             message: format!("would delete all {existing} subscribers of the device"),
-            hint: "rerun with --force, or set safety.allow_empty_device: true".to_string(),
+            hint: "force it past the limit, or set safety.allow_empty_device: true in gamops.yaml"
+                .to_string(),
         });
     }
     out
