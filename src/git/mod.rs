@@ -55,73 +55,31 @@ pub struct TreeRead {
 /// Reads every file under `dir` (a folder inside a work tree) as it is at `rev` in the
 /// repository that contains `dir`. Files larger than `max_bytes` are not loaded.
 pub fn read_tree_at(dir: &Path, rev: &str, max_bytes: usize) -> Result<TreeRead, GitError> {
-    let repo = git2::Repository::discover(dir).map_err(|source| GitError::NoRepository {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    let workdir = repo
-        .workdir()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| repo.path().to_path_buf());
-    let prefix = relative_to(&workdir, dir);
-
-    let object = repo
-        .revparse_single(rev)
-        .map_err(|source| GitError::NoRevision {
-            rev: rev.to_string(),
-            repo: workdir.clone(),
-            source,
-        })?;
-    let commit = object
-        .peel_to_commit()
-        .map_err(|source| GitError::NoRevision {
-            rev: rev.to_string(),
-            repo: workdir.clone(),
-            source,
-        })?;
-    let root = commit.tree()?;
-    let tree = if prefix.is_empty() {
-        root
-    } else {
-        let entry = root
-            .get_path(Path::new(&prefix))
-            .map_err(|_| GitError::NoSuchPath {
-                rev: rev.to_string(),
-                path: prefix.clone(),
-            })?;
-        entry
-            .to_object(&repo)?
-            .into_tree()
-            .map_err(|_| GitError::NotATree {
-                rev: rev.to_string(),
-                path: prefix.clone(),
-            })?
-    };
-
+    let opened = Opened::discover(dir)?;
+    let (commit, tree) = opened.tree_at(rev)?;
+    let repo = &opened.repo;
     let mut blobs = Vec::new();
     let mut failure = None;
     tree.walk(git2::TreeWalkMode::PreOrder, |parent, entry| {
         let Ok(name) = entry.name() else {
             return git2::TreeWalkResult::Skip;
         };
-        let path = format!("{parent}{name}");
-        let content = match entry.filemode() {
-            0o040000 => return git2::TreeWalkResult::Ok,
-            0o120000 => Err(BlobProblem::Symlink),
-            0o160000 => Err(BlobProblem::Submodule),
-            _ => match repo.find_blob(entry.id()) {
-                Ok(blob) if blob.size() > max_bytes => {
-                    Err(BlobProblem::TooLarge { bytes: blob.size() })
-                }
-                Ok(blob) => Ok(blob.content().to_vec()),
-                Err(e) => {
-                    failure = Some(e);
-                    return git2::TreeWalkResult::Abort;
-                }
-            },
-        };
-        blobs.push(Blob { path, content });
-        git2::TreeWalkResult::Ok
+        if entry.filemode() == 0o040000 {
+            return git2::TreeWalkResult::Ok;
+        }
+        match read_blob(repo, entry.filemode(), entry.id(), max_bytes) {
+            Ok(content) => {
+                blobs.push(Blob {
+                    path: format!("{parent}{name}"),
+                    content,
+                });
+                git2::TreeWalkResult::Ok
+            }
+            Err(e) => {
+                failure = Some(e);
+                git2::TreeWalkResult::Abort
+            }
+        }
     })?;
     if let Some(e) = failure {
         return Err(GitError::Read(e));
@@ -130,6 +88,137 @@ pub fn read_tree_at(dir: &Path, rev: &str, max_bytes: usize) -> Result<TreeRead,
         commit: commit.id().to_string(),
         blobs,
     })
+}
+
+/// What changed under a folder from one commit to a revision.
+pub struct ChangesRead {
+    /// The full commit id `rev` resolved to.
+    pub commit: String,
+    /// Files added or changed, with their new contents.
+    pub changed: Vec<Blob>,
+    /// Files removed, `/`-separated relative to the folder.
+    pub deleted: Vec<String>,
+}
+
+/// Reads only the files under `dir` that differ between commit `from` and `rev` (a diff of the
+/// two trees: unchanged files are not read at all). Files larger than `max_bytes` are not
+/// loaded.
+pub fn read_changes(
+    dir: &Path,
+    from: &str,
+    rev: &str,
+    max_bytes: usize,
+) -> Result<ChangesRead, GitError> {
+    let opened = Opened::discover(dir)?;
+    let (_, old) = opened.tree_at(from)?;
+    let (commit, new) = opened.tree_at(rev)?;
+    let repo = &opened.repo;
+    let diff = repo.diff_tree_to_tree(Some(&old), Some(&new), None)?;
+    let mut changed = Vec::new();
+    let mut deleted = Vec::new();
+    let path_of = |f: &git2::DiffFile<'_>| {
+        f.path()
+            .map(|p| p.to_string_lossy().replace('\\', "/"))
+            .unwrap_or_default()
+    };
+    for delta in diff.deltas() {
+        // Without rename detection a move is a deletion and an addition.
+        if delta.status() == git2::Delta::Deleted {
+            deleted.push(path_of(&delta.old_file()));
+            continue;
+        }
+        let file = delta.new_file();
+        changed.push(Blob {
+            path: path_of(&file),
+            content: read_blob(repo, i32::from(file.mode()), file.id(), max_bytes)?,
+        });
+    }
+    Ok(ChangesRead {
+        commit: commit.id().to_string(),
+        changed,
+        deleted,
+    })
+}
+
+/// A file's contents by its tree mode: links and submodules are problems, not contents.
+fn read_blob(
+    repo: &git2::Repository,
+    mode: i32,
+    id: git2::Oid,
+    max_bytes: usize,
+) -> Result<Result<Vec<u8>, BlobProblem>, git2::Error> {
+    Ok(match mode {
+        0o120000 => Err(BlobProblem::Symlink),
+        0o160000 => Err(BlobProblem::Submodule),
+        _ => {
+            let blob = repo.find_blob(id)?;
+            if blob.size() > max_bytes {
+                Err(BlobProblem::TooLarge { bytes: blob.size() })
+            } else {
+                Ok(blob.content().to_vec())
+            }
+        }
+    })
+}
+
+/// The repository holding a folder, and where the folder is inside it.
+struct Opened {
+    repo: git2::Repository,
+    workdir: PathBuf,
+    /// The folder relative to the work tree; empty for its top.
+    prefix: String,
+}
+
+impl Opened {
+    fn discover(dir: &Path) -> Result<Opened, GitError> {
+        let repo = git2::Repository::discover(dir).map_err(|source| GitError::NoRepository {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let workdir = repo
+            .workdir()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| repo.path().to_path_buf());
+        let prefix = relative_to(&workdir, dir);
+        Ok(Opened {
+            repo,
+            workdir,
+            prefix,
+        })
+    }
+
+    /// The commit `rev` names and the folder's tree in it.
+    fn tree_at(&self, rev: &str) -> Result<(git2::Commit<'_>, git2::Tree<'_>), GitError> {
+        let no_revision = |source| GitError::NoRevision {
+            rev: rev.to_string(),
+            repo: self.workdir.clone(),
+            source,
+        };
+        let commit = self
+            .repo
+            .revparse_single(rev)
+            .map_err(no_revision)?
+            .peel_to_commit()
+            .map_err(no_revision)?;
+        let root = commit.tree()?;
+        if self.prefix.is_empty() {
+            return Ok((commit, root));
+        }
+        let entry = root
+            .get_path(Path::new(&self.prefix))
+            .map_err(|_| GitError::NoSuchPath {
+                rev: rev.to_string(),
+                path: self.prefix.clone(),
+            })?;
+        let tree = entry
+            .to_object(&self.repo)?
+            .into_tree()
+            .map_err(|_| GitError::NotATree {
+                rev: rev.to_string(),
+                path: self.prefix.clone(),
+            })?;
+        Ok((commit, tree))
+    }
 }
 
 /// `dir` relative to `workdir`, `/`-separated; empty when they are the same folder.

@@ -8,7 +8,10 @@
 pub mod canonical;
 pub mod layout;
 pub mod parse;
+mod patch;
 pub mod report;
+
+pub use patch::FileEdit;
 
 use std::path::{Path, PathBuf};
 
@@ -116,20 +119,7 @@ impl Inventory {
             .into_iter()
             .map(|b| Found {
                 rel: b.path,
-                content: match b.content {
-                    Ok(bytes) => Content::Bytes(bytes),
-                    Err(git::BlobProblem::TooLarge { bytes }) => too_large(bytes as u64),
-                    Err(git::BlobProblem::Symlink) => Content::Problem(
-                        Code::UnexpectedFile,
-                        "this is a symbolic link; gamops does not follow links in git".to_string(),
-                        "commit the file itself".to_string(),
-                    ),
-                    Err(git::BlobProblem::Submodule) => Content::Problem(
-                        Code::UnexpectedFile,
-                        "this is a git submodule".to_string(),
-                        "keep the inventory's files in this repository".to_string(),
-                    ),
-                },
+                content: blob_content(b.content),
             })
             .collect();
         Ok(Self::build(
@@ -145,13 +135,7 @@ impl Inventory {
     fn build(root: &Path, origin: Origin, mut found: Vec<Found>) -> Inventory {
         found.sort_by(|a, b| a.rel.cmp(&b.rel));
         let root_display = root.to_string_lossy().trim_end_matches('/').to_string();
-        let display = |rel: &str| {
-            if root_display.is_empty() || root_display == "." {
-                rel.to_string()
-            } else {
-                format!("{root_display}/{rel}")
-            }
-        };
+        let display = |rel: &str| display_path(&root_display, rel);
 
         // Parse every file, in parallel; each result keeps its index, which becomes its SourceId.
         let results: Vec<(SourceFile, Result<Option<Parsed>, Diagnostic>)> = found
@@ -250,6 +234,34 @@ impl Inventory {
 /// Writes a file atomically (see [`crate::atomic_write`]), creating its folder when missing.
 pub fn write_file(path: &Path, text: &str) -> std::io::Result<()> {
     crate::atomic_write::write(path, text.as_bytes())
+}
+
+/// How a file is shown: the inventory folder (as given, without a trailing `/`) joined with its
+/// relative path.
+fn display_path(root: &str, rel: &str) -> String {
+    if root.is_empty() || root == "." {
+        rel.to_string()
+    } else {
+        format!("{root}/{rel}")
+    }
+}
+
+/// What a file read from git holds, or why it is not read.
+fn blob_content(content: Result<Vec<u8>, git::BlobProblem>) -> Content {
+    match content {
+        Ok(bytes) => Content::Bytes(bytes),
+        Err(git::BlobProblem::TooLarge { bytes }) => too_large(bytes as u64),
+        Err(git::BlobProblem::Symlink) => Content::Problem(
+            Code::UnexpectedFile,
+            "this is a symbolic link; gamops does not follow links in git".to_string(),
+            "commit the file itself".to_string(),
+        ),
+        Err(git::BlobProblem::Submodule) => Content::Problem(
+            Code::UnexpectedFile,
+            "this is a git submodule".to_string(),
+            "keep the inventory's files in this repository".to_string(),
+        ),
+    }
 }
 
 fn check_root(root: &Path) -> Result<(), LoadError> {

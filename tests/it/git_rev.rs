@@ -138,3 +138,110 @@ fn symlinks_committed_to_git_are_reported() {
         stdout(&out)
     );
 }
+
+/// What an inventory means, independent of the order files were read in: its documents by
+/// file, and its problems by file, position and code.
+fn meaning(inv: &gamops::inventory::Inventory) -> (Vec<String>, Vec<String>) {
+    let file = |s: Option<gamops::model::SourceId>| {
+        s.and_then(|s| inv.file(s))
+            .map(|f| f.rel.clone())
+            .unwrap_or_default()
+    };
+    let d = &inv.desired;
+    let mut docs: Vec<String> = d
+        .devices
+        .iter()
+        .map(|x| format!("{} {:?}", file(Some(x.source)), x.value))
+        .chain(
+            d.subscribers
+                .iter()
+                .map(|x| format!("{} {:?}", file(Some(x.source)), x.value)),
+        )
+        .chain(
+            d.fleet
+                .iter()
+                .map(|x| format!("{} {:?}", file(Some(x.source)), x.value)),
+        )
+        .chain(
+            d.plans
+                .iter()
+                .map(|x| format!("{} {:?}", file(Some(x.source)), x.value)),
+        )
+        .collect();
+    docs.sort();
+    let mut problems: Vec<String> = inv
+        .validate()
+        .iter()
+        .map(|p| {
+            format!(
+                "{} {:?} {:?} {} {:?}",
+                file(p.source),
+                p.pos,
+                p.code,
+                p.message,
+                p.related.as_ref().map(|r| file(Some(r.source)))
+            )
+        })
+        .collect();
+    problems.sort();
+    (docs, problems)
+}
+
+/// An inventory read from an earlier commit and patched with only the files that differ means
+/// exactly what a full read of the new commit means: documents changed, added, removed and
+/// renamed, a device and gamops.yaml edited, and a file broken (its problems come with it).
+#[test]
+fn reading_only_what_changed_equals_reading_everything() {
+    use gamops::inventory::Inventory;
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path();
+    git(repo, &["init", "-q", "-b", "main"]);
+    copy_tree(&root().join("inventory"), &repo.join("inventory"));
+    git(repo, &["add", "-A"]);
+    git(repo, &["commit", "-q", "-m", "valid inventory"]);
+    let inv = repo.join("inventory");
+    let first = Inventory::load_rev(&inv, "HEAD").unwrap();
+
+    let subs = inv.join("subscribers/bldg-12-gam1");
+    let edit = |path: &std::path::Path, from: &str, to: &str| {
+        let text = std::fs::read_to_string(path).unwrap();
+        assert!(text.contains(from), "{from:?} not in {}", path.display());
+        std::fs::write(path, text.replacen(from, to, 1)).unwrap();
+    };
+    edit(
+        &subs.join("sonar-10424.yaml"),
+        "plan: ",
+        "plan: 100M\n# was: ",
+    );
+    std::fs::remove_file(subs.join("sonar-10425.yaml")).unwrap();
+    let added = std::fs::read_to_string(subs.join("sonar-10426.yaml"))
+        .unwrap()
+        .replace("sonar-10426", "sonar-19999");
+    std::fs::write(subs.join("sonar-19999.yaml"), added).unwrap();
+    // A move: the file name no longer matches its id (a problem a fresh read reports too).
+    std::fs::rename(
+        subs.join("sonar-10427.yaml"),
+        subs.join("sonar-10427-moved.yaml"),
+    )
+    .unwrap();
+    // A broken file, and a reserved VLAN.
+    std::fs::write(subs.join("sonar-10428.yaml"), "id: [unclosed").unwrap();
+    edit(&subs.join("sonar-10423.yaml"), "vlan: 1409", "vlan: 4094");
+    edit(&inv.join("gamops.yaml"), "\n", "\n# edited\n");
+    let device = inv.join("devices/campus-gam2.yaml");
+    let text = std::fs::read_to_string(&device).unwrap();
+    std::fs::write(&device, format!("{text}# edited\n")).unwrap();
+    git(repo, &["add", "-A"]);
+    git(repo, &["commit", "-q", "-m", "many changes"]);
+
+    let full = Inventory::load_rev(&inv, "HEAD").unwrap();
+    let patched = first.load_rev_from("HEAD").unwrap();
+    assert_eq!(patched.origin, full.origin);
+    let (want, got) = (meaning(&full), meaning(&patched));
+    assert_eq!(got.0, want.0, "documents differ");
+    assert_eq!(got.1, want.1, "problems differ");
+    assert!(!want.1.is_empty(), "the broken files are problems");
+    // And back again: the patched one patched to the first commit is the first.
+    let back = patched.load_rev_from("HEAD~1").unwrap();
+    assert_eq!(meaning(&back), meaning(&first));
+}
