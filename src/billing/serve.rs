@@ -326,10 +326,14 @@ pub struct SyncRunner {
 impl SyncRunner {
     /// `opts.source` must be the system whose events the runner gets.
     /// The runner keeps one billing client for all its syncs (see
-    /// [`super::sync::BillingClients`]).
+    /// [`super::sync::BillingClients`]) and the inventory between them (see
+    /// [`super::sync::KeptInventory`]).
     pub fn new(mut opts: SyncOptions) -> SyncRunner {
         if opts.clients.is_none() {
             opts.clients = Some(Default::default());
+        }
+        if opts.kept.is_none() {
+            opts.kept = Some(Default::default());
         }
         SyncRunner { opts, store: None }
     }

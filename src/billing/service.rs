@@ -22,12 +22,10 @@ const KEEP_EVENTS: Duration = Duration::from_secs(7 * 86_400);
 /// How often old delivery ids are forgotten while the service runs.
 const PRUNE_EVERY: Duration = Duration::from_secs(86_400);
 
-/// What to serve, and how to sync.
-pub struct ServiceConfig {
+/// One billing system's receiver: whose webhooks, and how to sync.
+pub struct ReceiverConfig {
     /// Whose webhooks.
     pub source: Source,
-    /// Where to listen (port 0: any free one, see [`WebhookService::addr`]).
-    pub listen: SocketAddr,
     /// The Splynx signing secret, or the Sonar URL token.
     pub secret: Secret,
     /// How each sync runs (inventory, commit, branch, push).
@@ -41,6 +39,13 @@ pub struct ServiceConfig {
     pub on_webhook: Option<WebhookNotify>,
     /// Told of every sync (started, done, failed).
     pub on_sync: Option<Notify>,
+}
+
+/// What to serve, and where.
+pub struct ServiceConfig {
+    /// Where to listen (port 0: any free one, see [`WebhookService::addr`]).
+    pub listen: SocketAddr,
+    pub receiver: ReceiverConfig,
 }
 
 /// Why the service could not start or ended badly.
@@ -128,25 +133,24 @@ pub fn hook_path(source: Source) -> String {
     }
 }
 
-/// A running webhook service; [`WebhookService::stop`] it.
-pub struct WebhookService {
-    addr: SocketAddr,
-    stop_server: CancellationToken,
+/// A billing system's webhook receivers and the syncs they start, not bound to a listener:
+/// `gamops sync serve` serves [`Receiver::router`] on a listener of its own
+/// ([`WebhookService`]); the controller mounts it beside its API. [`Receiver::stop`] it.
+pub struct Receiver {
+    router: axum::Router,
     stop_syncs: CancellationToken,
-    server: JoinHandle<()>,
+    stop_pruner: CancellationToken,
     debouncer: JoinHandle<()>,
     pruner: JoinHandle<()>,
 }
 
-impl WebhookService {
-    /// Starts serving on `config.listen`, recording deliveries in `store`.
-    pub async fn start(
-        config: ServiceConfig,
-        store: Store,
-    ) -> Result<WebhookService, ServiceError> {
+impl Receiver {
+    /// Forgets old deliveries, starts the debouncer and the pruner, and builds the routes
+    /// (deliveries are recorded in `store`).
+    pub async fn start(config: ReceiverConfig, store: Store) -> Receiver {
         prune(&store).await;
-        let stop_server = CancellationToken::new();
         let stop_syncs = CancellationToken::new();
+        let stop_pruner = CancellationToken::new();
         let debounce = DebounceConfig {
             quiet: config.debounce,
             max_wait: (config.debounce * 10).max(Duration::from_secs(2)),
@@ -168,23 +172,8 @@ impl WebhookService {
             Source::Splynx => hooks.splynx(config.secret, queue),
             Source::Sonar => hooks.sonar(config.secret, queue),
         };
-        let listener = tokio::net::TcpListener::bind(config.listen)
-            .await
-            .map_err(|source| ServiceError::Listen {
-                addr: config.listen,
-                source,
-            })?;
-        let addr = listener.local_addr().map_err(ServiceError::Server)?;
-        // Header-read and idle timeouts and a connection cap (issue 16): slow clients cannot
-        // starve deliveries.
-        let server = tokio::spawn(crate::http_server::serve(
-            listener,
-            hooks.router(),
-            crate::http_server::Limits::default(),
-            stop_server.clone(),
-        ));
         let pruner = {
-            let stop = stop_server.clone();
+            let stop = stop_pruner.clone();
             tokio::spawn(async move {
                 loop {
                     tokio::select! {
@@ -194,13 +183,67 @@ impl WebhookService {
                 }
             })
         };
+        Receiver {
+            router: hooks.router(),
+            stop_syncs,
+            stop_pruner,
+            debouncer,
+            pruner,
+        }
+    }
+
+    /// The webhook routes ([`SPLYNX_PATH`], [`SONAR_PATH`]), to serve or merge into a router.
+    pub fn router(&self) -> axum::Router {
+        self.router.clone()
+    }
+
+    /// Syncs what is pending once, then returns. Stop serving the routes first, so that no
+    /// delivery is accepted that would not be synced.
+    pub async fn stop(self) {
+        self.stop_pruner.cancel();
+        let _ = self.pruner.await;
+        self.stop_syncs.cancel();
+        let _ = self.debouncer.await;
+    }
+}
+
+/// A running webhook service: a [`Receiver`] on a listener of its own.
+/// [`WebhookService::stop`] it.
+pub struct WebhookService {
+    addr: SocketAddr,
+    stop_server: CancellationToken,
+    server: JoinHandle<()>,
+    receiver: Receiver,
+}
+
+impl WebhookService {
+    /// Starts serving on `config.listen`, recording deliveries in `store`.
+    pub async fn start(
+        config: ServiceConfig,
+        store: Store,
+    ) -> Result<WebhookService, ServiceError> {
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| ServiceError::Listen {
+                addr: config.listen,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(ServiceError::Server)?;
+        let receiver = Receiver::start(config.receiver, store).await;
+        let stop_server = CancellationToken::new();
+        // Header-read and idle timeouts and a connection cap (issue 16): slow clients cannot
+        // starve deliveries.
+        let server = tokio::spawn(crate::http_server::serve(
+            listener,
+            receiver.router(),
+            crate::http_server::Limits::default(),
+            stop_server.clone(),
+        ));
         Ok(WebhookService {
             addr,
             stop_server,
-            stop_syncs,
             server,
-            debouncer,
-            pruner,
+            receiver,
         })
     }
 
@@ -214,9 +257,7 @@ impl WebhookService {
     pub async fn stop(self) -> Result<(), ServiceError> {
         self.stop_server.cancel();
         let served = self.server.await;
-        let _ = self.pruner.await;
-        self.stop_syncs.cancel();
-        let _ = self.debouncer.await;
+        self.receiver.stop().await;
         served.map_err(ServiceError::Crashed)
     }
 }

@@ -26,9 +26,8 @@ use crate::git::commit::{CommitError, FileChange, Identity, Repo};
 use crate::git::remote::{self, Pushed, RemoteError};
 use crate::inventory::canonical::{CanonicalError, render};
 use crate::inventory::layout::FileKind;
-use crate::inventory::parse::{Parsed, parse};
 use crate::inventory::report::Report;
-use crate::inventory::{Inventory, LoadError, SourceFile};
+use crate::inventory::{FileEdit, Inventory, LoadError};
 use crate::model::billing::{BotIdentity, RemovalPolicy};
 use crate::model::{
     BillingMapping, Diagnostic, Doc, Ident, ManagedBy, Plans, SourceId, Status, Subscriber,
@@ -87,6 +86,47 @@ pub struct SyncOptions {
     /// process, so Splynx's nonce only grows and its access token is reused. `None`: a client
     /// for this sync alone, logged out after it.
     pub clients: Option<Arc<BillingClients>>,
+    /// The inventory a long-running process keeps between syncs (see [`KeptInventory`]);
+    /// `None`: every sync loads the inventory itself.
+    pub kept: Option<Arc<KeptInventory>>,
+}
+
+/// The valid inventory of one commit, kept by a long-running process (`sync serve`, the
+/// controller) between its syncs. Each sync starts from the branch's tip; when that is the
+/// commit the previous sync made (or started from), the inventory is taken from here as it is;
+/// when someone else committed since, only the files that differ are read
+/// ([`Inventory::load_rev_from`]). With 20,000 subscribers, reading them all from git was most
+/// of a sync's time.
+#[derive(Default)]
+pub struct KeptInventory {
+    slot: std::sync::Mutex<Option<(git2::Oid, Arc<Inventory>)>>,
+}
+
+impl KeptInventory {
+    /// The inventory kept, and its commit.
+    fn get(&self) -> Option<(git2::Oid, Arc<Inventory>)> {
+        self.slot.lock().ok()?.clone()
+    }
+
+    /// Keeps `inv`, which must be the valid inventory of `commit`.
+    fn keep(&self, commit: git2::Oid, inv: Arc<Inventory>) {
+        if let Ok(mut slot) = self.slot.lock() {
+            *slot = Some((commit, inv));
+        }
+    }
+}
+
+impl std::fmt::Debug for KeptInventory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kept = self
+            .slot
+            .lock()
+            .ok()
+            .and_then(|s| s.as_ref().map(|(c, _)| *c));
+        f.debug_struct("KeptInventory")
+            .field("commit", &kept)
+            .finish()
+    }
 }
 
 /// The billing client of a process, kept between syncs while the settings it was made from
@@ -133,6 +173,7 @@ impl SyncOptions {
             http: HttpConfig::default(),
             page_size: None,
             clients: None,
+            kept: None,
         }
     }
 
@@ -404,9 +445,14 @@ pub async fn sync(
     } else {
         (None, opts.branch.clone(), None)
     };
-    let inv = match base {
-        Some(oid) => Inventory::load_rev(&opts.inventory, &oid.to_string())?,
-        None => Inventory::load_dir(&opts.inventory)?,
+    let kept = opts.kept.as_ref().and_then(|k| k.get());
+    let was_kept = matches!((&kept, base), (Some((at, _)), Some(oid)) if *at == oid);
+    let inv = match (kept, base) {
+        (Some((_, inv)), Some(_)) if was_kept => inv,
+        // Someone else committed since: read what differs.
+        (Some((_, inv)), Some(oid)) => Arc::new(inv.load_rev_from(&oid.to_string())?),
+        (None, Some(oid)) => Arc::new(Inventory::load_rev(&opts.inventory, &oid.to_string())?),
+        (_, None) => Arc::new(Inventory::load_dir(&opts.inventory)?),
     };
     let fleet = inv.desired.fleet();
     let mapping = fleet
@@ -419,12 +465,18 @@ pub async fn sync(
         Source::Splynx => mapping.splynx.as_ref().map(SystemRules::Splynx),
     }
     .ok_or(SyncError::NotConfigured(opts.source))?;
-    // The inventory must be readable before billing is asked anything.
-    let before: Vec<Diagnostic> = inv
-        .validate()
-        .into_iter()
-        .filter(Diagnostic::is_error)
-        .collect();
+    // The inventory must be readable before billing is asked anything. (A kept one was valid.)
+    let before: Vec<Diagnostic> = if was_kept {
+        Vec::new()
+    } else {
+        inv.validate()
+            .into_iter()
+            .filter(Diagnostic::is_error)
+            .collect()
+    };
+    if let (Some(kept), Some(oid), true) = (&opts.kept, base, before.is_empty()) {
+        kept.keep(oid, inv.clone());
+    }
     let owned_files: BTreeSet<SourceId> = inv
         .desired
         .subscribers
@@ -480,7 +532,7 @@ pub async fn sync(
 
     // Validate the result; drop what does not validate.
     let t = Instant::now();
-    settle(&inv, &mut proposal)?;
+    let settled = settle(&inv, &mut proposal)?;
     timings.validate_ms = ms(t.elapsed());
 
     proposal.edits.sort_by(|a, b| a.rel.cmp(&b.rel));
@@ -543,6 +595,14 @@ pub async fn sync(
         let who = mapping.bot.clone().unwrap_or_default();
         let message = commit_message(&report);
         let id = repo.commit(&branch, &changes, &message, &identity(&who))?;
+        if let (Some(kept), Some(id)) = (&opts.kept, id) {
+            let mut settled = settled;
+            settled.origin = crate::inventory::Origin::Rev {
+                rev: branch.clone(),
+                commit: id.to_string(),
+            };
+            kept.keep(id, Arc::new(settled));
+        }
         report.commit = id.map(|i| i.to_string());
         report.written = id.is_some() && repo.current_branch().as_deref() == Some(branch.as_str());
     }
@@ -1125,7 +1185,8 @@ fn propose(
 
 /// Validates the inventory with the proposal applied, and drops the subscribers whose files
 /// make it invalid until it validates. Errors in files the sync does not write are refused.
-fn settle(inv: &Inventory, p: &mut Proposal) -> Result<(), SyncError> {
+/// Returns the inventory that results, which validates.
+fn settle(inv: &Inventory, p: &mut Proposal) -> Result<Inventory, SyncError> {
     loop {
         let (candidate, by_source) = apply(inv, &p.edits);
         let errors: Vec<Diagnostic> = candidate
@@ -1134,7 +1195,7 @@ fn settle(inv: &Inventory, p: &mut Proposal) -> Result<(), SyncError> {
             .filter(Diagnostic::is_error)
             .collect();
         if errors.is_empty() {
-            return Ok(());
+            return Ok(candidate);
         }
         // Blame the edits each error involves; an error involving none is not the sync's.
         let mut blamed: BTreeMap<Option<String>, String> = BTreeMap::new();
@@ -1180,61 +1241,19 @@ fn settle(inv: &Inventory, p: &mut Proposal) -> Result<(), SyncError> {
 
 /// The inventory with `edits` applied (in memory), and which edit owns each changed source.
 fn apply(inv: &Inventory, edits: &[Edit]) -> (Inventory, HashMap<SourceId, Option<String>>) {
-    let mut files: Vec<SourceFile> = inv.files.clone();
-    let mut desired = inv.desired.clone();
-    let mut diagnostics = inv.load_diagnostics.clone();
-    let mut owners = HashMap::new();
-    let root = inv.root.to_string_lossy().trim_end_matches('/').to_string();
-    let mut index: HashMap<String, usize> = files
+    let files: Vec<FileEdit> = edits
         .iter()
-        .enumerate()
-        .map(|(i, f)| (f.rel.clone(), i))
+        .map(|e| FileEdit {
+            rel: e.rel.clone(),
+            content: e.new.as_ref().map(|t| t.as_bytes().to_vec()),
+        })
         .collect();
-    let mut parsed = Vec::new();
-    for e in edits {
-        let i = *index.entry(e.rel.clone()).or_insert_with(|| {
-            files.push(SourceFile {
-                path: if root.is_empty() || root == "." {
-                    e.rel.clone()
-                } else {
-                    format!("{root}/{}", e.rel)
-                },
-                rel: e.rel.clone(),
-                kind: crate::inventory::layout::place(&e.rel).kind(),
-            });
-            files.len() - 1
-        });
-        let source = SourceId(u32::try_from(i).unwrap_or(u32::MAX));
-        owners.insert(source, e.owner.clone());
-        let Some(text) = &e.new else {
-            continue;
-        };
-        let kind = if e.owner.is_some() {
-            FileKind::Subscriber
-        } else {
-            FileKind::Plans
-        };
-        parsed.push((source, parse(kind, source, text.as_bytes())));
-    }
-    desired
-        .subscribers
-        .retain(|d| !owners.contains_key(&d.source));
-    diagnostics.retain(|d| d.source.is_none_or(|s| !owners.contains_key(&s)));
-    for (source, result) in parsed {
-        match result {
-            Ok(Parsed::Subscriber(s)) => desired.subscribers.push(Doc { source, value: s }),
-            Ok(Parsed::Plans(v)) => desired.plans = Some(Doc { source, value: v }),
-            Ok(_) => {}
-            Err(d) => diagnostics.push(d),
-        }
-    }
-    let candidate = Inventory {
-        root: inv.root.clone(),
-        origin: inv.origin.clone(),
-        files,
-        desired,
-        load_diagnostics: diagnostics,
-    };
+    let (candidate, sources) = inv.patched(&files);
+    let owners = sources
+        .into_iter()
+        .zip(edits)
+        .map(|(source, e)| (source, e.owner.clone()))
+        .collect();
     (candidate, owners)
 }
 

@@ -11,7 +11,7 @@ use super::state::StoreArgs;
 use super::{CommandError, ErrorKind};
 use crate::billing::debounce::{Source, SyncNotice};
 use crate::billing::serve::WebhookNotice;
-use crate::billing::service::{self, ServiceConfig, ServiceError, WebhookService};
+use crate::billing::service::{self, ReceiverConfig, ServiceConfig, ServiceError, WebhookService};
 use crate::billing::sync::SyncOptions;
 use crate::inventory::Inventory;
 use crate::store::Store;
@@ -94,14 +94,16 @@ pub fn run(args: ServeArgs) -> Result<u8, CommandError> {
     sync.branch = args.branch.clone();
     sync.push = args.push.clone();
     let config = ServiceConfig {
-        source,
         listen: args.listen,
-        secret,
-        sync,
-        debounce: args.debounce,
-        full_sync_every: args.full_sync_every,
-        on_webhook: Some(Arc::new(print_event)),
-        on_sync: Some(Arc::new(print_sync)),
+        receiver: ReceiverConfig {
+            source,
+            secret,
+            sync,
+            debounce: args.debounce,
+            full_sync_every: args.full_sync_every,
+            on_webhook: Some(Arc::new(print_event)),
+            on_sync: Some(Arc::new(print_sync)),
+        },
     };
     let location = args.store.location();
     super::runtime()?.block_on(async {
