@@ -37,15 +37,7 @@ fn main() -> ExitCode {
     match gamops::cli::run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
-            let (red, cyan, reset) = if colour {
-                ("\x1b[1;31m", "\x1b[1;36m", "\x1b[0m")
-            } else {
-                ("", "", "")
-            };
-            eprintln!("{red}error{reset}: {}", err.message);
-            for h in &err.hints {
-                eprintln!("  {cyan}hint{reset}: {h}");
-            }
+            err.eprint(colour);
             ExitCode::from(err.exit_code())
         }
     }

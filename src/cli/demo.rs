@@ -1,8 +1,9 @@
 //! `gamops demo`: the whole loop against the built-in lab, with no set-up.
 
 use std::path::{Path, PathBuf};
-use std::process::Command as Process;
 use std::time::Instant;
+
+use clap::Parser;
 
 use crate::inventory::Inventory;
 use crate::inventory::canonical::render;
@@ -80,8 +81,6 @@ fn secrets_as_files(inv: &Path, secrets: &Path) -> std::io::Result<()> {
 
 pub fn run(args: Args) -> Result<u8, CommandError> {
     let started = Instant::now();
-    let exe = std::env::current_exe()
-        .map_err(|e| CommandError::internal(format!("cannot find the gamops binary: {e}")))?;
     let tmp = std::env::temp_dir().join(format!("gamops-demo-{}", std::process::id()));
     let inv = tmp.join("inventory");
     let _ = std::fs::remove_dir_all(&tmp);
@@ -156,15 +155,24 @@ pub fn run(args: Args) -> Result<u8, CommandError> {
         );
     }
 
-    let gamops = |args: &[&str]| -> Result<i32, CommandError> {
-        let status = Process::new(&exe)
-            .args(args)
-            .arg("--inventory")
-            .arg(&inv)
-            .env("NO_COLOR", "1")
-            .status()
-            .map_err(|e| CommandError::internal(format!("cannot run gamops: {e}")))?;
-        Ok(status.code().unwrap_or(1))
+    // Each step is the command a user would type, run in this process: the same parsing,
+    // library call and output as on the command line.
+    let gamops = |args: &[&str]| -> Result<u8, CommandError> {
+        let line = ["gamops"]
+            .iter()
+            .chain(args)
+            .map(std::ffi::OsStr::new)
+            .chain([std::ffi::OsStr::new("--inventory"), inv.as_os_str()]);
+        let cli = super::Cli::try_parse_from(line)
+            .map_err(|e| CommandError::internal(format!("the demo's command line: {e}")))?;
+        Ok(match super::run(cli) {
+            Ok(code) => code,
+            Err(e) => {
+                use std::io::IsTerminal;
+                e.eprint(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none());
+                e.exit_code()
+            }
+        })
     };
 
     step(1, "gamops validate: the inventory is valid");

@@ -45,6 +45,20 @@ impl CommandError {
     }
 
     /// User, config and device errors exit 1; a bug exits 101, like a Rust panic would.
+    /// Prints the error and its hints to stderr, as the binary ends a failed command;
+    /// `colour` for a terminal.
+    pub fn eprint(&self, colour: bool) {
+        let (red, cyan, reset) = if colour {
+            ("\x1b[1;31m", "\x1b[1;36m", "\x1b[0m")
+        } else {
+            ("", "", "")
+        };
+        eprintln!("{red}error{reset}: {}", self.message);
+        for h in &self.hints {
+            eprintln!("  {cyan}hint{reset}: {h}");
+        }
+    }
+
     pub fn exit_code(&self) -> u8 {
         match self.kind {
             ErrorKind::User | ErrorKind::Config | ErrorKind::Device => 1,
