@@ -1,7 +1,8 @@
 //! The controller's HTTP API (axum): health, readiness, metrics, and a JSON API under
 //! `/api/v1` for the state, the runs and requests (reconcile, pause, resume).
 //!
-//! `/healthz`, `/readyz` and `/metrics` answer anyone; `/api/v1` needs a bearer token made by
+//! `/healthz`, `/readyz` and `/metrics` answer anyone unless `controller.public` in gamops.yaml
+//! leaves them out (then they need a `read` token); `/api/v1` needs a bearer token made by
 //! `gamops token create` (kept hashed in the store): the `read` scope reads, the `operate` scope
 //! also pauses, resumes and asks for reconciles. The handlers read a snapshot of the state and
 //! send triggers; none waits on a pass.
@@ -42,11 +43,17 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/pause", post(pause))
         .route("/resume", post(resume))
         .layer(middleware::from_fn_with_state(shared.clone(), authorize));
-    Router::new()
+    let public = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .layer(middleware::from_fn_with_state(
+            shared.clone(),
+            public_or_read,
+        ));
+    Router::new()
         .route("/hooks/git", post(git_hook))
+        .merge(public)
         .nest("/api/v1", api)
         .with_state(shared)
 }
@@ -62,41 +69,67 @@ async fn authorize(
     request: Request,
     next: Next,
 ) -> Response {
-    let Some(token) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-    else {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "an API token is needed: `Authorization: Bearer TOKEN` (make one with gamops token create)",
-        );
-    };
-    let scopes = match shared.token_scopes(token.trim()).await {
-        Ok(Some(scopes)) => scopes,
-        Ok(None) => return error(StatusCode::UNAUTHORIZED, "unknown API token"),
-        Err(e) => {
-            return error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!("the store cannot check tokens now: {e}"),
-            );
-        }
-    };
     let needs = if request.method() == axum::http::Method::GET {
         READ
     } else {
         OPERATE
     };
+    match check_token(&shared, &headers, needs).await {
+        Ok(()) => next.run(request).await,
+        Err(refused) => refused,
+    }
+}
+
+/// Lets a request for a health or metrics endpoint through when `controller.public` names it,
+/// or else when its token may read.
+async fn public_or_read(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    request: Request,
+    next: Next,
+) -> Response {
+    if shared.is_public(request.uri().path()) {
+        return next.run(request).await;
+    }
+    match check_token(&shared, &headers, READ).await {
+        Ok(()) => next.run(request).await,
+        Err(refused) => refused,
+    }
+}
+
+/// Whether the request's bearer token has the scope `needs` (`operate` includes `read`); the
+/// answer to send when not.
+async fn check_token(shared: &Shared, headers: &HeaderMap, needs: &str) -> Result<(), Response> {
+    let Some(token) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    else {
+        return Err(error(
+            StatusCode::UNAUTHORIZED,
+            "an API token is needed: `Authorization: Bearer TOKEN` (make one with gamops token create)",
+        ));
+    };
+    let scopes = match shared.token_scopes(token.trim()).await {
+        Ok(Some(scopes)) => scopes,
+        Ok(None) => return Err(error(StatusCode::UNAUTHORIZED, "unknown API token")),
+        Err(e) => {
+            return Err(error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("the store cannot check tokens now: {e}"),
+            ));
+        }
+    };
     let allowed = scopes
         .iter()
         .any(|s| s == needs || (needs == READ && s == OPERATE));
     if !allowed {
-        return error(
+        return Err(error(
             StatusCode::FORBIDDEN,
             format!("the token lacks the `{needs}` scope"),
-        );
+        ));
     }
-    next.run(request).await
+    Ok(())
 }
 
 /// Ready when the store answers and, for the leader, a valid commit is loaded. A follower is
@@ -184,9 +217,10 @@ fn json_of<T: serde::Serialize + ?Sized>(value: &T) -> Response {
 }
 
 async fn devices(State(shared): State<Arc<Shared>>) -> Response {
-    shared
-        .read(|s| json_of(&s.devices.values().collect::<Vec<_>>()))
-        .unwrap_or_else(|| error(StatusCode::INTERNAL_SERVER_ERROR, "the state is unreadable"))
+    match shared.devices_json() {
+        Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
+    }
 }
 
 async fn device(State(shared): State<Arc<Shared>>, Path(name): Path<String>) -> Response {
@@ -385,7 +419,7 @@ mod tests {
             if line.starts_with("let api = Router::new()") {
                 api = true;
             }
-            if line.starts_with("Router::new()") && !line.contains("let api") {
+            if line.contains("Router::new()") && !line.contains("let api") {
                 api = false;
             }
             if let Some(rest) = line.strip_prefix(".route(\"")
@@ -407,8 +441,11 @@ mod tests {
             serde_saphyr::from_str(include_str!("../../schemas/controller-api.openapi.yaml"))
                 .unwrap();
         let paths = doc["paths"].as_object().unwrap();
-        let routes = routes();
+        let mut routes = routes();
         assert!(routes.len() >= 14, "{routes:?}");
+        // The billing receivers' routes, mounted when gamops.yaml configures them.
+        routes.push(crate::billing::serve::SPLYNX_PATH.to_string());
+        routes.push(format!("{}/{{token}}", crate::billing::serve::SONAR_PATH));
         for r in &routes {
             assert!(paths.contains_key(r), "{r} is not in the OpenAPI file");
         }

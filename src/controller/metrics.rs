@@ -27,6 +27,17 @@ struct OutcomeLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SystemLabels {
+    system: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SyncLabels {
+    system: String,
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CommitLabels {
     commit: String,
 }
@@ -41,6 +52,8 @@ pub struct Metrics {
     applies: Family<OutcomeLabels, Counter>,
     commit: Family<CommitLabels, Gauge>,
     paused: Gauge,
+    billing_lag: Family<SystemLabels, Histogram>,
+    billing_syncs: Family<SyncLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -59,6 +72,10 @@ impl Metrics {
         let applies = Family::<OutcomeLabels, Counter>::default();
         let commit = Family::<CommitLabels, Gauge>::default();
         let paused = Gauge::default();
+        let billing_lag = Family::<SystemLabels, Histogram>::new_with_constructor(
+            (|| Histogram::new(exponential_buckets(0.05, 2.0, 14))) as fn() -> Histogram,
+        );
+        let billing_syncs = Family::<SyncLabels, Counter>::default();
         registry.register(
             "reconcile_duration_seconds",
             "How long one pass (read, plan, apply) took",
@@ -86,6 +103,16 @@ impl Metrics {
             commit.clone(),
         );
         registry.register("paused", "1 while applies are paused", paused.clone());
+        registry.register(
+            "billing_sync_lag_seconds",
+            "From a billing webhook received to its sync committed (the oldest event of a batch)",
+            billing_lag.clone(),
+        );
+        registry.register(
+            "billing_syncs",
+            "Billing syncs by system and outcome (committed, unchanged, failed)",
+            billing_syncs.clone(),
+        );
         Metrics {
             registry,
             pass_seconds,
@@ -95,6 +122,26 @@ impl Metrics {
             applies,
             commit,
             paused,
+            billing_lag,
+            billing_syncs,
+        }
+    }
+
+    /// A billing sync of `system` ended with `outcome`; `lag` is how long its oldest event
+    /// waited to be committed (none for a failure or a sync no event asked for).
+    pub fn billing_synced(&self, system: &str, outcome: &str, lag: Option<f64>) {
+        self.billing_syncs
+            .get_or_create(&SyncLabels {
+                system: system.to_string(),
+                outcome: outcome.to_string(),
+            })
+            .inc();
+        if let Some(lag) = lag {
+            self.billing_lag
+                .get_or_create(&SystemLabels {
+                    system: system.to_string(),
+                })
+                .observe(lag);
         }
     }
 

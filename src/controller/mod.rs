@@ -1,8 +1,9 @@
 //! `gamops controller`: keeps the fleet converged with git, level-triggered in kube-rs's style.
 //!
-//! A trigger only says "look again": a new commit (the checkout's `.git` changed), the drift
-//! scan every `controller.interval`, a manual request (`POST /api/v1/reconcile`), or a device's
-//! retry after a failed apply (backoff from 10 s, doubling, at most 10 minutes). Each pass reads
+//! A trigger only says "look again": a new commit (the checkout's `.git` changed, or a billing
+//! webhook's sync committed, see [`billing`]), the drift scan every `controller.interval`, a
+//! manual request (`POST /api/v1/reconcile`), or a device's retry after a failed apply (backoff
+//! from 10 s, doubling, at most 10 minutes). Each pass reads
 //! the target (the newest commit that validates, see [`source`]), reads the devices it covers,
 //! plans them, and applies through [`reconcile::apply`](crate::reconcile::apply), the same
 //! operation `gamops apply` runs, every device whose policy is `auto` while applies are not
@@ -20,6 +21,7 @@
 //! The HTTP side ([`http`]) shows the state ([`status`]) and metrics ([`metrics`]) and takes
 //! requests; it shares the state with the loop and never blocks it.
 
+pub mod billing;
 pub mod hooks;
 pub mod http;
 pub mod metrics;
@@ -126,6 +128,15 @@ pub enum Trigger {
     Manual(Option<String>),
     /// A device's retry after a failure is due.
     Requeue,
+    /// A billing webhook's sync made a commit.
+    Billing,
+}
+
+impl Trigger {
+    /// Whether the trigger only says that a new commit may be there.
+    fn is_commit(&self) -> bool {
+        matches!(self, Trigger::Commit | Trigger::Billing)
+    }
 }
 
 /// What happened, for `GET /api/v1/events` (Server-Sent Events, one JSON object each).
@@ -154,6 +165,12 @@ pub enum Event {
     Refused { commit: String, reason: String },
     /// Applies were paused or resumed.
     Paused { paused: bool },
+    /// A billing webhook's sync committed a change of subscribers.
+    BillingCommit {
+        system: String,
+        commit: String,
+        summary: String,
+    },
 }
 
 /// What the loop and the HTTP side share.
@@ -169,10 +186,16 @@ pub struct Shared {
     pub branch: Option<String>,
     /// `controller.git_webhook_secret` of the target commit.
     hook_secret: RwLock<Option<crate::model::Credential>>,
+    /// `controller.public` of the target commit: the endpoints that need no token.
+    public: RwLock<Vec<crate::model::PublicEndpoint>>,
     /// The target commit's subscribers, ready to search (built once per target).
     pub subscribers: RwLock<Arc<search::Subscribers>>,
     /// Tokens the store vouched for lately: their hash, scopes, and when that was.
     tokens: std::sync::Mutex<HashMap<String, (Vec<String>, Instant)>>,
+    /// Bumped by every change of `state`: what the API's cached answers are keyed by.
+    version: std::sync::atomic::AtomicU64,
+    /// `GET /api/v1/devices` as last rendered, and the state version it shows.
+    devices_json: std::sync::Mutex<(u64, axum::body::Bytes)>,
     wake: mpsc::UnboundedSender<Trigger>,
 }
 
@@ -213,6 +236,26 @@ impl Shared {
         Ok(found.map(|i| i.scopes))
     }
 
+    /// Every device's state as JSON, rendered once per change of the state: a dashboard and
+    /// twenty clients polling a thousand devices cost one serialisation, not one each.
+    pub fn devices_json(&self) -> Result<axum::body::Bytes, String> {
+        let version = self.version.load(std::sync::atomic::Ordering::Acquire);
+        if let Ok(cached) = self.devices_json.lock()
+            && cached.0 == version
+        {
+            return Ok(cached.1.clone());
+        }
+        let body = self
+            .read(|s| serde_json::to_vec(&s.devices.values().collect::<Vec<_>>()))
+            .ok_or("the state is unreadable")?
+            .map_err(|e| e.to_string())?;
+        let body = axum::body::Bytes::from(body);
+        if let Ok(mut cached) = self.devices_json.lock() {
+            *cached = (version, body.clone());
+        }
+        Ok(body)
+    }
+
     /// Runs `f` on the state under its read lock (for the API: no copy of the whole state).
     pub fn read<T>(&self, f: impl FnOnce(&FleetState) -> T) -> Option<T> {
         self.state.read().ok().map(|s| f(&s))
@@ -231,6 +274,14 @@ impl Shared {
         }
     }
 
+    /// Whether `path` answers without an API token (`controller.public`).
+    pub fn is_public(&self, path: &str) -> bool {
+        self.public
+            .read()
+            .map(|p| p.iter().any(|e| e.path() == path))
+            .unwrap_or(false)
+    }
+
     /// Asks the loop to look again.
     pub fn trigger(&self, t: Trigger) {
         let _ = self.wake.send(t);
@@ -245,6 +296,8 @@ impl Shared {
                 s.devices.iter().map(|(n, d)| (n.clone(), d.sync)).collect();
             let refused_before = s.refused.as_ref().map(|r| r.commit.clone());
             f(&mut s);
+            self.version
+                .fetch_add(1, std::sync::atomic::Ordering::Release);
             self.metrics.observe(&s);
             for (name, d) in &s.devices {
                 if before.get(name) != Some(&d.sync) {
@@ -310,8 +363,11 @@ pub async fn run(
             source::Origin::Head => None,
         },
         hook_secret: RwLock::new(None),
+        public: RwLock::new(crate::model::PublicEndpoint::ALL.to_vec()),
         subscribers: RwLock::new(Arc::new(search::Subscribers::default())),
         tokens: std::sync::Mutex::new(HashMap::new()),
+        version: std::sync::atomic::AtomicU64::new(0),
+        devices_json: std::sync::Mutex::new((u64::MAX, axum::body::Bytes::new())),
         wake,
     });
     shared.update(|_| {});
@@ -358,11 +414,31 @@ pub async fn run(
         Err(e) => return Err(ControllerError::Source(e.to_string())),
     };
 
+    // The target now, for the billing receivers it configures (the first pass starts from it).
+    let mut checkout = Checkout::new(&options.inventory, options.origin.clone());
+    checkout.refresh(None).await;
+    let receivers = match checkout.target() {
+        Some(target) => {
+            let fleet = target.inventory.desired.fleet();
+            billing::start(&fleet, &options, &store, &shared).await
+        }
+        None => {
+            tracing::warn!(
+                "no valid commit at start: billing webhooks are not received until a restart"
+            );
+            Vec::new()
+        }
+    };
+    let mut routes = http::router(shared.clone());
+    for r in &receivers {
+        routes = routes.merge(r.router());
+    }
+
     // The shared HTTP limits (issue 16), with connections that may live an hour: event
     // streams (SSE) stay open, and their clients reconnect after.
     let server = tokio::spawn(crate::http_server::serve(
         listener,
-        http::router(shared.clone()),
+        routes,
         crate::http_server::Limits {
             connection_lifetime: Duration::from_secs(3600),
             ..crate::http_server::Limits::default()
@@ -373,7 +449,7 @@ pub async fn run(
 
     let mut looper = Loop {
         shared: shared.clone(),
-        checkout: Checkout::new(&options.inventory, options.origin.clone()),
+        checkout,
         settings: ControllerSettings::default(),
         cancel: cancel.clone(),
         fence: (LEADER_KEY.to_string(), owner.clone()),
@@ -446,9 +522,14 @@ pub async fn run(
     }
 
     drop(watcher);
-    server
+    let served = server
         .await
-        .map_err(|e| ControllerError::Server(std::io::Error::other(e)))
+        .map_err(|e| ControllerError::Server(std::io::Error::other(e)));
+    // No more deliveries come in: sync what is pending once.
+    for r in receivers {
+        r.stop().await;
+    }
+    served
 }
 
 /// Waits as a follower until the leadership lease is free, then takes it; `None` when
@@ -525,7 +606,7 @@ impl Loop {
         };
         let commit_moved = new_target.is_some();
         // A commit trigger with no new commit has nothing to look at again.
-        let only_commit = triggers.iter().all(|t| *t == Trigger::Commit);
+        let only_commit = triggers.iter().all(Trigger::is_commit);
         if only_commit && !commit_moved {
             self.shared.update(|s| s.refused = refused.clone());
             return;
@@ -533,10 +614,13 @@ impl Loop {
         let desired = &target.inventory.desired;
         self.settings = desired.fleet().controller.unwrap_or_default();
         if commit_moved || self.shared.search_index().commit != target.commit {
-            let index = search::Subscribers::new(&target.commit, desired);
+            let index = off_the_workers(|| search::Subscribers::new(&target.commit, desired));
             if let Ok(mut shown) = self.shared.subscribers.write() {
                 *shown = Arc::new(index);
             }
+        }
+        if let Ok(mut public) = self.shared.public.write() {
+            *public = self.settings.public.clone();
         }
         if let Ok(mut secret) = self.shared.hook_secret.write() {
             *secret = self
@@ -626,12 +710,14 @@ impl Loop {
             |_, _, _| {},
         )
         .await;
-        let plan = Plan::build(
-            desired,
-            &observations,
-            Some(target.commit.clone()),
-            PlanOptions { force: false },
-        );
+        let plan = off_the_workers(|| {
+            Plan::build(
+                desired,
+                &observations,
+                Some(target.commit.clone()),
+                PlanOptions { force: false },
+            )
+        });
         let now = Instant::now();
         let settings = self.settings.clone();
         let mut to_apply = Vec::new();
@@ -748,8 +834,8 @@ impl Loop {
         for t in triggers {
             match t {
                 Trigger::Drift | Trigger::Manual(None) => return None,
-                Trigger::Commit if commit_moved => return None,
-                Trigger::Commit => {}
+                Trigger::Commit | Trigger::Billing if commit_moved => return None,
+                Trigger::Commit | Trigger::Billing => {}
                 Trigger::Manual(Some(d)) => {
                     some.insert(d.clone());
                 }
@@ -883,10 +969,23 @@ impl Loop {
     }
 }
 
-/// What a pass that applies is recorded as having been started by: a new commit (whichever
-/// trigger noticed it), a manual request, a retry, or drift.
+/// Runs CPU-bound work (planning a fleet, indexing its subscribers, reading a commit) so that
+/// the runtime's other tasks, the API above all, move to another worker meanwhile.
+pub(crate) fn off_the_workers<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
+    }
+}
+
+/// What a pass that applies is recorded as having been started by: a billing event's commit,
+/// a new commit (whichever trigger noticed it), a manual request, a retry, or drift.
 fn reason(triggers: &[Trigger], commit_moved: bool) -> &'static str {
-    if commit_moved {
+    if commit_moved && triggers.contains(&Trigger::Billing) {
+        "billing event"
+    } else if commit_moved {
         "commit"
     } else if triggers.iter().any(|t| matches!(t, Trigger::Manual(_))) {
         "manual request"

@@ -128,7 +128,9 @@ impl Checkout {
             tracing::warn!(commit = %short(&head), "history rewritten; keeping the previous target");
             return None;
         }
-        match load_valid(&self.dir, &head) {
+        let previous = self.target.as_ref().map(|t| t.inventory.clone());
+        let loaded = super::off_the_workers(|| load_valid(&self.dir, &head, previous.as_deref()));
+        match loaded {
             Ok(inventory) => {
                 self.allow_rewrites = inventory
                     .desired
@@ -157,9 +159,14 @@ impl Checkout {
 
 /// The inventory at `commit`, or why it is not valid (the first problems, as validate shows
 /// them).
-fn load_valid(dir: &Path, commit: &str) -> Result<Inventory, String> {
-    let inv = Inventory::load_rev(dir, commit)
-        .map_err(|e| format!("commit {} cannot be read: {e}", short(commit)))?;
+/// The inventory of `commit` when it validates. With the previous target's inventory only the
+/// files that differ are read (a commit touches a few files of thousands).
+fn load_valid(dir: &Path, commit: &str, previous: Option<&Inventory>) -> Result<Inventory, String> {
+    let inv = match previous {
+        Some(previous) => previous.load_rev_from(commit),
+        None => Inventory::load_rev(dir, commit),
+    }
+    .map_err(|e| format!("commit {} cannot be read: {e}", short(commit)))?;
     let diagnostics = inv.validate();
     let errors = diagnostics.iter().filter(|d| d.is_error()).count();
     if errors == 0 {

@@ -35,9 +35,55 @@ pub struct ControllerSettings {
     /// `file:PATH`. Without it the hook is refused and the remote is fetched on the drift scan.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub git_webhook_secret: Option<Located<Credential>>,
+    /// The HTTP endpoints that answer without an API token; the others need one with the
+    /// `read` scope. All three by default (probes and Prometheus usually carry no token);
+    /// `[]` closes them all.
+    #[serde(
+        default = "ControllerSettings::default_public",
+        skip_serializing_if = "ControllerSettings::is_default_public"
+    )]
+    pub public: Vec<PublicEndpoint>,
+}
+
+/// An HTTP endpoint of the controller that may answer without an API token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum PublicEndpoint {
+    /// `/healthz`: alive.
+    Healthz,
+    /// `/readyz`: ready to serve.
+    Readyz,
+    /// `/metrics`: Prometheus metrics.
+    Metrics,
+}
+
+impl PublicEndpoint {
+    /// Every one, the default.
+    pub const ALL: [PublicEndpoint; 3] = [
+        PublicEndpoint::Healthz,
+        PublicEndpoint::Readyz,
+        PublicEndpoint::Metrics,
+    ];
+
+    /// Its path.
+    pub fn path(self) -> &'static str {
+        match self {
+            PublicEndpoint::Healthz => "/healthz",
+            PublicEndpoint::Readyz => "/readyz",
+            PublicEndpoint::Metrics => "/metrics",
+        }
+    }
 }
 
 impl ControllerSettings {
+    fn default_public() -> Vec<PublicEndpoint> {
+        PublicEndpoint::ALL.to_vec()
+    }
+
+    fn is_default_public(public: &[PublicEndpoint]) -> bool {
+        public == PublicEndpoint::ALL
+    }
+
     fn default_interval() -> Located<Interval> {
         Located::bare(Interval(Duration::from_secs(300)))
     }
@@ -60,6 +106,7 @@ impl Default for ControllerSettings {
             allow_rewrites: false,
             windows: Vec::new(),
             git_webhook_secret: None,
+            public: Self::default_public(),
         }
     }
 }

@@ -725,3 +725,122 @@ async fn an_inventory_outside_git_is_refused_and_the_fix_needs_no_wait() {
     let out = c.stop().await;
     assert_eq!(out.status.code(), Some(0), "{}", code_and_text(&out).1);
 }
+
+/// A billing webhook received by the controller becomes a commit by the bot and then the
+/// subscriber configured on its GAM, in one loop: the delivery is verified (a forged one is
+/// refused), synced, committed, applied as a run triggered by the billing event, counted in
+/// the metrics with its lag; a redelivery changes nothing. `controller.public: [healthz]`
+/// makes /readyz and /metrics ask for a token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_billing_webhook_becomes_a_commit_and_then_the_subscriber_on_its_gam() {
+    use crate::sync_serve::{SECRET, fake_splynx, fit_customers, splynx_env, splynx_event};
+    use gamops::lab::billing::splynx;
+
+    let f = FleetLab::start(2, 3, Duration::from_secs(1)).await;
+    let fake = fake_splynx().await;
+    let fleet = f.dir.join("gamops.yaml");
+    let text = std::fs::read_to_string(&fleet).unwrap();
+    std::fs::write(
+        &fleet,
+        format!(
+            "{text}controller:\n  public: [healthz]\nbilling:\n  bot:\n    name: Billing Bot\n    email: bot@example.net\n  splynx:\n    url: {}\n    auth:\n      key: env:GAMOPS_SPLYNX_KEY\n      secret: env:GAMOPS_SPLYNX_SECRET\n    webhook_secret: env:GAMOPS_SPLYNX_WEBHOOK_SECRET\n",
+            fake.url()
+        ),
+    )
+    .unwrap();
+    let ids = fit_customers(&fake, &f.dir);
+    git(&f.dir, &["init", "-q", "-b", "main"]);
+    git(&f.dir, &["add", "-A"]);
+    git(&f.dir, &["commit", "-qm", "fleet"]);
+    let read = token(&f, "read");
+
+    let mut cmd = f.command(&["controller", "--listen", "127.0.0.1:0", "--interval", "1h"]);
+    for (k, v) in splynx_env(&fake) {
+        cmd.env(k, v);
+    }
+    let c = Controller::spawn(cmd).await;
+    eventually("both devices converged", || async {
+        (0..2).all(|i| f.state(&format!("gam-000{i}")).running.subscribers.len() == 3)
+    })
+    .await;
+    let head = || crate::support::git(&f.dir, &["rev-parse", "HEAD"]);
+    let before = head();
+
+    // A forged delivery is refused and changes nothing.
+    let url = format!("{}/webhooks/splynx", c.base);
+    let event = splynx_event(ids[0], 1);
+    let (status, _) =
+        splynx::send_webhook(&url, Some("forged"), &event, splynx::WebhookEncoding::Json)
+            .await
+            .unwrap();
+    assert_eq!(status, 403);
+
+    // A signed one: the bot commits the new subscriber, and the controller configures it.
+    let (status, _) =
+        splynx::send_webhook(&url, Some(SECRET), &event, splynx::WebhookEncoding::Json)
+            .await
+            .unwrap();
+    assert_eq!(status, 200);
+    eventually("the subscriber on a GAM", || async {
+        (0..2).any(|i| {
+            f.state(&format!("gam-000{i}"))
+                .running
+                .subscribers
+                .values()
+                .any(|s| s.name.contains(&format!("splynx-{}", ids[0])))
+        })
+    })
+    .await;
+    let after = head();
+    assert_ne!(after, before);
+    let log = crate::support::git(&f.dir, &["log", "-1", "--format=%an%n%B"]);
+    assert!(log.starts_with("Billing Bot"), "{log}");
+    assert!(log.contains("Billing-Event-Id:"), "{log}");
+    assert!(log.contains(&format!("splynx-{}", ids[0])), "{log}");
+
+    // The run says what started it; the metrics count the sync and its lag.
+    eventually("a run triggered by the billing event", || async {
+        let (_, runs) = c.call("GET", "/api/v1/runs", Some(&read)).await;
+        runs.as_array().is_some_and(|r| {
+            r.iter().any(|r| {
+                r["command"]
+                    .as_str()
+                    .is_some_and(|c| c.contains("billing event"))
+            })
+        })
+    })
+    .await;
+    assert_eq!(c.call("GET", "/healthz", None).await.0, 200);
+    assert_eq!(c.call("GET", "/readyz", None).await.0, 401);
+    assert_eq!(c.call("GET", "/metrics", None).await.0, 401);
+    assert_eq!(c.call("GET", "/readyz", Some(&read)).await.0, 200);
+    let (status, metrics) = c.call("GET", "/metrics", Some(&read)).await;
+    assert_eq!(status, 200);
+    let metrics = metrics.as_str().unwrap().to_string();
+    assert!(
+        metrics.contains(
+            "gamops_controller_billing_syncs_total{system=\"splynx\",outcome=\"committed\"} 1"
+        ),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("gamops_controller_billing_sync_lag_seconds_count{system=\"splynx\"} 1"),
+        "{metrics}"
+    );
+
+    // The same delivery again: answered, not synced, no commit.
+    let (status, _) =
+        splynx::send_webhook(&url, Some(SECRET), &event, splynx::WebhookEncoding::Json)
+            .await
+            .unwrap();
+    assert_eq!(status, 200);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(head(), after);
+    let out = c.stop().await;
+    let (code, text) = code_and_text(&out);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("receiving splynx webhooks at /webhooks/splynx"),
+        "{text}"
+    );
+}

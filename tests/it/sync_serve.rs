@@ -18,7 +18,7 @@ use gamops::store::{Store, StoreLocation};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-const SECRET: &str = "hook-secret";
+pub(crate) const SECRET: &str = "hook-secret";
 const TOKEN: &str = "0123456789abcdef";
 
 /// Records every batch it is asked to sync.
@@ -128,7 +128,7 @@ fn customers(batch: &SyncBatch) -> Vec<String> {
 }
 
 /// A Splynx customer event, made unique by `n` (a retried delivery is byte-identical).
-fn splynx_event(customer: u64, n: usize) -> serde_json::Value {
+pub(crate) fn splynx_event(customer: u64, n: usize) -> serde_json::Value {
     let mut e = splynx::customer_event(customer, "edit", "active");
     e["data"]["time"] = json!(format!("14:{:02}:{:02}", n / 60 % 60, n % 60));
     e["data"]["extra"] = json!(n.to_string());
@@ -525,7 +525,7 @@ fn commits(repo: &Path) -> usize {
 
 /// A fake Splynx with no customers yet: it starts before the inventory exists (its port goes
 /// into the billing section); [`fit_customers`] gives it customers afterwards.
-async fn fake_splynx() -> splynx::SplynxFake {
+pub(crate) async fn fake_splynx() -> splynx::SplynxFake {
     splynx::SplynxFake::start(splynx::SplynxFakeConfig {
         customers: 0,
         ..splynx::SplynxFakeConfig::default()
@@ -534,7 +534,7 @@ async fn fake_splynx() -> splynx::SplynxFake {
     .unwrap()
 }
 
-fn fit_customers(fake: &splynx::SplynxFake, inv: &Path) -> Vec<u64> {
+pub(crate) fn fit_customers(fake: &splynx::SplynxFake, inv: &Path) -> Vec<u64> {
     let desired = gamops::inventory::Inventory::load_dir(inv).unwrap().desired;
     let customers = gamops::lab::billing::fleet::customers_for(&desired, 2, true).unwrap();
     let ids = customers.iter().map(|c| c.id).collect();
@@ -546,7 +546,7 @@ fn port_of(url: &str) -> u16 {
     url.rsplit(':').next().unwrap().parse().unwrap()
 }
 
-fn splynx_env(fake: &splynx::SplynxFake) -> Vec<(&'static str, String)> {
+pub(crate) fn splynx_env(fake: &splynx::SplynxFake) -> Vec<(&'static str, String)> {
     vec![
         ("GAMOPS_SPLYNX_KEY", fake.api_key()),
         ("GAMOPS_SPLYNX_SECRET", fake.api_secret()),
