@@ -38,7 +38,8 @@ pub struct DeviceJob {
     pub device: String,
     pub snmp: SnmpTarget,
     pub cli: CliTarget,
-    /// 1000000 + the model's G.hn port count: names the uplinks in `nni` options.
+    /// The model's [`uplink_base`](crate::model::GamModel::uplink_base): names the uplinks in
+    /// `nni` options.
     pub uplink_base: u32,
     pub changes: Vec<Change>,
     /// The plan's fingerprint of the device's configuration; None to skip the staleness check
@@ -531,8 +532,8 @@ pub async fn apply_all(
 mod tests {
     use super::*;
     use crate::device::cli::{CliAuth, HostKeyPolicy};
-    use crate::device::credentials::Secret;
     use crate::device::snmp::Security;
+    use crate::secret::Secret;
 
     fn job(device: &str) -> DeviceJob {
         let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 9));

@@ -106,7 +106,26 @@ const fn info(
     }
 }
 
+/// A GAM numbers its interfaces from here (GAM-TC `GAMInterfaceIndex`): G.hn port n is
+/// `PORT_IF_INDEX_BASE + n`, and the uplinks follow the G.hn ports (see
+/// [`GamModel::uplink_base`]).
+pub const PORT_IF_INDEX_BASE: u32 = 1_000_000;
+
 impl GamModel {
+    /// The ifIndex the uplinks count from: uplink n is `uplink_base() + n`, right after the
+    /// model's last G.hn port. The CLI names uplinks by it in `nni` options.
+    pub fn uplink_base(self) -> u32 {
+        PORT_IF_INDEX_BASE + u32::from(self.ghn_ports())
+    }
+
+    /// The uplink an ifIndex names on this model, if it names one.
+    pub fn uplink_of_if_index(self, if_index: u32) -> Option<super::Uplink> {
+        if_index
+            .checked_sub(self.uplink_base())
+            .and_then(|n| u8::try_from(n).ok())
+            .and_then(super::Uplink::new)
+    }
+
     /// Every known model, in catalogue order.
     pub fn all() -> impl Iterator<Item = GamModel> {
         CATALOGUE.iter().map(|i| i.model)

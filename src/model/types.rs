@@ -543,9 +543,9 @@ impl Uplink {
         self.0
     }
 
-    /// The uplink's ifIndex: after the G.hn ports (`1000000 + ghn_ports + n`).
-    pub fn if_index(self, ghn_ports: u8) -> u32 {
-        1_000_000 + u32::from(ghn_ports) + u32::from(self.0)
+    /// The uplink's ifIndex on `model`: after its G.hn ports (see [`GamModel::uplink_base`]).
+    pub fn if_index(self, model: super::GamModel) -> u32 {
+        model.uplink_base() + u32::from(self.0)
     }
 }
 
@@ -746,7 +746,7 @@ mod tests {
     #[test]
     fn uplink_names() {
         let u: Uplink = "10G 1/2".parse().unwrap();
-        assert_eq!(u.if_index(12), 1_000_014);
+        assert_eq!(u.if_index(crate::model::GamModel::Gam12C), 1_000_014);
         assert_eq!(u.to_string(), "10G 1/2");
         assert!("10G 1/3".parse::<Uplink>().is_err());
     }

@@ -11,7 +11,7 @@ use crate::device::live::{EndpointBinding, LiveDevice, LivePortMode, ProfileRef}
 use crate::model::device::{SnmpSettings, SshSettings};
 use crate::model::{
     BandwidthPlan, Description, Device, Endpoint, GamModel, Ident, Located, ManagedBy, Mbps, Plans,
-    PortMode, PortNumber, PortSettings, Status, Subscriber, Uplink, Vlan,
+    PortMode, PortNumber, PortSettings, Status, Subscriber, Vlan,
 };
 
 /// A device's live state as inventory documents.
@@ -114,12 +114,7 @@ pub fn import_device(
         }
     }
 
-    let uplink_of = |if_index: u32| {
-        if_index
-            .checked_sub(1_000_000 + u32::from(model.ghn_ports()))
-            .and_then(|n| u8::try_from(n).ok())
-            .and_then(Uplink::new)
-    };
+    let uplink_of = |if_index: u32| model.uplink_of_if_index(if_index);
 
     let mut used_endpoints = std::collections::BTreeSet::new();
     let mut subscribers = Vec::new();

@@ -82,10 +82,7 @@ pub fn target_for(
     let model = *device.model;
     let mut t = Target {
         subscriber_model: *device.subscriber_model,
-        default_nni_if_index: device
-            .default_nni
-            .as_ref()
-            .map(|u| u.if_index(model.ghn_ports())),
+        default_nni_if_index: device.default_nni.as_ref().map(|u| u.if_index(model)),
         endpoint_auto_fw_upgrade: device.endpoint_auto_fw_upgrade.as_ref().map(|b| **b),
         ..Target::default()
     };
@@ -154,7 +151,7 @@ pub fn target_for(
             allowed_vlans: allowed,
             profile,
             outer_vlan: s.outer_vlan.as_ref().map(|v| v.get()),
-            nni_if_index: s.nni.as_ref().map(|u| u.if_index(model.ghn_ports())),
+            nni_if_index: s.nni.as_ref().map(|u| u.if_index(model)),
         });
     }
     for name in profile_names {

@@ -13,11 +13,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::apply::{DeviceJob, DeviceResult, Journal, Remedy, Status, apply_device, run_each};
 use crate::device::cli::{CliAuth, CliTarget, HostKeyPolicy};
-use crate::device::credentials::{Secret, resolve};
 use crate::device::snmp;
 use crate::model::device::SshSettings;
 use crate::model::{Desired, Device};
 use crate::plan::{Change, Outcome, Plan};
+use crate::secret::{Secret, resolve};
 use crate::store::{
     DeviceOutcomeRecord, DeviceStatus, LeaseError, NewRun, RunId, RunStatus, Store,
 };
@@ -437,7 +437,7 @@ pub(crate) async fn job_for(
             connect_timeout: Duration::from_secs(15),
             command_timeout: Duration::from_secs(30),
         },
-        uplink_base: 1_000_000 + u32::from(dev.model.ghn_ports()),
+        uplink_base: dev.model.uplink_base(),
         changes,
         fingerprint,
         save_attempts: 10,

@@ -24,7 +24,7 @@ pub const GLOBAL_DEFAULT_NNI: &[u32] = &[1, 3, 6, 1, 4, 1, 20095, 2001, 143, 1, 
 pub const GLOBAL_AUTO_FW_UPGRADE: &[u32] = &[1, 3, 6, 1, 4, 1, 20095, 2001, 143, 1, 2, 5, 30, 0];
 
 /// ifIndex of G.hn port n is `PORT_IF_INDEX_BASE + n` (GAM-TC GAMInterfaceIndex).
-pub const PORT_IF_INDEX_BASE: u32 = 1_000_000;
+pub use crate::model::gam::PORT_IF_INDEX_BASE;
 
 /// One column of a table: its number under the entry and its MIB name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
