@@ -105,15 +105,7 @@ fn command_error(e: SyncError) -> CommandError {
         _ => ErrorKind::User,
     };
     let hint = e.hint();
-    let mut message = e.to_string();
-    let mut source = std::error::Error::source(&e);
-    while let Some(s) = source {
-        let t = s.to_string();
-        if !message.contains(&t) {
-            message = format!("{message}: {t}");
-        }
-        source = s.source();
-    }
+    let message = super::error::flatten(&e);
     let err = CommandError::new(kind, message.trim_end());
     match hint {
         Some(h) => err.hint(h),
