@@ -33,8 +33,9 @@ use crate::model::{
     BillingMapping, Diagnostic, Doc, Ident, ManagedBy, Plans, SourceId, Status, Subscriber,
 };
 
-/// The billing system a sync reads.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+/// A billing system: the one a sync reads, a webhook comes from, the lab fakes. The command
+/// line names it as it is written here (`sonar`, `splynx`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Source {
     Sonar,
@@ -871,8 +872,8 @@ fn differences(old: &Subscriber, new: &Subscriber) -> Vec<String> {
     field("name", opt(old.name.as_ref()), opt(new.name.as_ref()));
     field(
         "managed_by",
-        format!("{:?}", old.managed_by).to_lowercase(),
-        format!("{:?}", new.managed_by).to_lowercase(),
+        old.managed_by.as_str().to_string(),
+        new.managed_by.as_str().to_string(),
     );
     out
 }
@@ -987,7 +988,7 @@ fn propose(
                 subscriber: Some(id),
                 reason: format!(
                     "subscriber exists with `managed_by: {}`; the sync never touches it",
-                    format!("{:?}", o.managed_by).to_lowercase()
+                    o.managed_by.as_str()
                 ),
             });
             continue;

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use clap::{Subcommand, ValueEnum};
 
+use crate::billing::sync::Source;
 use crate::inventory::Inventory;
 use crate::inventory::canonical::render;
 use crate::inventory::layout::FileKind;
@@ -55,7 +56,7 @@ pub struct GenArgs {
     /// Also write a `billing:` section for the fake billing server of `gamops lab up --billing`
     /// (its URL on --billing-port; secrets as env: references that `lab up` prints).
     #[arg(long, value_enum)]
-    pub billing: Option<BillingArg>,
+    pub billing: Option<Source>,
     /// The fake billing server's port on 127.0.0.1.
     #[arg(long, default_value_t = DEFAULT_BILLING_PORT)]
     pub billing_port: u16,
@@ -63,13 +64,6 @@ pub struct GenArgs {
 
 /// The billing port `lab gen` writes and `lab up` serves by default.
 pub const DEFAULT_BILLING_PORT: u16 = 19999;
-
-/// Which fake billing system to serve.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum BillingArg {
-    Splynx,
-    Sonar,
-}
 
 /// How to seed the devices' configuration.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
@@ -138,7 +132,7 @@ pub struct UpArgs {
     /// VLANs and MACs, the inventory's plans), so `gamops sync splynx|sonar --commit` has
     /// something to add. Needs --inventory or --devices.
     #[arg(long, value_enum, conflicts_with = "from_walk")]
-    pub billing: Option<BillingArg>,
+    pub billing: Option<Source>,
     /// The fake billing server's port on 127.0.0.1 (0 picks a free one).
     #[arg(long, default_value_t = DEFAULT_BILLING_PORT)]
     pub billing_port: u16,
@@ -234,19 +228,19 @@ const LAB_SPLYNX_WEBHOOK_SECRET: &str = "lab-splynx-webhook-secret";
 const LAB_SONAR_WEBHOOK_TOKEN: &str = "lab-sonar-webhook-token";
 
 /// The `billing:` section that points at the lab's fake billing system on `url`.
-fn billing_yaml(system: BillingArg, url: &str) -> String {
+fn billing_yaml(system: Source, url: &str) -> String {
     match system {
-        BillingArg::Splynx => format!(
+        Source::Splynx => format!(
             "splynx:\n  url: {url}\n  auth:\n    key: env:GAMOPS_SPLYNX_KEY\n    secret: env:GAMOPS_SPLYNX_SECRET\n  webhook_secret: env:GAMOPS_SPLYNX_WEBHOOK_SECRET\n"
         ),
-        BillingArg::Sonar => format!(
+        Source::Sonar => format!(
             "sonar:\n  url: {url}\n  token: env:GAMOPS_SONAR_TOKEN\n  webhook_token: env:GAMOPS_SONAR_WEBHOOK_TOKEN\n"
         ),
     }
 }
 
 /// Adds the lab's `billing:` section to a generated inventory's gamops.yaml.
-fn add_billing_section(dir: &Path, system: BillingArg, port: u16) -> Result<(), CommandError> {
+fn add_billing_section(dir: &Path, system: Source, port: u16) -> Result<(), CommandError> {
     let path = dir.join("gamops.yaml");
     let text = std::fs::read_to_string(&path)
         .map_err(|e| CommandError::user(format!("cannot read {}: {e}", path.display())))?;
@@ -440,12 +434,9 @@ fn up(args: UpArgs) -> Result<u8, CommandError> {
             );
         }
         (Some(system), Some(desired)) => {
-            let customers = customers_for(
-                &desired,
-                args.billing_customers,
-                system == BillingArg::Splynx,
-            )
-            .map_err(config_error)?;
+            let customers =
+                customers_for(&desired, args.billing_customers, system == Source::Splynx)
+                    .map_err(config_error)?;
             let section = desired.fleet().billing;
             Some((system, customers, section))
         }
@@ -468,7 +459,7 @@ type FakeBilling = Box<dyn std::any::Any + Send>;
 
 /// What `lab up` prints about its fake billing system.
 struct BillingInfo {
-    system: BillingArg,
+    system: Source,
     url: String,
     customers: usize,
     /// The environment the `billing:` section's references read.
@@ -478,7 +469,7 @@ struct BillingInfo {
 }
 
 /// The customers to serve, and the inventory's billing section (to say when it is missing).
-type BillingPlan = (BillingArg, Vec<FakeCustomer>, Option<Box<BillingMapping>>);
+type BillingPlan = (Source, Vec<FakeCustomer>, Option<Box<BillingMapping>>);
 
 async fn start_billing(
     plan: BillingPlan,
@@ -494,7 +485,7 @@ async fn start_billing(
     };
     let count = customers.len();
     let (fake, url, env) = match system {
-        BillingArg::Splynx => {
+        Source::Splynx => {
             let config = SplynxFakeConfig {
                 customers: 0,
                 ..SplynxFakeConfig::default()
@@ -512,7 +503,7 @@ async fn start_billing(
             let url = fake.url();
             (Box::new(fake) as FakeBilling, url, env)
         }
-        BillingArg::Sonar => {
+        Source::Sonar => {
             let config = SonarFakeConfig {
                 customers: 0,
                 ..SonarFakeConfig::default()
@@ -532,8 +523,8 @@ async fn start_billing(
         }
     };
     let configured = section.as_deref().and_then(|b| match system {
-        BillingArg::Splynx => b.splynx.as_ref().map(|s| s.url.as_str().to_string()),
-        BillingArg::Sonar => b.sonar.as_ref().map(|s| s.url.as_str().to_string()),
+        Source::Splynx => b.splynx.as_ref().map(|s| s.url.as_str().to_string()),
+        Source::Sonar => b.sonar.as_ref().map(|s| s.url.as_str().to_string()),
     });
     let missing_section = (configured.as_deref().map(|u| u.trim_end_matches('/'))
         != Some(url.as_str()))
@@ -620,7 +611,7 @@ async fn serve_lab(
             if let Some(b) = &billing {
                 text.push_str(&format!(
                     "billing={} url={} customers={}\n",
-                    b.system.name(),
+                    b.system.as_str(),
                     b.url,
                     b.customers
                 ));
@@ -654,7 +645,7 @@ async fn serve_lab(
                     .map(|(k, v)| (k.to_string(), serde_json::Value::String(v.clone())))
                     .collect();
                 doc["billing"] = serde_json::json!({
-                    "system": b.system.name(),
+                    "system": b.system.as_str(),
                     "url": b.url,
                     "customers": b.customers,
                     "env": env,
@@ -835,15 +826,6 @@ fn shell(args: ShellArgs) -> Result<u8, CommandError> {
     rt.shutdown_background();
     ended.map_err(|e| CommandError::new(ErrorKind::Device, e))?;
     Ok(0)
-}
-
-impl BillingArg {
-    fn name(self) -> &'static str {
-        match self {
-            BillingArg::Splynx => "splynx",
-            BillingArg::Sonar => "sonar",
-        }
-    }
 }
 
 fn bench(args: BenchArgs) -> Result<u8, CommandError> {

@@ -5,8 +5,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::ValueEnum;
-
 use super::state::StoreArgs;
 use super::{CommandError, ErrorKind};
 use crate::billing::debounce::{Source, SyncNotice};
@@ -15,13 +13,6 @@ use crate::billing::service::{self, ReceiverConfig, ServiceConfig, ServiceError,
 use crate::billing::sync::SyncOptions;
 use crate::inventory::Inventory;
 use crate::store::Store;
-
-/// The billing system whose webhooks to receive.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum System {
-    Sonar,
-    Splynx,
-}
 
 /// Receive billing webhooks and sync the subscribers they name, until Ctrl-C or SIGTERM.
 ///
@@ -40,7 +31,7 @@ pub enum System {
 pub struct ServeArgs {
     /// The billing system whose webhooks to receive.
     #[arg(value_enum)]
-    pub system: System,
+    pub system: Source,
     /// The address to listen on (port 0 picks a free one; the URL is printed).
     #[arg(long, default_value = "127.0.0.1:8085")]
     pub listen: SocketAddr,
@@ -54,7 +45,7 @@ pub struct ServeArgs {
     /// moved). Implies --commit.
     #[arg(long, value_name = "REMOTE")]
     pub push: Option<String>,
-    /// How long to wait for more events before syncing (`200ms`, `2s`; a number is ms).
+    /// How long to wait for more events before syncing (`200ms`, `2s`).
     #[arg(long, default_value = "200ms", value_parser = parse_duration)]
     pub debounce: Duration,
     /// Also run a full sync this often (webhooks are best-effort and can be lost).
@@ -64,29 +55,22 @@ pub struct ServeArgs {
     pub store: StoreArgs,
 }
 
-/// `250ms`, `2s`, `5m`, `1h`, or a bare number of milliseconds.
-fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (n, unit) = s.split_at(split);
-    let n: u64 = n
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration such as 200ms, 2s, 5m or 1h"))?;
-    let ms = match unit.trim() {
-        "" | "ms" => n,
-        "s" => n.saturating_mul(1000),
-        "m" => n.saturating_mul(60_000),
-        "h" => n.saturating_mul(3_600_000),
-        other => return Err(format!("unknown unit {other:?}: use ms, s, m or h")),
-    };
-    Ok(Duration::from_millis(ms))
+/// A length of time with its unit (`250ms`, `2s`, `5m`, `1h`), read as every duration option
+/// is ([`crate::model::Interval`]). A bare number, which these options once read as
+/// milliseconds and the others read as seconds, is refused rather than read either way.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    if !text.trim().is_empty() && text.trim().bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!(
+            "{text:?} has no unit: write {}ms or {}s",
+            text.trim(),
+            text.trim()
+        ));
+    }
+    Ok(text.parse::<crate::model::Interval>()?.0)
 }
 
 pub fn run(args: ServeArgs) -> Result<u8, CommandError> {
-    let source = match args.system {
-        System::Sonar => Source::Sonar,
-        System::Splynx => Source::Splynx,
-    };
+    let source = args.system;
     let inv = Inventory::load_dir(&args.store.inv.inventory)?;
     let secret = service::webhook_secret(&inv.desired.fleet(), source).map_err(service_error)?;
     let mut sync = SyncOptions::new(&args.store.inv.inventory, source);
@@ -199,4 +183,19 @@ fn print_sync(notice: SyncNotice<'_>) {
 
 fn short(id: &str) -> &str {
     id.get(..12).unwrap_or(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_need_a_unit_and_read_like_every_other_duration() {
+        assert_eq!(parse_duration("200ms"), Ok(Duration::from_millis(200)));
+        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        let bare = parse_duration("200").unwrap_err();
+        assert!(bare.contains("200ms or 200s"), "{bare}");
+        assert!(parse_duration("2 parsecs").is_err());
+    }
 }

@@ -105,6 +105,17 @@ pub enum ManagedBy {
     Splynx,
 }
 
+impl ManagedBy {
+    /// As written in a subscriber file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ManagedBy::Manual => "manual",
+            ManagedBy::Sonar => "sonar",
+            ManagedBy::Splynx => "splynx",
+        }
+    }
+}
+
 impl Subscriber {
     /// The Q-in-Q outer VLAN, or 0 when single-tagged: with the C-VLAN, the key that must be
     /// unique on a device.
