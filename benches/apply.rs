@@ -19,7 +19,6 @@ use std::time::{Duration, Instant};
 
 use gamops::apply::{DEFAULT_CONCURRENCY, DeviceJob, NoJournal, Status, Timing, apply_all};
 use gamops::device::cli::{CliAuth, CliTarget, HostKeyPolicy};
-use gamops::device::credentials::Secret;
 use gamops::device::snmp::{self, Security, SnmpTarget, observe_all};
 use gamops::inventory::Inventory;
 use gamops::lab::devices::from_inventory;
@@ -27,6 +26,7 @@ use gamops::lab::fleetgen::{FleetSpec, write_fleet};
 use gamops::lab::runtime::{FaultSettings, Lab, LabOptions};
 use gamops::lab::seed::Seed;
 use gamops::plan::{Outcome, Plan, PlanOptions};
+use gamops::secret::Secret;
 
 fn snmp_target(addr: SocketAddr) -> SnmpTarget {
     SnmpTarget::new(

@@ -10,7 +10,6 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use gamops::device::credentials::Secret;
 use gamops::device::live::Observation;
 use gamops::device::snmp::{Security, SnmpTarget, observe, observe_all};
 use gamops::inventory::Inventory;
@@ -19,6 +18,7 @@ use gamops::lab::fleetgen::{FleetSpec, write_fleet};
 use gamops::lab::runtime::{FaultSettings, Lab, LabOptions};
 use gamops::lab::seed::Seed;
 use gamops::plan::{Plan, PlanOptions};
+use gamops::secret::Secret;
 
 fn target(addr: SocketAddr) -> SnmpTarget {
     let mut t = SnmpTarget::new(

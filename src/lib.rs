@@ -16,4 +16,5 @@ pub mod model;
 pub mod plan;
 pub mod reconcile;
 pub mod schema;
+pub mod secret;
 pub mod store;

@@ -1,6 +1,13 @@
-//! Resolving credential references (`env:NAME`, `file:PATH`) to the secrets they name.
+//! Secrets: resolving credential references (`env:NAME`, `file:PATH`) to the text they name,
+//! for devices (SNMP communities and keys, SSH passwords), billing APIs and webhooks alike.
 //!
-//! Errors name the reference, never the secret. A [`Secret`] prints as `<redacted>`.
+//! One rule for all: an environment variable's value as it is; a file's contents less one
+//! trailing newline (`\n` or `\r\n`, as `echo` and editors leave it; anything before it is
+//! kept). Whether empty is allowed depends on what the secret is for, and is said where it is
+//! resolved: an empty SSH password is legitimate (a factory GAM's `admin` has none), so
+//! [`resolve`] takes it; an empty API secret or webhook secret would authenticate nothing, so
+//! [`resolve_required`] refuses it. Errors name the reference, never the secret. A [`Secret`]
+//! prints as `<redacted>`.
 
 use std::fmt;
 
@@ -45,6 +52,8 @@ pub enum CredentialError {
     FileNotUnicode { path: String },
     #[error("a secret is written literally in the inventory; write env:NAME or file:PATH instead")]
     Literal,
+    #[error("{reference} is empty, and this secret cannot be")]
+    Empty { reference: String },
 }
 
 /// Resolves one reference: the variable's value, or the file's contents less one trailing
@@ -78,6 +87,22 @@ pub fn resolve(credential: &Credential) -> Result<Secret, CredentialError> {
             Ok(Secret(text))
         }
     }
+}
+
+/// Resolves a reference that must not be empty (an API key or secret, a webhook secret):
+/// as [`resolve`], and an empty value is an error.
+pub fn resolve_required(credential: &Credential) -> Result<Secret, CredentialError> {
+    let secret = resolve(credential)?;
+    if secret.is_empty() {
+        return Err(CredentialError::Empty {
+            reference: match credential {
+                Credential::Env(name) => format!("env:{name}"),
+                Credential::File(path) => format!("file:{path}"),
+                _ => "the secret".to_string(),
+            },
+        });
+    }
+    Ok(secret)
 }
 
 /// An I/O error's kind in words, without the OS's message (which may quote a path, never the
@@ -124,6 +149,11 @@ mod tests {
         let err = resolve(&Credential::Literal("hunter2".into())).unwrap_err();
         assert!(!err.to_string().contains("hunter2"));
         assert_eq!(resolve(&Credential::Empty).unwrap().expose(), "");
+        let err = resolve_required(&Credential::Empty).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the secret is empty, and this secret cannot be"
+        );
         assert_eq!(
             format!("{:?}", Secret::new("hunter2")),
             "Secret(<redacted>)"

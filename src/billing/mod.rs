@@ -10,7 +10,6 @@
 //! path.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use crate::model::{Credential, ManagedBy};
 
@@ -91,42 +90,12 @@ pub enum BillingError {
     Config(String),
 }
 
-/// A secret's text. Its `Debug` and `Display` never show it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+pub use crate::secret::Secret;
 
-impl Secret {
-    pub fn new(s: impl Into<String>) -> Secret {
-        Secret(s.into())
-    }
-
-    /// The secret's text, for building a request. Never log it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(<redacted>)")
-    }
-}
-
-/// Reads a secret from its reference (`env:NAME` or `file:PATH`; a file's trailing newline is
-/// dropped). A literal in the inventory is refused: validation reports it, and it is not used.
+/// Reads a billing secret from its reference ([`crate::secret::resolve_required`]: an API or
+/// webhook secret cannot be empty).
 pub fn resolve_secret(c: &Credential) -> Result<Secret, BillingError> {
-    match c {
-        Credential::Env(name) => std::env::var(name)
-            .map(Secret)
-            .map_err(|_| BillingError::Config(format!("environment variable {name} is not set"))),
-        Credential::File(path) => std::fs::read_to_string(path)
-            .map(|s| Secret(s.trim_end_matches(['\r', '\n']).to_string()))
-            .map_err(|e| BillingError::Config(format!("cannot read secret file {path}: {e}"))),
-        Credential::Empty => Err(BillingError::Config("a billing secret is empty".into())),
-        Credential::Literal(_) => Err(BillingError::Config(
-            "a billing secret is written as a literal; use env:NAME or file:PATH".into(),
-        )),
-    }
+    crate::secret::resolve_required(c).map_err(|e| BillingError::Config(e.to_string()))
 }
 
 /// One customer (Sonar account, Splynx customer) as both clients deliver it.

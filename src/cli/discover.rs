@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::device::credentials::Secret;
 use crate::device::snmp::{self, Security, SnmpTarget};
+use crate::secret::Secret;
 
 use super::{CommandError, Format};
 
@@ -90,7 +90,7 @@ fn parse_range(range: &str) -> Result<Vec<Ipv4Addr>, CommandError> {
 pub fn run(args: Args) -> Result<u8, CommandError> {
     let addresses = parse_range(&args.range)?;
     let community = match args.community.parse::<crate::model::Credential>() {
-        Ok(c) if !c.is_literal() => crate::device::credentials::resolve(&c)
+        Ok(c) if !c.is_literal() => crate::secret::resolve(&c)
             .map_err(|e| CommandError::user(format!("--community: {e}")))?,
         _ => Secret::new(args.community.clone()),
     };

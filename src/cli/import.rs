@@ -2,7 +2,6 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::device::credentials::Secret;
 use crate::device::live::Observation;
 use crate::device::snmp;
 use crate::inventory::Inventory;
@@ -11,6 +10,7 @@ use crate::inventory::layout::FileKind;
 use crate::model::device::{SnmpSettings, SnmpVersion};
 use crate::model::{Credential, Fleet, Ident, Located, Plans};
 use crate::plan::import::{Imported, Reach, import_device};
+use crate::secret::Secret;
 
 use super::CommandError;
 

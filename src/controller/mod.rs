@@ -262,9 +262,9 @@ impl Shared {
     }
 
     /// The push webhook's secret, resolved now; `None` when unset or unresolvable.
-    pub fn hook_secret(&self) -> Option<crate::device::credentials::Secret> {
+    pub fn hook_secret(&self) -> Option<crate::secret::Secret> {
         let reference = self.hook_secret.read().ok()?.clone()?;
-        match crate::device::credentials::resolve(&reference) {
+        match crate::secret::resolve(&reference) {
             Ok(s) if !s.expose().is_empty() => Some(s),
             Ok(_) => None,
             Err(e) => {

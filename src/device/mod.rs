@@ -3,8 +3,9 @@
 //!
 //! Invariant: nothing here knows git, plan rendering or the lab.
 
+/// Devices' secrets are [`crate::secret`]s; the old path stays for code written against it.
+pub use crate::secret as credentials;
 pub mod cli;
-pub mod credentials;
 pub mod live;
 pub mod snmp;
 

@@ -9,7 +9,6 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use crate::device::credentials::resolve;
 use crate::device::snmp::target::{Security, merge, security};
 use crate::lab::device::DeviceState;
 use crate::lab::mib::state_from_walk;
@@ -19,6 +18,7 @@ use crate::lab::snmp::{AuthProtocol, PrivProtocol, SnmpAgentConfig, SnmpV3User, 
 use crate::lab::ssh::{DEFAULT_USER, HostKey, SshError, SshUser};
 use crate::model::device::{self as model_device, SshSettings};
 use crate::model::{Desired, Device, Fleet};
+use crate::secret::resolve;
 
 /// The devices could not be prepared.
 #[derive(Debug, thiserror::Error)]

@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use gamops::apply::{DeviceJob, NoJournal, Status, apply_device};
 use gamops::device::cli::{CliAuth, CliTarget, HostKeyPolicy};
-use gamops::device::credentials::Secret;
 use gamops::device::live::Observation;
 use gamops::device::snmp::{Security, SnmpTarget, observe};
 use gamops::inventory::Inventory;
@@ -18,6 +17,7 @@ use gamops::lab::ssh::{HostKey, SshServerConfig, SshServerHandle, serve};
 use gamops::model::{Desired, GamModel, Subscriber};
 use gamops::plan::diff::{DiffOptions, diff};
 use gamops::plan::{fingerprint, target_for};
+use gamops::secret::Secret;
 use tokio_util::sync::CancellationToken;
 
 use crate::support::{Gam, temp_inventory};

@@ -5,11 +5,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gamops::device::cli::{CliAuth, CliError, CliSession, CliTarget, HostKeyPolicy, dialect};
-use gamops::device::credentials::Secret;
 use gamops::lab::device::state::DeviceState;
 use gamops::lab::device::{SharedDevice, share};
 use gamops::lab::ssh::{HostKey, SshServerConfig, SshServerHandle, serve};
 use gamops::model::GamModel;
+use gamops::secret::Secret;
 
 async fn lab(max_sessions: usize) -> (SshServerHandle, SharedDevice) {
     let device = share(DeviceState::factory(GamModel::Gam12C, "gam1"));

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use gamops::device::credentials::Secret;
 use gamops::device::live::{
     CpeState, EndpointBinding, LiveDevice, LivePortMode, Observation, ProfileRef,
 };
@@ -16,6 +15,7 @@ use gamops::lab::snmp::{MibView, Oid, SnmpAgent, SnmpAgentConfig, SnmpFaults, Va
 use gamops::lab::snmp::{snmprec, view_from_snmprec};
 use gamops::model::device::{AuthProtocol, PrivProtocol};
 use gamops::model::{GamModel, SubscriberModel};
+use gamops::secret::Secret;
 use tokio::net::UdpSocket;
 
 const FIXTURE: &str = include_str!("../fixtures/gam12c-walk.snmprec");

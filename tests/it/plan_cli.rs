@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gamops::device::cli::dialect;
-use gamops::device::credentials::Secret;
 use gamops::device::live::Observation;
 use gamops::device::snmp::{Security, SnmpTarget, observe};
 use gamops::inventory::Inventory;
@@ -17,6 +16,7 @@ use gamops::lab::snmp::{SnmpAgent, SnmpAgentConfig, SnmpFaults, view_from_snmpre
 use gamops::model::{GamModel, Subscriber};
 use gamops::plan::diff::{DiffOptions, diff};
 use gamops::plan::{Action, ObjectKind, target_for};
+use gamops::secret::Secret;
 
 use crate::support::{gamops, stderr, stdout, temp_inventory};
 

@@ -10,7 +10,7 @@ use russh::keys::{HashAlg, PrivateKey, PrivateKeyWithHashAlg, PublicKey, PublicK
 use russh::{ChannelMsg, client};
 
 use super::dialect;
-use crate::device::credentials::Secret;
+use crate::secret::Secret;
 
 /// How to log in.
 #[derive(Clone, Debug)]

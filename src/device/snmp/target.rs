@@ -5,9 +5,9 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::device::credentials::{CredentialError, Secret, resolve};
 use crate::model::device::{AuthProtocol, PrivProtocol, SnmpVersion};
 use crate::model::{Credential, Located, SnmpSettings};
+use crate::secret::{CredentialError, Secret, resolve};
 
 /// The SNMP port when none is set.
 pub const DEFAULT_PORT: u16 = 161;
