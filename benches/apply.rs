@@ -18,8 +18,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use gamops::apply::{DEFAULT_CONCURRENCY, DeviceJob, NoJournal, Status, Timing, apply_all};
-use gamops::device::cli::{CliAuth, CliTarget, HostKeyPolicy};
 use gamops::device::snmp::{self, Security, SnmpTarget, observe_all};
+use gamops::device::ssh::{CliAuth, CliTarget, HostKeyPolicy};
 use gamops::inventory::Inventory;
 use gamops::lab::devices::from_inventory;
 use gamops::lab::fleetgen::{FleetSpec, write_fleet};

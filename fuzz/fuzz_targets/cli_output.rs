@@ -3,8 +3,8 @@
 //! complaint is always reported as one.
 #![no_main]
 
-use gamops::device::cli::dialect::error_in;
-use gamops::device::cli::session::{answer_of, prompt_at_end};
+use gamops::device::ssh::dialect::error_in;
+use gamops::device::ssh::session::{answer_of, prompt_at_end};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -4,7 +4,7 @@
 //! into a command line safely (a newline, a control character, a `"`): such a change gives an
 //! [`UnsafeValue`] and is never sent.
 
-use crate::device::cli::dialect::{self, UnsafeValue};
+use crate::device::ssh::dialect::{self, UnsafeValue};
 use crate::plan::{Action, Change, ObjectKind};
 
 /// The line that makes the change. `uplink_base` is 1000000 + the model's G.hn port count.

@@ -23,9 +23,9 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-use crate::device::cli::{CliError, CliSession, CliTarget, dialect};
 use crate::device::live::{LiveDevice, Observation};
 use crate::device::snmp::{self, SnmpTarget};
+use crate::device::ssh::{CliError, CliSession, CliTarget, dialect};
 use crate::plan::simulate::apply_changes;
 use crate::plan::{Change, fingerprint};
 
@@ -239,9 +239,9 @@ impl Run<'_> {
         let r = CliSession::connect(&self.job.cli).await;
         self.timing.ssh_connect += t.elapsed();
         if let Ok(session) = &r
-            && self.job.cli.host_key == crate::device::cli::HostKeyPolicy::AcceptNew
+            && self.job.cli.host_key == crate::device::ssh::HostKeyPolicy::AcceptNew
         {
-            self.new_host_key = Some(crate::device::cli::session::openssh_line(
+            self.new_host_key = Some(crate::device::ssh::session::openssh_line(
                 session.host_key(),
             ));
         }
@@ -531,8 +531,8 @@ pub async fn apply_all(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::device::cli::{CliAuth, HostKeyPolicy};
     use crate::device::snmp::Security;
+    use crate::device::ssh::{CliAuth, HostKeyPolicy};
     use crate::secret::Secret;
 
     fn job(device: &str) -> DeviceJob {

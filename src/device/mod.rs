@@ -5,9 +5,9 @@
 
 /// Devices' secrets are [`crate::secret`]s; the old path stays for code written against it.
 pub use crate::secret as credentials;
-pub mod cli;
 pub mod live;
 pub mod snmp;
+pub mod ssh;
 
 pub use live::{LiveDevice, Observation};
 

@@ -3,8 +3,8 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::device::cli::dialect::{self, UnsafeValue};
 use crate::device::live::{LiveEndpoint, LiveGlobal, LivePort, LiveProfile, LiveSubscriber};
+use crate::device::ssh::dialect::{self, UnsafeValue};
 
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,

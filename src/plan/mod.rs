@@ -174,7 +174,7 @@ pub fn fingerprint(live: &LiveDevice) -> String {
 /// The first change whose line, or whose undoing line (from the live values it replaces),
 /// holds a value the CLI dialect refuses: such a device gets no plan, because apply could
 /// neither send nor roll it back safely.
-fn unsendable(changes: &[Change]) -> Option<(&Change, crate::device::cli::dialect::UnsafeValue)> {
+fn unsendable(changes: &[Change]) -> Option<(&Change, crate::device::ssh::dialect::UnsafeValue)> {
     changes.iter().find_map(|c| {
         [&c.before, &c.after]
             .into_iter()
@@ -222,7 +222,7 @@ impl Plan {
                                 message: format!(
                                     "the {} {} cannot be written safely: {e}",
                                     c.kind.noun(),
-                                    crate::device::cli::dialect::escape_debug(&c.key)
+                                    crate::device::ssh::dialect::escape_debug(&c.key)
                                 ),
                                 hint: "a value on the device (set outside gamops) or in the inventory holds a control character or a double quote; correct it, then plan again".to_string(),
                             },

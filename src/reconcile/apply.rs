@@ -12,8 +12,8 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::apply::{DeviceJob, DeviceResult, Journal, Remedy, Status, apply_device, run_each};
-use crate::device::cli::{CliAuth, CliTarget, HostKeyPolicy};
 use crate::device::snmp;
+use crate::device::ssh::{CliAuth, CliTarget, HostKeyPolicy};
 use crate::model::device::SshSettings;
 use crate::model::{Desired, Device};
 use crate::plan::{Change, Outcome, Plan};

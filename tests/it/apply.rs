@@ -5,9 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gamops::apply::{DeviceJob, NoJournal, Status, apply_device};
-use gamops::device::cli::{CliAuth, CliTarget, HostKeyPolicy};
 use gamops::device::live::Observation;
 use gamops::device::snmp::{Security, SnmpTarget, observe};
+use gamops::device::ssh::{CliAuth, CliTarget, HostKeyPolicy};
 use gamops::inventory::Inventory;
 use gamops::lab::device::state::DeviceState;
 use gamops::lab::device::{SharedDevice, share};
@@ -924,7 +924,7 @@ async fn a_full_session_table_and_a_changed_host_key_change_nothing() {
         ssh_session_limit: Some(1),
         ..FaultSettings::default()
     });
-    let held = gamops::device::cli::CliSession::connect(&CliTarget {
+    let held = gamops::device::ssh::CliSession::connect(&CliTarget {
         addr: device.ssh_addr(),
         username: "admin".into(),
         auth: CliAuth::Password(Secret::new("")),

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use gamops::device::cli::{CliAuth, CliError, CliSession, CliTarget, HostKeyPolicy, dialect};
+use gamops::device::ssh::{CliAuth, CliError, CliSession, CliTarget, HostKeyPolicy, dialect};
 use gamops::lab::device::state::DeviceState;
 use gamops::lab::device::{SharedDevice, share};
 use gamops::lab::ssh::{HostKey, SshServerConfig, SshServerHandle, serve};
@@ -117,7 +117,7 @@ async fn host_keys_are_pinned() {
         .await
         .unwrap();
     assert_eq!(
-        gamops::device::cli::session::fingerprint(cli.host_key()),
+        gamops::device::ssh::session::fingerprint(cli.host_key()),
         server.host_key().fingerprint_sha256()
     );
     cli.close().await;

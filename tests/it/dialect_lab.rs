@@ -4,8 +4,8 @@
 //! This reads the lab's state directly (the SNMP path is tested elsewhere): it checks the dialect
 //! and the plan's ordering and ids against the simulator's rules and error strings.
 
-use gamops::device::cli::dialect;
 use gamops::device::live::LiveDevice;
+use gamops::device::ssh::dialect;
 use gamops::inventory::Inventory;
 use gamops::lab::device::state::{self as lab, DeviceState};
 use gamops::lab::device::{Session, share};

@@ -5,9 +5,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use gamops::device::cli::dialect;
 use gamops::device::live::Observation;
 use gamops::device::snmp::{Security, SnmpTarget, observe};
+use gamops::device::ssh::dialect;
 use gamops::inventory::Inventory;
 use gamops::lab::device::state::{self as lab, DeviceState};
 use gamops::lab::device::{Session, SharedDevice, share};
