@@ -159,19 +159,7 @@ impl Inventory {
         let mut diagnostics = Vec::new();
         for (file, result) in results {
             let source = SourceId(files.len() as u32);
-            match result {
-                Ok(Some(parsed)) => {
-                    check_names(source, &file.rel, &parsed, &mut diagnostics);
-                    match parsed {
-                        Parsed::Fleet(v) => desired.fleet = Some(Doc { source, value: v }),
-                        Parsed::Plans(v) => desired.plans = Some(Doc { source, value: v }),
-                        Parsed::Device(v) => desired.devices.push(Doc { source, value: v }),
-                        Parsed::Subscriber(v) => desired.subscribers.push(Doc { source, value: v }),
-                    }
-                }
-                Ok(None) => {}
-                Err(d) => diagnostics.push(d),
-            }
+            take(source, &file.rel, result, &mut desired, &mut diagnostics);
             files.push(file);
         }
 
@@ -234,6 +222,30 @@ impl Inventory {
 /// Writes a file atomically (see [`crate::atomic_write`]), creating its folder when missing.
 pub fn write_file(path: &Path, text: &str) -> std::io::Result<()> {
     crate::atomic_write::write(path, text.as_bytes())
+}
+
+/// Puts one file's parse result into the desired state (a document, after its names are
+/// checked against its path) or the diagnostics (why it could not be read).
+fn take(
+    source: SourceId,
+    rel: &str,
+    result: Result<Option<Parsed>, Diagnostic>,
+    desired: &mut Desired,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    match result {
+        Ok(Some(parsed)) => {
+            check_names(source, rel, &parsed, diagnostics);
+            match parsed {
+                Parsed::Fleet(v) => desired.fleet = Some(Doc { source, value: v }),
+                Parsed::Plans(v) => desired.plans = Some(Doc { source, value: v }),
+                Parsed::Device(v) => desired.devices.push(Doc { source, value: v }),
+                Parsed::Subscriber(v) => desired.subscribers.push(Doc { source, value: v }),
+            }
+        }
+        Ok(None) => {}
+        Err(d) => diagnostics.push(d),
+    }
 }
 
 /// How a file is shown: the inventory folder (as given, without a trailing `/`) joined with its

@@ -12,12 +12,11 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::model::{Diagnostic, Doc, SourceId};
+use crate::model::{Diagnostic, SourceId};
 
 use super::layout::place;
-use super::parse::Parsed;
 use super::{Content, Inventory, LoadError, MAX_FILE_BYTES, Origin, SourceFile};
-use super::{blob_content, check_names, display_path, load_one};
+use super::{blob_content, display_path, load_one, take};
 
 /// A file to patch in: its relative path and its contents, `None` when it is removed.
 type Patch = (String, Option<Content>);
@@ -129,19 +128,7 @@ impl Inventory {
             .cloned()
             .collect();
         for (source, rel, result) in parsed {
-            match result {
-                Ok(Some(p)) => {
-                    check_names(source, &rel, &p, &mut diagnostics);
-                    match p {
-                        Parsed::Fleet(v) => desired.fleet = Some(Doc { source, value: v }),
-                        Parsed::Plans(v) => desired.plans = Some(Doc { source, value: v }),
-                        Parsed::Device(v) => desired.devices.push(Doc { source, value: v }),
-                        Parsed::Subscriber(v) => desired.subscribers.push(Doc { source, value: v }),
-                    }
-                }
-                Ok(None) => {}
-                Err(d) => diagnostics.push(d),
-            }
+            take(source, &rel, result, &mut desired, &mut diagnostics);
         }
         let inv = Inventory {
             root: self.root.clone(),

@@ -3,14 +3,21 @@
 
 use crate::support::{copy_tree, gamops, git, root, stderr, stdout};
 
-/// A repository with two commits: a valid inventory, then one that breaks a subscriber.
-fn two_commit_repo() -> tempfile::TempDir {
+/// A repository whose one commit is the project's valid inventory, in `inventory/`.
+fn one_commit_repo() -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
     let repo = tmp.path();
     git(repo, &["init", "-q", "-b", "main"]);
     copy_tree(&root().join("inventory"), &repo.join("inventory"));
     git(repo, &["add", "-A"]);
     git(repo, &["commit", "-q", "-m", "valid inventory"]);
+    tmp
+}
+
+/// A repository with two commits: a valid inventory, then one that breaks a subscriber.
+fn two_commit_repo() -> tempfile::TempDir {
+    let tmp = one_commit_repo();
+    let repo = tmp.path();
     let sub = repo.join("inventory/subscribers/bldg-12-gam1/sonar-10423.yaml");
     let text = std::fs::read_to_string(&sub)
         .unwrap()
@@ -193,12 +200,8 @@ fn meaning(inv: &gamops::inventory::Inventory) -> (Vec<String>, Vec<String>) {
 #[test]
 fn reading_only_what_changed_equals_reading_everything() {
     use gamops::inventory::Inventory;
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = one_commit_repo();
     let repo = tmp.path();
-    git(repo, &["init", "-q", "-b", "main"]);
-    copy_tree(&root().join("inventory"), &repo.join("inventory"));
-    git(repo, &["add", "-A"]);
-    git(repo, &["commit", "-q", "-m", "valid inventory"]);
     let inv = repo.join("inventory");
     let first = Inventory::load_rev(&inv, "HEAD").unwrap();
 
