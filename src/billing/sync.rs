@@ -1001,24 +1001,16 @@ fn propose(
         let new_rel = subscriber_rel(&new);
         let old_rel = old.map(rel_of);
         let original = old_rel.as_deref().and_then(|r| originals.read(r));
-        let text = match render(FileKind::Subscriber, &new, original.as_deref()) {
+        let written = render_subscriber(&new, original.as_deref(), old_rel.as_deref(), &new_rel)?;
+        let text = match written {
             Ok(t) => t,
-            Err(CanonicalError::InnerComment { line }) => {
+            Err(reason) => {
                 p.skipped.push(SkippedCustomer {
                     customer: key,
                     subscriber: Some(id),
-                    reason: format!(
-                        "{} has a comment on line {line}, inside the document, which rewriting would drop",
-                        old_rel.unwrap_or_default()
-                    ),
+                    reason,
                 });
                 continue;
-            }
-            Err(e) => {
-                return Err(SyncError::Render {
-                    path: new_rel,
-                    source: e,
-                });
             }
         };
         let (kind, details) = match old {
@@ -1105,23 +1097,15 @@ fn propose(
                 let mut new = d.value.clone();
                 new.status = crate::model::Located::bare(Status::Suspended);
                 let original = originals.read(&rel);
-                let text = match render(FileKind::Subscriber, &new, original.as_deref()) {
+                let text = match render_subscriber(&new, original.as_deref(), Some(&rel), &rel)? {
                     Ok(t) => t,
-                    Err(CanonicalError::InnerComment { line }) => {
+                    Err(reason) => {
                         p.skipped.push(SkippedCustomer {
                             customer: key,
                             subscriber: Some(id),
-                            reason: format!(
-                                "{rel} has a comment on line {line}, inside the document, which rewriting would drop"
-                            ),
+                            reason,
                         });
                         continue;
-                    }
-                    Err(e) => {
-                        return Err(SyncError::Render {
-                            path: rel,
-                            source: e,
-                        });
                     }
                 };
                 p.edits.push(Edit {
@@ -1182,6 +1166,28 @@ fn propose(
         });
     }
     Ok(p)
+}
+
+/// A subscriber's new file: its text (keeping the original's top comments), or why the
+/// customer is skipped (the original at `old_rel` has a comment inside the document, which
+/// rewriting would drop). Any other failure to render is the sync's error, at `new_rel`.
+fn render_subscriber(
+    new: &Subscriber,
+    original: Option<&str>,
+    old_rel: Option<&str>,
+    new_rel: &str,
+) -> Result<Result<String, String>, SyncError> {
+    match render(FileKind::Subscriber, new, original) {
+        Ok(text) => Ok(Ok(text)),
+        Err(CanonicalError::InnerComment { line }) => Ok(Err(format!(
+            "{} has a comment on line {line}, inside the document, which rewriting would drop",
+            old_rel.unwrap_or_default()
+        ))),
+        Err(e) => Err(SyncError::Render {
+            path: new_rel.to_string(),
+            source: e,
+        }),
+    }
 }
 
 /// Validates the inventory with the proposal applied, and drops the subscribers whose files
