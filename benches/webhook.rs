@@ -5,9 +5,12 @@
 //! and times until the sync's commit is made. Prints p50, p99 and max; it is not a timed test.
 //!
 //! ```sh
-//! cargo bench --bench webhook               # 100 single events, debounce 200 ms (the default)
-//! cargo bench --bench webhook -- 20 50      # 20 events, debounce 50 ms
+//! cargo bench --bench webhook                    # 100 events, debounce 200 ms, 56 GAMs x 360
+//! cargo bench --bench webhook -- 20 50 10 20     # 20 events, debounce 50 ms, 10 GAMs x 20
 //! ```
+//!
+//! The default size is the issue's: about 20,000 subscribers (56 x 360, plus 10 billing
+//! customers per GAM once the first full sync has added them).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -51,22 +54,29 @@ fn main() {
         .collect();
     let rounds: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(100);
     let debounce_ms: u64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(200);
+    let devices: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(56);
+    let per_device: usize = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(360);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("runtime");
-    rt.block_on(run(rounds, Duration::from_millis(debounce_ms)));
+    rt.block_on(run(
+        rounds,
+        Duration::from_millis(debounce_ms),
+        devices,
+        per_device,
+    ));
 }
 
-async fn run(rounds: usize, quiet: Duration) {
+async fn run(rounds: usize, quiet: Duration, devices: usize, per_device: usize) {
     let dir = tempfile::tempdir().expect("temp dir");
     let repo = dir.path();
     let inv_dir = repo.join("inventory");
     write_fleet(
         &FleetSpec {
-            devices: 10,
-            subscribers_per_device: 20,
+            devices,
+            subscribers_per_device: per_device,
             base_port: 30000,
         },
         &inv_dir,
@@ -113,21 +123,23 @@ async fn run(rounds: usize, quiet: Duration) {
         .await
         .expect("first full sync");
     println!(
-        "full sync of {} customers: {} changes, commit {:?}, {:.0} ms",
+        "{} subscribers on {devices} GAMs; full sync of {} customers: {} changes, commit {:?}, {:.0} ms",
+        desired.subscribers.len() + first.changes.len(),
         first.read,
         first.changes.len(),
         first.commit,
         started.elapsed().as_secs_f64() * 1000.0
     );
 
-    let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel::<Option<String>>();
+    let (done_tx, mut done_rx) =
+        tokio::sync::mpsc::unbounded_channel::<(Option<String>, Duration)>();
     let notify = Arc::new(move |n: SyncNotice<'_>| match n {
-        SyncNotice::Done { done, .. } => {
-            let _ = done_tx.send(done.commit.clone());
+        SyncNotice::Done { done, took, .. } => {
+            let _ = done_tx.send((done.commit.clone(), took));
         }
         SyncNotice::Failed { error, .. } => {
             eprintln!("sync failed: {error}");
-            let _ = done_tx.send(None);
+            let _ = done_tx.send((None, Duration::ZERO));
         }
         SyncNotice::Started { .. } => {}
     });
@@ -167,6 +179,7 @@ async fn run(rounds: usize, quiet: Duration) {
 
     let client = reqwest::Client::new();
     let mut latencies = Vec::with_capacity(rounds);
+    let mut syncs = Vec::with_capacity(rounds);
     let mut commits = 0;
     for round in 0..rounds {
         let id = ids[round % ids.len()];
@@ -202,12 +215,15 @@ async fn run(rounds: usize, quiet: Duration) {
             .await
             .expect("webhook");
         assert_eq!(resp.status(), 200);
-        let commit = tokio::time::timeout(Duration::from_secs(30), done_rx.recv())
+        let done = tokio::time::timeout(Duration::from_secs(30), done_rx.recv())
             .await
             .ok()
-            .flatten()
             .flatten();
         latencies.push(sent.elapsed());
+        let commit = done.and_then(|(commit, took)| {
+            syncs.push(took);
+            commit
+        });
         if commit.is_some() {
             commits += 1;
         }
@@ -218,7 +234,15 @@ async fn run(rounds: usize, quiet: Duration) {
     store.close().await;
 
     latencies.sort();
+    syncs.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    if !syncs.is_empty() {
+        println!(
+            "the sync alone (read billing, write, validate, commit): p50 {:.0} ms, p99 {:.0} ms",
+            ms(percentile(&syncs, 0.50)),
+            ms(percentile(&syncs, 0.99)),
+        );
+    }
     println!(
         "webhook -> commit, {rounds} single events (debounce {} ms): {commits} commits; p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
         quiet.as_millis(),
