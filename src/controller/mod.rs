@@ -649,25 +649,37 @@ impl Loop {
             .collect();
 
         let why = reason(triggers, commit_moved);
-        match (commit_moved, &previous) {
+        let covered = match (commit_moved, &previous) {
             // A new commit: the devices it touches are read, planned and changed first, so a
-            // commit reaches its devices without waiting for the whole fleet to be read.
+            // commit reaches its devices without waiting for the whole fleet to be read. The
+            // others' desired state did not change: they are read only when another trigger of
+            // the batch asks for them (the drift scan, a request, a retry), so the next commit
+            // does not wait behind a read of the whole fleet.
             (true, Some(prev)) => {
                 let touched = touched(&prev.inventory.desired, desired);
-                let (first, rest): (Vec<String>, Vec<String>) =
-                    names.iter().cloned().partition(|n| touched.contains(n));
+                let others = self.selection(triggers, false, &all);
+                let (first, rest): (Vec<String>, Vec<String>) = names
+                    .iter()
+                    .filter(|n| {
+                        touched.contains(*n) || others.as_ref().is_none_or(|o| o.contains(*n))
+                    })
+                    .cloned()
+                    .partition(|n| touched.contains(n));
+                let covered = first.len() + rest.len();
                 for group in [first, rest] {
                     if !group.is_empty() {
                         self.converge(&target, &group, &all, &refused, &forced_retry, why)
                             .await;
                     }
                 }
+                covered
             }
             _ => {
                 self.converge(&target, &names, &all, &refused, &forced_retry, why)
-                    .await
+                    .await;
+                names.len()
             }
-        }
+        };
         let seconds = started.elapsed().as_secs_f64();
         self.shared.metrics.pass_took(seconds);
         self.shared.update(|s| {
@@ -680,13 +692,13 @@ impl Loop {
         });
         tracing::info!(
             commit = %short(&target.commit),
-            devices = names.len(),
+            devices = covered,
             seconds,
             "reconciled"
         );
         self.shared.emit(Event::Reconciled {
             commit: target.commit.clone(),
-            devices: names.len(),
+            devices: covered,
             seconds,
         });
     }
