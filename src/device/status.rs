@@ -261,6 +261,17 @@ pub enum AlarmSeverity {
 }
 
 impl AlarmSeverity {
+    /// The MIB's value, nr(0) to cr(4).
+    pub fn mib_value(self) -> i32 {
+        match self {
+            AlarmSeverity::NotReported => 0,
+            AlarmSeverity::NotAlarmed => 1,
+            AlarmSeverity::Minor => 2,
+            AlarmSeverity::Major => 3,
+            AlarmSeverity::Critical => 4,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             AlarmSeverity::NotReported => "not-reported",

@@ -412,7 +412,7 @@ pub fn temperature_sensors(rows: &Rows) -> Result<Vec<Temperature>, DecodeError>
 }
 
 /// `GAMAlarmCondType` names; the index is the value.
-const CONDITIONS: [&str; 24] = [
+pub const ALARM_CONDITIONS: [&str; 24] = [
     "other",
     "hwflt",
     "swflt",
@@ -446,7 +446,7 @@ pub fn active_alarms(rows: &Rows) -> Result<Vec<Alarm>, DecodeError> {
             let condition = match integer(value) {
                 Some(n) => usize::try_from(n)
                     .ok()
-                    .and_then(|i| CONDITIONS.get(i))
+                    .and_then(|i| ALARM_CONDITIONS.get(i))
                     .map_or_else(|| format!("unknown({n})"), |c| (*c).to_string()),
                 None => return Err(row.wrong(5, value, "a condition type")),
             };
