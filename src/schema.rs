@@ -31,6 +31,10 @@ pub fn all() -> Vec<(&'static str, String)> {
                 "plan.schema.json",
                 render::<crate::plan::Plan>("gamops plan --format json, and saved plan files"),
             ),
+            (
+                "status.schema.json",
+                render::<crate::monitor::FleetStatus>("gamops status --format json"),
+            ),
         ])
         .collect()
 }

@@ -14,6 +14,7 @@ mod plan;
 mod schema;
 mod show_run;
 mod state;
+mod status;
 mod sync;
 mod sync_serve;
 mod token;
@@ -80,6 +81,7 @@ pub enum Command {
     Schema(schema::Args),
     History(history::Args),
     ShowRun(show_run::Args),
+    Status(status::Args),
     Controller(controller::Args),
     #[command(subcommand)]
     Token(token::TokenCommand),
@@ -123,6 +125,7 @@ pub fn run(cli: Cli) -> Result<u8, CommandError> {
         Command::Schema(args) => schema::run(args),
         Command::History(args) => history::run(args),
         Command::ShowRun(args) => show_run::run(args),
+        Command::Status(args) => status::run(args),
         Command::Controller(args) => controller::run(args),
         Command::Token(cmd) => token::run(cmd),
         Command::Sync(cmd) => sync::run(cmd),
