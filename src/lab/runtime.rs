@@ -1146,7 +1146,7 @@ async fn uptime_clock(lab: std::sync::Weak<Lab>, shutdown: CancellationToken) {
         }
         ticks = ticks.wrapping_add(1);
         let Some(lab) = lab.upgrade() else { return };
-        let links = ticks % LINK_REFRESH_SECS == 0;
+        let links = ticks.is_multiple_of(LINK_REFRESH_SECS);
         for d in &lab.devices {
             if links && d.is_online() {
                 d.core.refresh();

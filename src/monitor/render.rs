@@ -171,10 +171,7 @@ fn row(e: &EndpointReport) -> [String; 10] {
         (None, _, _) if e.subscriber.is_some() => "unthrottled".to_string(),
         _ => dash(),
     };
-    let mut firmware = e
-        .firmware
-        .as_deref()
-        .map_or_else(dash, |f| short_firmware(f));
+    let mut firmware = e.firmware.as_deref().map_or_else(dash, short_firmware);
     if e.firmware_mismatch {
         firmware.push_str(" (mismatch)");
     }
