@@ -294,10 +294,12 @@ pub struct DetectedCpe {
 }
 
 impl DetectedCpe {
-    /// Its uptime when the device has been up `device_uptime_s`.
+    /// Its uptime when the device has been up `device_uptime_s`: never longer than the
+    /// device's own (a link cannot have been up before the GAM was).
     pub fn uptime_at(&self, device_uptime_s: u64) -> u64 {
         self.uptime_secs
             .saturating_add(device_uptime_s.saturating_sub(self.seen_at_s))
+            .min(device_uptime_s)
     }
 }
 
