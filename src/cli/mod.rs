@@ -11,6 +11,7 @@ mod history;
 mod import;
 mod lab;
 mod plan;
+mod report;
 mod schema;
 mod show_run;
 mod state;
@@ -82,6 +83,7 @@ pub enum Command {
     History(history::Args),
     ShowRun(show_run::Args),
     Status(status::Args),
+    Report(report::Args),
     Controller(controller::Args),
     #[command(subcommand)]
     Token(token::TokenCommand),
@@ -126,6 +128,7 @@ pub fn run(cli: Cli) -> Result<u8, CommandError> {
         Command::History(args) => history::run(args),
         Command::ShowRun(args) => show_run::run(args),
         Command::Status(args) => status::run(args),
+        Command::Report(args) => report::run(args),
         Command::Controller(args) => controller::run(args),
         Command::Token(cmd) => token::run(cmd),
         Command::Sync(cmd) => sync::run(cmd),

@@ -7,11 +7,14 @@
 //!   a controller can call it the same way.
 //! - [`render`]: the report as text for people (problems first, coloured on a terminal) and as
 //!   JSON (`schemas/status.schema.json`).
+//! - [`report`]: `gamops report capacity|firmware|plans` (capacity sold against measured, firmware
+//!   and plan distributions) as CSV, JSON or an HTML page with inline SVG charts.
 //!
 //! Invariant: nothing here changes a device or knows the lab; the report is computed from what
 //! was read and what the inventory says, nothing else.
 
 pub mod render;
+pub mod report;
 pub mod status;
 
 pub use status::{FleetStatus, StatusOptions, fleet_status};

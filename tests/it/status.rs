@@ -1,7 +1,7 @@
 //! The status read and `gamops status` against the lab over real sockets: the walk's status
 //! values, the same numbers as net-snmp's `snmpbulkwalk`, every link fault injected through the
-//! lab's admin API showing as a problem, a reboot restarting uptimes, and a GAM that answers its
-//! configuration but not its status.
+//! lab's admin API showing as a problem, a reboot restarting uptimes, a GAM that answers its
+//! configuration but not its status, and the reports built on the same read.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -450,5 +450,120 @@ async fn a_gam_answering_config_but_not_status_is_reported() {
     );
     assert!(text.contains(bed.lab.devices()[1].name()), "{text}");
     assert!(text.contains("status not read:"), "{text}");
+    bed.lab.shutdown().await;
+}
+
+/// `gamops report`: capacity sold against measured (with an endpoint pushed below its plan),
+/// firmware and plans, in CSV, JSON and HTML with inline SVG and no script.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_of_a_lab_fleet() {
+    let bed = StatusLab::start(2, 8).await;
+    let before = bed.report().await;
+    let d = &before.devices[0];
+    let victim = d
+        .endpoints
+        .iter()
+        .find(|e| e.problems.is_empty() && e.plan.is_some())
+        .unwrap();
+    bed.link(json!({"fault": "phy", "mac": victim.mac.unwrap().to_string(), "rx_mbps": 60, "tx_mbps": 58}))
+        .await;
+    bed.link(
+        json!({"fault": "firmware-mismatch", "mac": victim.mac.unwrap().to_string(), "on": true}),
+    )
+    .await;
+    let run = |args: Vec<String>| {
+        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("gamops"));
+        cmd.current_dir(crate::support::root())
+            .env("GAMOPS_SNMP_COMMUNITY", "public")
+            .env_remove("GAMOPS_INVENTORY")
+            .arg("report")
+            .args(args)
+            .arg("--inventory")
+            .arg(&bed.dir);
+        tokio::task::spawn_blocking(move || cmd.output().unwrap())
+    };
+    let args = |s: &str| s.split(' ').map(str::to_string).collect::<Vec<_>>();
+
+    let out = run(args("capacity --format json")).await.unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        crate::support::stderr(&out)
+    );
+    let cap: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let below = cap["below_plan"].as_array().unwrap();
+    assert_eq!(below.len(), 1, "{cap:#}");
+    assert_eq!(below[0]["subscriber"], victim.subscriber.clone().unwrap());
+    assert_eq!(below[0]["usable_down_mbps"], 47);
+    let totals = &cap["devices"][0]["totals"];
+    assert_eq!(totals["subscribers"], 8);
+    // Sold is the sum of the plans' rates of the device's subscribers.
+    let sold: u64 = d
+        .endpoints
+        .iter()
+        .filter_map(|e| e.plan_down_mbps)
+        .map(u64::from)
+        .sum();
+    assert_eq!(totals["sold_down_mbps"], sold);
+
+    let out = run(args("capacity --format csv")).await.unwrap();
+    let csv = crate::support::stdout(&out);
+    assert!(
+        csv.starts_with("device,port,reachable,subscribers,sold_down_mbps,"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains(&format!("{},all,true,8,{sold},", d.device)),
+        "{csv}"
+    );
+
+    let out = run(args("capacity --format html")).await.unwrap();
+    let html = crate::support::stdout(&out);
+    assert!(
+        html.starts_with("<!DOCTYPE html>") && html.contains("<svg"),
+        "{html}"
+    );
+    assert!(!html.to_lowercase().contains("<script"), "{html}");
+    assert!(html.contains(&victim.subscriber.clone().unwrap()), "{html}");
+
+    let out = run(args("firmware --format json")).await.unwrap();
+    let fw: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(fw["gams"][0]["count"], 2);
+    let cpes: u64 = fw["cpes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(cpes, 16);
+    assert_eq!(
+        fw["mismatches"][0]["endpoint"],
+        victim.subscriber.clone().unwrap()
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("plans.html");
+    let out = run(vec![
+        "plans".into(),
+        "--format".into(),
+        "html".into(),
+        "--out".into(),
+        file.display().to_string(),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let html = std::fs::read_to_string(&file).unwrap();
+    assert!(html.contains("Subscribers per plan") && html.contains("<svg"));
+    let out = run(args("plans --format json")).await.unwrap();
+    let plans: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let total: u64 = plans["plans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["subscribers"].as_u64().unwrap())
+        .sum();
+    assert_eq!(total, 16);
     bed.lab.shutdown().await;
 }
