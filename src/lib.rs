@@ -13,6 +13,7 @@ pub mod http_server;
 pub mod inventory;
 pub mod lab;
 pub mod model;
+pub mod monitor;
 pub mod plan;
 pub mod reconcile;
 pub mod schema;

@@ -31,6 +31,26 @@ pub fn all() -> Vec<(&'static str, String)> {
                 "plan.schema.json",
                 render::<crate::plan::Plan>("gamops plan --format json, and saved plan files"),
             ),
+            (
+                "status.schema.json",
+                render::<crate::monitor::FleetStatus>("gamops status --format json"),
+            ),
+            (
+                "report-capacity.schema.json",
+                render::<crate::monitor::report::CapacityReport>(
+                    "gamops report capacity --format json",
+                ),
+            ),
+            (
+                "report-firmware.schema.json",
+                render::<crate::monitor::report::FirmwareReport>(
+                    "gamops report firmware --format json",
+                ),
+            ),
+            (
+                "report-plans.schema.json",
+                render::<crate::monitor::report::PlansReport>("gamops report plans --format json"),
+            ),
         ])
         .collect()
 }

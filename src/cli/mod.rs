@@ -11,9 +11,11 @@ mod history;
 mod import;
 mod lab;
 mod plan;
+mod report;
 mod schema;
 mod show_run;
 mod state;
+mod status;
 mod sync;
 mod sync_serve;
 mod token;
@@ -80,6 +82,8 @@ pub enum Command {
     Schema(schema::Args),
     History(history::Args),
     ShowRun(show_run::Args),
+    Status(status::Args),
+    Report(report::Args),
     Controller(controller::Args),
     #[command(subcommand)]
     Token(token::TokenCommand),
@@ -123,6 +127,8 @@ pub fn run(cli: Cli) -> Result<u8, CommandError> {
         Command::Schema(args) => schema::run(args),
         Command::History(args) => history::run(args),
         Command::ShowRun(args) => show_run::run(args),
+        Command::Status(args) => status::run(args),
+        Command::Report(args) => report::run(args),
         Command::Controller(args) => controller::run(args),
         Command::Token(cmd) => token::run(cmd),
         Command::Sync(cmd) => sync::run(cmd),

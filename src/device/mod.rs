@@ -1,15 +1,15 @@
-//! The GAM as gamops sees it: live-state types, the driver that reads it over SNMP, and the
-//! CLI dialect that changes it.
+//! The GAM as gamops sees it: live-state types (configuration in `live`, health in `status`),
+//! the driver that reads them over SNMP, and the CLI dialect that changes it.
 //!
 //! Invariant: nothing here knows git, plan rendering or the lab.
 
-/// Devices' secrets are [`crate::secret`]s; the old path stays for code written against it.
-pub use crate::secret as credentials;
 pub mod live;
 pub mod snmp;
 pub mod ssh;
+pub mod status;
 
 pub use live::{LiveDevice, Observation};
+pub use status::{DeviceStatus, StatusObservation};
 
 /// A string read from a device (or written by anyone but gamops) as it is shown to people:
 /// control characters are escaped (`\n`, `\u{1b}`), so a newline cannot forge another line of

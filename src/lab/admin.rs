@@ -11,8 +11,17 @@
 //! | `POST /faults` | [`FaultSettings`] for every device | `{"devices": N}` |
 //! | `POST /devices/{name}/reboot` | `{"downtime_ms": 3000}` (optional) | 202 `{"rebooting": true, "downtime_ms": N}` |
 //! | `POST /devices/{name}/drift` | [`Drift`] | `{"drifted": true}` |
+//! | `POST /devices/{name}/link` | [`LinkFault`] | `{"changed": true}` |
+//! | `POST /devices/{name}/health` | [`HealthChange`] | the device's temperatures and active alarms |
 //!
-//! Errors answer `{"error": "..."}` with 404 (no such device or subscriber) or 400.
+//! Link faults (each names the CPE by MAC): `{"fault": "offline"}` and `"online"`; `"move"`
+//! with `"port"` (the endpoint is quarantined, wrong port); `"plug"` with `"port"` (a CPE
+//! with no endpoint: quarantined, unknown MAC); `"phy"` with `"rx_mbps"` and `"tx_mbps"`
+//! (asymmetric rates, or a link degraded below its plan); `"firmware-mismatch"` with `"on"`.
+//! Health: `{"temperature_c": 85}`, `{"raise_alarm": {"condition": "hightemp", "severity":
+//! "major"}}`, `{"clear_alarm": 1}`. A GAM reboot (`/reboot`) restarts every link's uptime.
+//!
+//! Errors answer `{"error": "..."}` with 404 (no such device, subscriber or CPE) or 400.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -28,7 +37,10 @@ use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::lab::runtime::{DeviceInfo, Drift, FaultSettings, FaultState, Lab, LabError};
+use crate::lab::device::state::Health;
+use crate::lab::runtime::{
+    DeviceInfo, Drift, FaultSettings, FaultState, HealthChange, Lab, LabError, LinkFault,
+};
 
 /// The admin server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -105,6 +117,8 @@ pub fn router(lab: Arc<Lab>) -> Router {
         .route("/faults", post(set_all_faults))
         .route("/devices/{name}/reboot", post(reboot))
         .route("/devices/{name}/drift", post(drift))
+        .route("/devices/{name}/link", post(link))
+        .route("/devices/{name}/health", post(health))
         .with_state(lab)
 }
 
@@ -114,7 +128,9 @@ struct ApiError(StatusCode, String);
 impl From<LabError> for ApiError {
     fn from(e: LabError) -> Self {
         let status = match e {
-            LabError::NoSuchDevice(_) | LabError::NoSuchSubscriber { .. } => StatusCode::NOT_FOUND,
+            LabError::NoSuchDevice(_)
+            | LabError::NoSuchSubscriber { .. }
+            | LabError::NoSuchCpe { .. } => StatusCode::NOT_FOUND,
             _ => StatusCode::BAD_REQUEST,
         };
         ApiError(status, e.to_string())
@@ -228,4 +244,21 @@ async fn drift(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     lab.device(&name)?.drift(&body)?;
     Ok(Json(serde_json::json!({ "drifted": true })))
+}
+
+async fn link(
+    State(lab): State<Arc<Lab>>,
+    Path(name): Path<String>,
+    Json(body): Json<LinkFault>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    lab.device(&name)?.link(&body)?;
+    Ok(Json(serde_json::json!({ "changed": true })))
+}
+
+async fn health(
+    State(lab): State<Arc<Lab>>,
+    Path(name): Path<String>,
+    Json(body): Json<HealthChange>,
+) -> Result<Json<Health>, ApiError> {
+    Ok(Json(lab.device(&name)?.health(&body)?))
 }

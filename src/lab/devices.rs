@@ -166,6 +166,7 @@ pub fn from_walk(text: &str, snmp_port: u16, ssh_port: u16) -> Result<DeviceConf
     let ip = SnmpAgentConfig::default().bind.ip();
     cfg.snmp_bind = SocketAddr::new(ip, snmp_port);
     cfg.ssh_bind = SocketAddr::new(ip, ssh_port);
+    cfg.uptime = crate::lab::mib::walk_uptime(&entries).unwrap_or_default();
     cfg.extra_oids = entries;
     Ok(cfg)
 }

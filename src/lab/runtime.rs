@@ -31,8 +31,8 @@ use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::lab::device::state::{BwRef, Revisions};
-use crate::lab::device::{DeviceState, Session, SharedDevice, share};
+use crate::lab::device::state::{ActiveAlarm, BwRef, DetectedCpe, Health, PortMode, Revisions};
+use crate::lab::device::{DeviceState, Mac, Session, SharedDevice, share};
 use crate::lab::mib;
 use crate::lab::snmp::{
     MibView, Oid, SnmpAgent, SnmpAgentConfig, SnmpAgentError, SnmpFaults, SnmpV3User, Value,
@@ -42,6 +42,9 @@ use crate::lab::terminal::{Refusal, Reply, Shell, ShellFactory};
 
 /// How long a rebooting device stays down unless told otherwise.
 pub const DEFAULT_REBOOT_DOWNTIME: Duration = Duration::from_secs(5);
+
+/// How often (seconds) the lab renders its devices' views again for the links' sake.
+const LINK_REFRESH_SECS: u64 = 10;
 
 /// sysUpTime.0, which the lab's clock updates every second.
 const SYS_UPTIME_0: &[u32] = &[1, 3, 6, 1, 2, 1, 1, 3, 0];
@@ -74,6 +77,9 @@ pub struct DeviceConfig {
     /// Further OIDs served as they are, such as the other MIBs of a recorded walk; the
     /// subtrees the lab renders replace theirs.
     pub extra_oids: Vec<(Oid, Value)>,
+    /// How long the device has been up when the lab starts (a device from a walk continues
+    /// the walk's sysUpTime, so its links' uptimes read as the walk's).
+    pub uptime: Duration,
 }
 
 impl DeviceConfig {
@@ -91,6 +97,7 @@ impl DeviceConfig {
             ssh_users: vec![SshUser::with_password(crate::lab::ssh::DEFAULT_USER, "")],
             host_key,
             extra_oids: Vec::new(),
+            uptime: Duration::ZERO,
         }
     }
 }
@@ -150,6 +157,9 @@ pub enum LabError {
     /// The drifted subscriber does not exist.
     #[error("device {device} has no subscriber {id}")]
     NoSuchSubscriber { device: String, id: u16 },
+    /// No CPE with this MAC is cabled to the device.
+    #[error("device {device} has no CPE {mac}")]
+    NoSuchCpe { device: String, mac: String },
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -171,7 +181,9 @@ struct DeviceCore {
     name: String,
     shared: SharedDevice,
     view: MibView,
-    booted: Mutex<Instant>,
+    /// When the device was last (re)started, and how long it had been up then (a device from
+    /// a walk starts with the walk's uptime; a reboot starts at zero).
+    booted: Mutex<(Instant, Duration)>,
     online: AtomicBool,
     reboots: mpsc::UnboundedSender<RebootRequest>,
     saved: Arc<Notify>,
@@ -180,7 +192,8 @@ struct DeviceCore {
 
 impl DeviceCore {
     fn uptime(&self) -> Duration {
-        lock(&self.booted).elapsed()
+        let (at, before) = *lock(&self.booted);
+        before.saturating_add(at.elapsed())
     }
 
     /// Renders the state into the SNMP view (the caller holds the device lock).
@@ -468,6 +481,143 @@ impl LabDevice {
         Ok(())
     }
 
+    /// Changes a CPE's link (see [`LinkFault`]) and refreshes the SNMP view.
+    pub fn link(&self, fault: &LinkFault) -> Result<(), LabError> {
+        let mut dev = lock(&self.core.shared);
+        let now_s = self.core.uptime().as_secs();
+        let ports = dev.model.ghn_ports();
+        let bad_port = |port: u8| {
+            (port == 0 || port > ports).then(|| {
+                LabError::BadFault(format!(
+                    "port {port} does not exist; the device has G.hn ports 1 to {ports}"
+                ))
+            })
+        };
+        let no_cpe = |mac: Mac| LabError::NoSuchCpe {
+            device: self.core.name.clone(),
+            mac: mac.to_string(),
+        };
+        match fault {
+            LinkFault::Plug { mac, port, model } => {
+                if let Some(e) = bad_port(*port) {
+                    return Err(e);
+                }
+                let mode = dev.running.port(*port).map_or(PortMode::Coax, |p| p.mode);
+                let mut cpe = DetectedCpe::walk_example();
+                cpe.mac = *mac;
+                cpe.port = *port;
+                if let Some(m) = model {
+                    cpe.model.clone_from(m);
+                }
+                cpe.uptime_secs = 0;
+                cpe.seen_at_s = now_s;
+                cpe.wire_length_m = 30;
+                let mut rng = crate::lab::seed::Rng::new(u64::from(mac.0[5]), &mac.to_string());
+                (cpe.rx_phy_mbps, cpe.tx_phy_mbps) =
+                    crate::lab::device::link::phy_rates(mode, cpe.wire_length_m, &mut rng);
+                dev.detect_cpe(cpe);
+            }
+            LinkFault::Offline { mac } | LinkFault::Online { mac } => {
+                let offline = matches!(fault, LinkFault::Offline { .. });
+                let cpe = dev.cpe_mut(*mac).ok_or_else(|| no_cpe(*mac))?;
+                if cpe.offline && !offline {
+                    cpe.uptime_secs = 0;
+                    cpe.seen_at_s = now_s;
+                }
+                cpe.offline = offline;
+            }
+            LinkFault::Move { mac, port } => {
+                if let Some(e) = bad_port(*port) {
+                    return Err(e);
+                }
+                let cpe = dev.cpe_mut(*mac).ok_or_else(|| no_cpe(*mac))?;
+                cpe.port = *port;
+                cpe.offline = false;
+                cpe.uptime_secs = 0;
+                cpe.seen_at_s = now_s;
+            }
+            LinkFault::Phy {
+                mac,
+                rx_mbps,
+                tx_mbps,
+            } => {
+                let cpe = dev.cpe_mut(*mac).ok_or_else(|| no_cpe(*mac))?;
+                cpe.rx_phy_mbps = *rx_mbps;
+                cpe.tx_phy_mbps = *tx_mbps;
+            }
+            LinkFault::FirmwareMismatch { mac, on } => {
+                let cpe = dev.cpe_mut(*mac).ok_or_else(|| no_cpe(*mac))?;
+                cpe.firmware_mismatch = *on;
+            }
+        }
+        dev.mark_changed();
+        self.core.refresh_locked(&dev);
+        Ok(())
+    }
+
+    /// Changes the device's temperatures or alarms (see [`HealthChange`]) and refreshes the
+    /// SNMP view. Returns the health now.
+    pub fn health(&self, change: &HealthChange) -> Result<Health, LabError> {
+        let mut dev = lock(&self.core.shared);
+        if let Some(c) = change.temperature_c {
+            if !(-40.0..=150.0).contains(&c) {
+                return Err(LabError::BadFault(format!(
+                    "temperature_c must be -40 to 150, not {c}"
+                )));
+            }
+            // In range, so exact enough and within i32.
+            #[allow(clippy::cast_possible_truncation)]
+            let tenths = (c * 10.0).round() as i32;
+            for sensor in &mut dev.health.temperatures {
+                sensor.tenths = tenths;
+            }
+        }
+        if let Some(raise) = &change.raise_alarm {
+            let condition = crate::device::snmp::status::ALARM_CONDITIONS
+                .iter()
+                .position(|c| *c == raise.condition)
+                .and_then(|i| i32::try_from(i).ok())
+                .ok_or_else(|| {
+                    LabError::BadFault(format!(
+                        "unknown alarm condition {:?}; one of {}",
+                        raise.condition,
+                        crate::device::snmp::status::ALARM_CONDITIONS.join(", ")
+                    ))
+                })?;
+            let index = dev.health.alarms.iter().map(|a| a.index).max().unwrap_or(0) + 1;
+            let occurred_unix_s = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            let if_descr = if raise.if_index == 0 {
+                "System".to_string()
+            } else {
+                format!("ifIndex {}", raise.if_index)
+            };
+            dev.health.alarms.push(ActiveAlarm {
+                index,
+                if_index: raise.if_index,
+                if_descr,
+                condition,
+                severity: raise.severity.mib_value(),
+                service_affecting: raise.service_affecting,
+                occurred_unix_s,
+            });
+        }
+        if let Some(index) = change.clear_alarm {
+            let before = dev.health.alarms.len();
+            dev.health.alarms.retain(|a| a.index != index);
+            if dev.health.alarms.len() == before {
+                return Err(LabError::BadFault(format!(
+                    "device {} has no active alarm {index}",
+                    self.core.name
+                )));
+            }
+        }
+        dev.mark_changed();
+        self.core.refresh_locked(&dev);
+        Ok(dev.health.clone())
+    }
+
     /// What the admin interface shows of the device.
     pub fn info(&self) -> DeviceInfo {
         let dev = lock(&self.core.shared);
@@ -580,6 +730,67 @@ pub struct Drift {
     /// Delete the subscriber instead.
     #[serde(default)]
     pub remove: bool,
+}
+
+/// A change to one CPE's link, as the admin interface takes it (`{"fault": "offline", "mac":
+/// "00:0e:d8:00:00:01"}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "fault", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum LinkFault {
+    /// The CPE goes dark (powered off, unplugged): the GAM no longer sees it.
+    Offline { mac: Mac },
+    /// It comes back; its link's uptime starts again.
+    Online { mac: Mac },
+    /// The CPE is cabled to another port: its endpoint is quarantined (wrong port) unless
+    /// bound `auto`.
+    Move { mac: Mac, port: u8 },
+    /// A CPE is plugged into `port`; one the device has no endpoint for is quarantined
+    /// (unknown MAC) on an endpoint-aware device.
+    Plug {
+        mac: Mac,
+        port: u8,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        model: Option<String>,
+    },
+    /// The link's PHY rates: very different rates are a wiring fault (asymmetric), low ones a
+    /// link degraded below what its plan sells.
+    Phy {
+        mac: Mac,
+        rx_mbps: u32,
+        tx_mbps: u32,
+    },
+    /// The CPE's firmware differs from the GAM's bundled one, or no longer does.
+    FirmwareMismatch { mac: Mac, on: bool },
+}
+
+/// A change to the device's health, as the admin interface takes it; fields left out keep
+/// their value.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthChange {
+    /// Every sensor reads this, in °C.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature_c: Option<f64>,
+    /// Raises an alarm (it gets the next free index).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raise_alarm: Option<RaiseAlarm>,
+    /// Clears the active alarm with this index.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clear_alarm: Option<u32>,
+}
+
+/// An alarm to raise.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RaiseAlarm {
+    /// The `GAMAlarmCondType` name: `hightemp`, `linkdown`, `fanflt`...
+    pub condition: String,
+    pub severity: crate::device::status::AlarmSeverity,
+    #[serde(default)]
+    pub service_affecting: bool,
+    /// The interface it concerns; 0 (the default) is the system.
+    #[serde(default)]
+    pub if_index: u32,
 }
 
 /// A subscriber's bandwidth profile in a [`Drift`].
@@ -771,15 +982,16 @@ async fn start_device(
         ssh_users,
         host_key,
         extra_oids,
+        uptime,
     } = cfg;
     let view = MibView::from_entries(extra_oids);
-    mib::refresh(&view, &state, Duration::ZERO);
+    mib::refresh(&view, &state, uptime);
     let core = Arc::new(DeviceCore {
         index,
         name: name.clone(),
         shared: share(state),
         view: view.clone(),
-        booted: Mutex::new(Instant::now()),
+        booted: Mutex::new((Instant::now(), uptime)),
         online: AtomicBool::new(true),
         reboots: reboots.clone(),
         saved: Arc::clone(saved),
@@ -889,7 +1101,7 @@ async fn reboot(
         _ = shutdown.cancelled() => return,
         _ = tokio::time::sleep(downtime) => {}
     }
-    *lock(&device.core.booted) = Instant::now();
+    *lock(&device.core.booted) = (Instant::now(), Duration::ZERO);
     device.core.refresh();
     let mut served = None;
     for _ in 0..50 {
@@ -920,17 +1132,25 @@ async fn reboot(
     tracing::info!(device = %name, "lab device back up");
 }
 
-/// Keeps sysUpTime.0 of every device current (the rest of the view changes only with state).
+/// Keeps sysUpTime.0 of every device current every second, and every
+/// [`LINK_REFRESH_SECS`] renders the whole view again, so the links' uptimes and their usage
+/// (which follows the time of day) move on; otherwise the view changes only with state.
 async fn uptime_clock(lab: std::sync::Weak<Lab>, shutdown: CancellationToken) {
     let oid = Oid::from_slice(SYS_UPTIME_0);
     let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut ticks: u64 = 0;
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = tick.tick() => {}
         }
+        ticks = ticks.wrapping_add(1);
         let Some(lab) = lab.upgrade() else { return };
+        let links = ticks.is_multiple_of(LINK_REFRESH_SECS);
         for d in &lab.devices {
+            if links && d.is_online() {
+                d.core.refresh();
+            }
             if d.is_online() {
                 let ticks = u32::try_from(d.uptime().as_millis() / 10).unwrap_or(u32::MAX);
                 d.core.view.insert(oid.clone(), Value::TimeTicks(ticks));

@@ -157,25 +157,30 @@ impl Rng {
     }
 }
 
-/// A plausible CPE for `mac` on `port`, with rates and uptime drawn from `rng`.
+/// A plausible CPE for `mac` on `port`: a cable drawn from `rng`, PHY rates from the link model
+/// ([`crate::lab::device::link`]) for the device's medium, an uptime and a peak usage.
 pub fn cpe(model: GamModel, mac: Mac, port: u8, rng: &mut Rng) -> DetectedCpe {
     let mut c = DetectedCpe::walk_example();
     c.mac = mac;
     c.port = port;
-    if model.medium() == Medium::Copper {
+    let mode = if model.medium() == Medium::Copper {
         c.model = "G1000-M".to_string();
         c.hw_product = "DCP962M".to_string();
         c.firmware = "G1000M-CPE-P2P SPIRIT.v7_10_r713+7_positron_24260".to_string();
-    }
+        lab::PortMode::Mimo
+    } else {
+        lab::PortMode::Coax
+    };
     c.serial = format!(
         "ASY-2103-20,R12,{:08},{:05}",
         rng.range(0, 99_999_999),
         rng.range(0, 99_999)
     );
-    c.rx_phy_mbps = u32::try_from(rng.range(600, 1_900)).unwrap_or(1_000);
-    c.tx_phy_mbps = u32::try_from(rng.range(600, 1_900)).unwrap_or(1_000);
     c.uptime_secs = rng.range(60, 90 * 86_400);
     c.wire_length_m = u32::try_from(rng.range(5, 250)).unwrap_or(50);
+    (c.rx_phy_mbps, c.tx_phy_mbps) =
+        crate::lab::device::link::phy_rates(mode, c.wire_length_m, rng);
+    c.usage_peak_percent = u8::try_from(rng.range(5, 60)).unwrap_or(20);
     c
 }
 

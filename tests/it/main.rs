@@ -15,6 +15,7 @@ mod lab_ssh;
 mod lab_up;
 mod observe;
 mod plan_cli;
+mod status;
 mod store;
 mod support;
 mod sync;

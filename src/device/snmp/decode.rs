@@ -169,7 +169,7 @@ pub fn system(answer: &[VarBind]) -> Result<(SystemInfo, LiveGlobal), DecodeErro
 }
 
 /// An integer-valued binding (INTEGER, Gauge32/Unsigned32), as i64.
-fn integer(value: &Value) -> Option<i64> {
+pub(super) fn integer(value: &Value) -> Option<i64> {
     match value {
         Value::Integer(n) => Some(*n),
         Value::Unsigned32(n) => Some(i64::from(*n)),
@@ -178,7 +178,7 @@ fn integer(value: &Value) -> Option<i64> {
 }
 
 /// The G.hn port number of an ifIndex (`1000000 + n`), if it is one.
-fn port_of_if_index(if_index: u32) -> Option<u8> {
+pub(super) fn port_of_if_index(if_index: u32) -> Option<u8> {
     if_index
         .checked_sub(oids::PORT_IF_INDEX_BASE)
         .and_then(|n| u8::try_from(n).ok())
@@ -186,14 +186,14 @@ fn port_of_if_index(if_index: u32) -> Option<u8> {
 }
 
 /// Reads one row's columns, with errors that name the table, row and column.
-struct Row<'a> {
-    table: &'a Table,
-    index: &'a [u32],
-    cells: &'a BTreeMap<u32, Value>,
+pub(super) struct Row<'a> {
+    pub(super) table: &'a Table,
+    pub(super) index: &'a [u32],
+    pub(super) cells: &'a BTreeMap<u32, Value>,
 }
 
 impl<'a> Row<'a> {
-    fn error(&self, problem: String) -> DecodeError {
+    pub(super) fn error(&self, problem: String) -> DecodeError {
         DecodeError::Table {
             what: self.table.what,
             oid: self.table.dotted(),
@@ -201,34 +201,34 @@ impl<'a> Row<'a> {
         }
     }
 
-    fn describe(&self, id: u32) -> String {
+    pub(super) fn describe(&self, id: u32) -> String {
         match self.table.column(id) {
             Some(Column { name, .. }) => format!("column {id} ({name})"),
             None => format!("column {id}"),
         }
     }
 
-    fn cell(&self, id: u32) -> Result<&'a Value, DecodeError> {
+    pub(super) fn cell(&self, id: u32) -> Result<&'a Value, DecodeError> {
         self.cells
             .get(&id)
             .ok_or_else(|| self.error(format!("lacks {}", self.describe(id))))
     }
 
-    fn wrong(&self, id: u32, got: &Value, expected: &str) -> DecodeError {
+    pub(super) fn wrong(&self, id: u32, got: &Value, expected: &str) -> DecodeError {
         self.error(format!(
             "{} is {got}, expected {expected}",
             self.describe(id)
         ))
     }
 
-    fn unsigned(&self, id: u32) -> Result<u32, DecodeError> {
+    pub(super) fn unsigned(&self, id: u32) -> Result<u32, DecodeError> {
         let value = self.cell(id)?;
         integer(value)
             .and_then(|n| u32::try_from(n).ok())
             .ok_or_else(|| self.wrong(id, value, "an unsigned integer"))
     }
 
-    fn number<T: TryFrom<u32>>(&self, id: u32, range: &str) -> Result<T, DecodeError> {
+    pub(super) fn number<T: TryFrom<u32>>(&self, id: u32, range: &str) -> Result<T, DecodeError> {
         let n = self.unsigned(id)?;
         T::try_from(n).map_err(|_| {
             self.error(format!(
@@ -238,7 +238,7 @@ impl<'a> Row<'a> {
         })
     }
 
-    fn truth(&self, id: u32) -> Result<bool, DecodeError> {
+    pub(super) fn truth(&self, id: u32) -> Result<bool, DecodeError> {
         let value = self.cell(id)?;
         match integer(value) {
             Some(1) => Ok(true),
@@ -247,20 +247,20 @@ impl<'a> Row<'a> {
         }
     }
 
-    fn bytes(&self, id: u32) -> Result<&'a [u8], DecodeError> {
+    pub(super) fn bytes(&self, id: u32) -> Result<&'a [u8], DecodeError> {
         match self.cell(id)? {
             Value::OctetString(b) => Ok(b),
             other => Err(self.wrong(id, other, "OCTET STRING")),
         }
     }
 
-    fn text(&self, id: u32) -> Result<String, DecodeError> {
+    pub(super) fn text(&self, id: u32) -> Result<String, DecodeError> {
         let bytes = self.bytes(id)?;
         String::from_utf8(bytes.to_vec())
             .map_err(|_| self.error(format!("{} is not text", self.describe(id))))
     }
 
-    fn if_index_port(&self, id: u32) -> Result<Option<u8>, DecodeError> {
+    pub(super) fn if_index_port(&self, id: u32) -> Result<Option<u8>, DecodeError> {
         match self.unsigned(id)? {
             0 => Ok(None),
             n => port_of_if_index(n).map(Some).ok_or_else(|| {
@@ -269,7 +269,7 @@ impl<'a> Row<'a> {
         }
     }
 
-    fn single_index<T: TryFrom<u32>>(&self) -> Result<T, DecodeError> {
+    pub(super) fn single_index<T: TryFrom<u32>>(&self) -> Result<T, DecodeError> {
         match self.index {
             [n] => T::try_from(*n).map_err(|_| self.error("has an id out of range".into())),
             _ => Err(self.error("has a malformed index".into())),

@@ -11,12 +11,15 @@
 //! - [`walk`]: the multi-column GETBULK walk;
 //! - [`decode`]: answers to live types, strictly;
 //! - [`observe`](mod@observe): one device, or a fleet with bounded concurrency;
-//! - [`target`]: where and how to read, from the inventory's settings.
+//! - [`target`]: where and how to read, from the inventory's settings;
+//! - [`status`](mod@status): the status read (ports, endpoints and their links, temperatures,
+//!   alarms, uplink counters), a read of its own beside the configuration read.
 
 pub mod decode;
 pub mod observe;
 pub mod oids;
 pub mod session;
+pub mod status;
 pub mod target;
 mod v2c;
 pub mod varbind;
@@ -24,4 +27,5 @@ pub mod walk;
 
 pub use observe::{DEFAULT_CONCURRENCY, observe, observe_all, observe_with_stats, probe};
 pub use session::ReadStats;
+pub use status::{read_status, read_status_all, read_status_with_stats};
 pub use target::{Security, SnmpTarget, TargetError};

@@ -82,15 +82,43 @@ async fn read(
     target: &SnmpTarget,
     siblings: &mut ReadStats,
 ) -> Result<LiveDevice, String> {
-    let reps = NonZeroU32::new(target.max_repetitions).unwrap_or(NonZeroU32::MIN);
     let answer = session
         .get(&decode::scalar_oids())
         .await
         .map_err(|e| request_reason(&e, session, target, "1.3.6.1.2.1.1", "system group"))?;
     let (system, global) = decode::system(&answer).map_err(|e| e.to_string())?;
 
+    let tables = read_tables(session, target, &oids::TABLES, siblings).await?;
+    let [ports, endpoints, profiles, subscribers, detected] = tables
+        .try_into()
+        .map_err(|_| "internal error: a table went missing".to_string())?;
+
+    let text = |e: DecodeError| e.to_string();
+    Ok(LiveDevice {
+        system,
+        global,
+        ports: decode::ports(&ports).map_err(text)?,
+        profiles: decode::profiles(&profiles).map_err(text)?,
+        endpoints: decode::endpoints(&endpoints).map_err(text)?,
+        subscribers: decode::subscribers(&subscribers).map_err(text)?,
+        detected: decode::detected(&detected).map_err(text)?,
+    })
+}
+
+/// Walks `tables` and returns their rows in the same order: over SNMPv2c all at once, each
+/// table in groups of [`COLUMNS_PER_WALK`] columns on sockets of their own; over SNMPv3 one
+/// table after the other on `session`. The first failure in table order is the reason,
+/// whichever walk failed first in time. The configuration read and the status read
+/// ([`super::status`]) both read through here.
+pub(super) async fn read_tables(
+    session: &mut Session<'_>,
+    target: &SnmpTarget,
+    tables: &[&'static Table],
+    siblings: &mut ReadStats,
+) -> Result<Vec<Rows>, String> {
+    let reps = NonZeroU32::new(target.max_repetitions).unwrap_or(NonZeroU32::MIN);
     let parallel = matches!(target.security, Security::V2c { .. });
-    let walks = walks(parallel);
+    let walks = walks(tables, parallel);
     let mut walked = Vec::with_capacity(walks.len());
     if parallel {
         let parent: &Session<'_> = session;
@@ -113,35 +141,24 @@ async fn read(
             }
         }
     }
-    // The first failure in table order is the reason, whichever walk failed first in time.
-    let mut tables: Vec<Rows> = vec![Rows::new(); oids::TABLES.len()];
+    let mut out: Vec<Rows> = vec![Rows::new(); tables.len()];
     for (&(t, _, _), rows) in walks.iter().zip(walked) {
-        if let Some(slot) = tables.get_mut(t) {
+        if let Some(slot) = out.get_mut(t) {
             for (index, columns) in rows? {
                 slot.entry(index).or_default().extend(columns);
             }
         }
     }
-    let [ports, endpoints, profiles, subscribers, detected] = tables
-        .try_into()
-        .map_err(|_| "internal error: a table went missing".to_string())?;
-
-    let text = |e: DecodeError| e.to_string();
-    Ok(LiveDevice {
-        system,
-        global,
-        ports: decode::ports(&ports).map_err(text)?,
-        profiles: decode::profiles(&profiles).map_err(text)?,
-        endpoints: decode::endpoints(&endpoints).map_err(text)?,
-        subscribers: decode::subscribers(&subscribers).map_err(text)?,
-        detected: decode::detected(&detected).map_err(text)?,
-    })
+    Ok(out)
 }
 
-/// The walks that read a device, in table order (by index into [`oids::TABLES`]): each table
-/// whole, or, in parallel, each table in groups of [`COLUMNS_PER_WALK`] columns.
-fn walks(parallel: bool) -> Vec<(usize, &'static Table, &'static [Column])> {
-    oids::TABLES
+/// The walks that read `tables`, in table order (by index into `tables`): each table whole,
+/// or, in parallel, each table in groups of [`COLUMNS_PER_WALK`] columns.
+fn walks(
+    tables: &[&'static Table],
+    parallel: bool,
+) -> Vec<(usize, &'static Table, &'static [Column])> {
+    tables
         .iter()
         .enumerate()
         .flat_map(|(t, &table)| {
@@ -158,7 +175,7 @@ fn walks(parallel: bool) -> Vec<(usize, &'static Table, &'static [Column])> {
         .collect()
 }
 
-async fn read_columns(
+pub(super) async fn read_columns(
     session: &mut Session<'_>,
     target: &SnmpTarget,
     table: &Table,
@@ -181,7 +198,7 @@ async fn read_columns(
 
 /// The one-line reason for a failed request. A device that never answered at all is told apart
 /// from one that stopped answering half way.
-fn request_reason(
+pub(super) fn request_reason(
     error: &RequestError,
     session: &Session<'_>,
     target: &SnmpTarget,
@@ -243,6 +260,31 @@ pub async fn observe_all<N>(
     concurrency: usize,
     progress: impl Fn(usize, usize, &N),
 ) -> Vec<(N, Observation)> {
+    each_device(
+        targets,
+        concurrency,
+        progress,
+        |target| async move { observe(&target).await },
+        |reason| Observation::Unknown { reason },
+    )
+    .await
+}
+
+/// Runs `read` for every target, at most `concurrency` at once (0 counts as 1), each in a task
+/// of its own; a task that panics or does not finish gives `failed(reason)`. Results come back
+/// in the order of `targets`.
+pub(super) async fn each_device<N, T, F, Fut>(
+    targets: Vec<(N, SnmpTarget)>,
+    concurrency: usize,
+    progress: impl Fn(usize, usize, &N),
+    read: F,
+    failed: impl Fn(String) -> T,
+) -> Vec<(N, T)>
+where
+    F: Fn(SnmpTarget) -> Fut,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
     let total = targets.len();
     let limit = concurrency.max(1);
     let mut names = Vec::with_capacity(total);
@@ -251,7 +293,7 @@ pub async fn observe_all<N>(
         names.push(name);
         pending.push(target);
     }
-    let mut results: Vec<Option<Observation>> = vec![None; total];
+    let mut results: Vec<Option<T>> = (0..total).map(|_| None).collect();
     let mut tasks = JoinSet::new();
     let mut index_of = HashMap::new();
     let mut queue = pending.into_iter().enumerate();
@@ -261,26 +303,24 @@ pub async fn observe_all<N>(
             let Some((index, target)) = queue.next() else {
                 break;
             };
-            let handle = tasks.spawn(async move { observe(&target).await });
+            let handle = tasks.spawn(read(target));
             index_of.insert(handle.id(), index);
         }
         let Some(joined) = tasks.join_next_with_id().await else {
             break;
         };
-        let (id, observation) = match joined {
-            Ok((id, observation)) => (id, observation),
+        let (id, result) = match joined {
+            Ok((id, result)) => (id, result),
             Err(error) => (
                 error.id(),
-                Observation::Unknown {
-                    reason: format!("internal error: the read stopped ({error})"),
-                },
+                failed(format!("internal error: the read stopped ({error})")),
             ),
         };
         let Some(&index) = index_of.get(&id) else {
             continue;
         };
         if let (Some(slot), Some(name)) = (results.get_mut(index), names.get(index)) {
-            *slot = Some(observation);
+            *slot = Some(result);
             done += 1;
             progress(done, total, name);
         }
@@ -288,11 +328,10 @@ pub async fn observe_all<N>(
     names
         .into_iter()
         .zip(results)
-        .map(|(name, observation)| {
-            let observation = observation.unwrap_or_else(|| Observation::Unknown {
-                reason: "internal error: the read did not finish".to_string(),
-            });
-            (name, observation)
+        .map(|(name, result)| {
+            let result = result
+                .unwrap_or_else(|| failed("internal error: the read did not finish".to_string()));
+            (name, result)
         })
         .collect()
 }

@@ -184,6 +184,169 @@ pub const DETECTED: Table = Table {
     ],
 };
 
+// ---------------------------------------------------------------------------------------------
+// The status read (`super::status`): separate tables, never read by the configuration read.
+
+macro_rules! oid_under {
+    ($($arc:literal),*) => { &[1, 3, 6, 1, 4, 1, 20095, 2001, $($arc),*] };
+}
+
+/// `.3.10.10` gamGhnAgentStatusPortBriefTable, indexed by ifIndex.
+pub const PORT_BRIEF: Table = Table {
+    what: "port status",
+    oid: agent_oid!(3, 10, 10),
+    entry: agent_oid!(3, 10, 10, 1),
+    index_len: 1,
+    columns: &[
+        col(20, "AdminEnabled"),
+        col(40, "EndpointsMacAddressList"),
+        col(50, "OutageNSA"),
+        col(60, "OutageSA"),
+    ],
+};
+
+/// `.3.10.20` gamGhnAgentStatusPortDetailedTable, indexed by ifIndex. The rate columns
+/// (110-180) are "available only for endpoints": firmware 1.5.4 leaves them out for ports.
+pub const PORT_DETAILED: Table = Table {
+    what: "port detailed status",
+    oid: agent_oid!(3, 10, 20),
+    entry: agent_oid!(3, 10, 20, 1),
+    index_len: 1,
+    columns: &[
+        col(20, "Alive"),
+        col(80, "XputIndicator"),
+        col(90, "Mode"),
+        opt(110, "RxPhyRate"),
+        opt(120, "TxPhyRate"),
+        opt(150, "RxMaxXput"),
+        opt(160, "TxMaxXput"),
+        opt(170, "RxUsage"),
+        opt(180, "TxUsage"),
+    ],
+};
+
+/// The columns both endpoint brief tables are read for (by id and by MAC). ModelString and
+/// FwMismatch are "available only when endpoint is detected": a row may lack them.
+const ENDPOINT_BRIEF_COLUMNS: &[Column] = &[
+    col(10, "MacAddress"),
+    col(20, "ConfEndpointId"),
+    col(40, "DetectedPortIfIndex"),
+    col(55, "ConfUserName"),
+    col(70, "ConfBwProfileId"),
+    col(90, "State"),
+    opt(110, "ModelString"),
+    opt(120, "FwMismatch"),
+];
+
+/// The columns of both endpoint detailed tables read; a row exists only for a detected CPE.
+pub const ENDPOINT_DETAILED_COLUMNS: &[Column] = &[
+    col(40, "HwProduct"),
+    col(50, "SerialNumber"),
+    col(60, "Uptime"),
+    col(70, "FwVersion"),
+    col(90, "Mode"),
+    col(100, "WireLengthMeters"),
+    col(110, "RxPhyRate"),
+    col(120, "TxPhyRate"),
+    col(130, "RxAllocBands"),
+    col(140, "TxAllocBands"),
+    col(150, "RxMaxXput"),
+    col(160, "TxMaxXput"),
+    col(170, "RxUsage"),
+    col(180, "TxUsage"),
+];
+
+/// `.3.20.10` gamGhnAgentStatusEndpointBriefTable, indexed by endpoint id.
+pub const ENDPOINT_BRIEF: Table = Table {
+    what: "endpoint status",
+    oid: agent_oid!(3, 20, 10),
+    entry: agent_oid!(3, 20, 10, 1),
+    index_len: 1,
+    columns: ENDPOINT_BRIEF_COLUMNS,
+};
+
+/// `.3.20.20` gamGhnAgentStatusEndpointDetailedTable, indexed by endpoint id.
+pub const ENDPOINT_DETAILED: Table = Table {
+    what: "endpoint detailed status",
+    oid: agent_oid!(3, 20, 20),
+    entry: agent_oid!(3, 20, 20, 1),
+    index_len: 1,
+    columns: ENDPOINT_DETAILED_COLUMNS,
+};
+
+/// `.3.30.10` gamGhnAgentStatusEndpointByMacBriefTable, indexed by MAC: the only place a CPE
+/// with no endpoint (quarantined, unknown MAC) shows. The MAC is the index, so column 10 is not
+/// read.
+pub const BY_MAC_BRIEF: Table = Table {
+    what: "endpoint status by MAC",
+    oid: agent_oid!(3, 30, 10),
+    entry: agent_oid!(3, 30, 10, 1),
+    index_len: 6,
+    columns: &[
+        col(20, "ConfEndpointId"),
+        col(40, "DetectedPortIfIndex"),
+        col(55, "ConfUserName"),
+        col(70, "ConfBwProfileId"),
+        col(90, "State"),
+        opt(110, "ModelString"),
+        opt(120, "FwMismatch"),
+    ],
+};
+
+/// `.3.30.20` gamGhnAgentStatusEndpointByMacDetailedTable, indexed by MAC: asked for (GET) only
+/// for the CPEs that have no endpoint id, the by-id table having the others.
+pub const BY_MAC_DETAILED: Table = Table {
+    what: "endpoint detailed status by MAC",
+    oid: agent_oid!(3, 30, 20),
+    entry: agent_oid!(3, 30, 20, 1),
+    index_len: 6,
+    columns: ENDPOINT_DETAILED_COLUMNS,
+};
+
+/// `gamSysutilStatusTemperatureSensorsTable` (GAM-SYSUTIL-MIB `.24.1.3.7`), by sensor number.
+pub const TEMPERATURES: Table = Table {
+    what: "temperature sensors",
+    oid: oid_under!(24, 1, 3, 7),
+    entry: oid_under!(24, 1, 3, 7, 1),
+    index_len: 1,
+    columns: &[col(2, "Name"), col(3, "TemperatureX10")],
+};
+
+/// `gamAlarmStatusActiveTable` (GAM-ALARM-MIB `.145.1.3.1`), by alarm index.
+pub const ALARMS: Table = Table {
+    what: "active alarms",
+    oid: oid_under!(145, 1, 3, 1),
+    entry: oid_under!(145, 1, 3, 1, 1),
+    index_len: 1,
+    columns: &[
+        col(2, "IfIndex"),
+        col(4, "IfDescr"),
+        col(5, "CondType"),
+        col(10, "Severity"),
+        col(11, "ServAff"),
+        opt(12, "OccurTime"),
+    ],
+};
+
+/// The status tables walked, in the order they are read.
+pub const STATUS_TABLES: [&Table; 7] = [
+    &PORT_BRIEF,
+    &PORT_DETAILED,
+    &ENDPOINT_BRIEF,
+    &ENDPOINT_DETAILED,
+    &BY_MAC_BRIEF,
+    &TEMPERATURES,
+    &ALARMS,
+];
+
+/// IF-MIB ifXEntry `1.3.6.1.2.1.31.1.1.1`: ifName (1), ifHCInOctets (6), ifHCOutOctets (10) and
+/// ifHighSpeed (15) are asked for (GET) for the uplinks only.
+pub const IFX_ENTRY: &[u32] = &[1, 3, 6, 1, 2, 1, 31, 1, 1, 1];
+pub const IFX_NAME: u32 = 1;
+pub const IFX_HC_IN_OCTETS: u32 = 6;
+pub const IFX_HC_OUT_OCTETS: u32 = 10;
+pub const IFX_HIGH_SPEED: u32 = 15;
+
 /// The tables read, in the order they are read.
 pub const TABLES: [&Table; 5] = [&PORTS, &ENDPOINTS, &PROFILES, &SUBSCRIBERS, &DETECTED];
 
@@ -209,5 +372,15 @@ mod tests {
         assert!(shown.ends_with("... (20000 arcs)"), "{shown}");
         assert_eq!(dotted(&[1; MAX_ARCS]).len(), 2 * MAX_ARCS - 1);
         assert!(GLOBAL_DEFAULT_NNI.starts_with(GHN_AGENT));
+        for table in STATUS_TABLES.iter().chain([&&BY_MAC_DETAILED]) {
+            assert_eq!(&table.entry[..table.oid.len()], table.oid, "{}", table.what);
+            assert!(
+                table.columns.windows(2).all(|w| w[0].id < w[1].id),
+                "{}",
+                table.what
+            );
+        }
+        assert_eq!(ALARMS.dotted(), "1.3.6.1.4.1.20095.2001.145.1.3.1");
+        assert_eq!(TEMPERATURES.dotted(), "1.3.6.1.4.1.20095.2001.24.1.3.7");
     }
 }

@@ -4,7 +4,8 @@
 //! - `rules`: every change to the running configuration, checked with the GAM's error strings;
 //! - `config`: the running-config text, rendered and applied back;
 //! - `grammar` and `icli`: the ICLI command parser and the per-login [`Session`];
-//! - `show`: the `show ghn ...` outputs.
+//! - `show`: the `show ghn ...` outputs;
+//! - `link`: the G.hn link model of a CPE (PHY rates by medium and cable, daily usage).
 //!
 //! The SSH server drives a [`Session`] per login; the SNMP agent reads the same
 //! [`SharedDevice`]; the fault injector calls the hooks on [`DeviceState`].
@@ -27,6 +28,7 @@
 pub mod config;
 pub mod grammar;
 pub mod icli;
+pub mod link;
 pub mod rules;
 pub mod show;
 pub mod state;

@@ -274,9 +274,85 @@ pub struct DetectedCpe {
     pub firmware: String,
     pub rx_phy_mbps: u32,
     pub tx_phy_mbps: u32,
-    /// Seconds since the CPE came up, as of the last time the lab updated it.
+    /// Seconds the CPE had been up when the device's own uptime was `seen_at_s`: its uptime
+    /// now is `uptime_secs + (device uptime - seen_at_s)`.
     pub uptime_secs: u64,
+    /// The cable's length in metres (the GAM reports it on copper only; on coax it is 0).
     pub wire_length_m: u32,
+    /// The device's uptime (seconds) when `uptime_secs` was taken.
+    #[serde(default)]
+    pub seen_at_s: u64,
+    /// The CPE runs firmware other than the GAM's bundled one.
+    #[serde(default)]
+    pub firmware_mismatch: bool,
+    /// Powered off or unplugged: the GAM does not see it, but the lab remembers it.
+    #[serde(default)]
+    pub offline: bool,
+    /// The share of its maximum throughput the subscriber uses in the busiest hour (percent).
+    #[serde(default)]
+    pub usage_peak_percent: u8,
+}
+
+impl DetectedCpe {
+    /// Its uptime when the device has been up `device_uptime_s`: never longer than the
+    /// device's own (a link cannot have been up before the GAM was).
+    pub fn uptime_at(&self, device_uptime_s: u64) -> u64 {
+        self.uptime_secs
+            .saturating_add(device_uptime_s.saturating_sub(self.seen_at_s))
+            .min(device_uptime_s)
+    }
+}
+
+/// The device's health as its SNMP agent reports it (GAM-SYSUTIL-MIB temperatures,
+/// GAM-ALARM-MIB active alarms).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    pub temperatures: Vec<Sensor>,
+    pub alarms: Vec<ActiveAlarm>,
+}
+
+impl Default for Health {
+    /// The real walk's sensors and readings.
+    fn default() -> Self {
+        let sensor = |name: &str, tenths| Sensor {
+            name: name.to_string(),
+            tenths,
+        };
+        Health {
+            temperatures: vec![
+                sensor("Intake #1", 169),
+                sensor("Intake #2", 148),
+                sensor("Exhaust #1", 142),
+                sensor("Exhaust #2", 120),
+                sensor("CPU", 185),
+            ],
+            alarms: Vec::new(),
+        }
+    }
+}
+
+/// A temperature sensor.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sensor {
+    pub name: String,
+    /// Tenths of a degree Celsius.
+    pub tenths: i32,
+}
+
+/// An active alarm (a row of `gamAlarmStatusActiveTable`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActiveAlarm {
+    pub index: u32,
+    /// 0 for the system.
+    pub if_index: u32,
+    pub if_descr: String,
+    /// `GAMAlarmCondType`.
+    pub condition: i32,
+    /// `GAMAlarmSeverity` nr(0)..cr(4).
+    pub severity: i32,
+    pub service_affecting: bool,
+    /// Unix seconds (UTC) when it was raised.
+    pub occurred_unix_s: u64,
 }
 
 impl DetectedCpe {
@@ -293,6 +369,10 @@ impl DetectedCpe {
             tx_phy_mbps: 1744,
             uptime_secs: 4 * 86_400 + 23 * 3600 + 13 * 60 + 1,
             wire_length_m: 0,
+            seen_at_s: 0,
+            firmware_mismatch: false,
+            offline: false,
+            usage_peak_percent: 0,
         }
     }
 }
@@ -372,6 +452,9 @@ pub struct DeviceState {
     /// read, never changed by the G.hn commands.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub switch_vlans: BTreeMap<u16, bool>,
+    /// Temperatures and active alarms.
+    #[serde(default)]
+    pub health: Health,
     /// Change counters the lab polls to refresh the SNMP view and persist the state.
     #[serde(skip)]
     pub revisions: Revisions,
@@ -420,6 +503,7 @@ impl DeviceState {
             reboot_requested: false,
             subscriber_uids: BTreeMap::new(),
             switch_vlans: BTreeMap::new(),
+            health: Health::default(),
             revisions: Revisions::default(),
         }
     }
@@ -463,6 +547,11 @@ impl DeviceState {
         self.running = running;
         // Uids are not persistent across a reboot.
         self.subscriber_uids.clear();
+        // Every link comes up again with the device (whose uptime restarts at 0).
+        for c in &mut self.cpes {
+            c.uptime_secs = 0;
+            c.seen_at_s = 0;
+        }
         self.faults.save_in_progress = false;
         self.mark_changed();
         result
@@ -560,7 +649,12 @@ impl DeviceState {
     pub fn visible_cpes(&self) -> impl Iterator<Item = &DetectedCpe> {
         self.cpes
             .iter()
-            .filter(|c| self.running.port(c.port).is_some_and(|p| !p.shutdown))
+            .filter(|c| !c.offline && self.running.port(c.port).is_some_and(|p| !p.shutdown))
+    }
+
+    /// The CPE with this MAC cabled to the device, seen or not (for the fault hooks).
+    pub fn cpe_mut(&mut self, mac: Mac) -> Option<&mut DetectedCpe> {
+        self.cpes.iter_mut().find(|c| c.mac == mac)
     }
 
     /// The CPE with this MAC, if the GAM sees it.

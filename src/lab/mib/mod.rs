@@ -46,7 +46,7 @@ mod render;
 mod walk;
 
 pub use render::{refresh, render, rendered_subtrees, view_of, vlan_interfaces};
-pub use walk::{WalkError, parse_uptime, state_from_walk};
+pub use walk::{WalkError, parse_uptime, state_from_walk, walk_uptime};
 
 #[cfg(doc)]
 use super::{device::DeviceState, snmp::MibView};
@@ -57,6 +57,12 @@ pub const SYSTEM: &[u32] = &[1, 3, 6, 1, 2, 1, 1];
 pub const IF_TABLE: &[u32] = &[1, 3, 6, 1, 2, 1, 2, 2];
 /// IF-MIB `ifXTable`.
 pub const IFX_TABLE: &[u32] = &[1, 3, 6, 1, 2, 1, 31, 1, 1];
+/// GAM-SYSUTIL-MIB `gamSysutilStatusTemperatureSensorsTable` and its entry.
+pub const TEMPERATURE_TABLE: &[u32] = &[1, 3, 6, 1, 4, 1, 20095, 2001, 24, 1, 3, 7];
+const TEMPERATURE_ENTRY: &[u32] = &[1, 3, 6, 1, 4, 1, 20095, 2001, 24, 1, 3, 7, 1];
+/// GAM-ALARM-MIB `gamAlarmStatusActiveTable` and its entry.
+pub const ALARM_TABLE: &[u32] = &[1, 3, 6, 1, 4, 1, 20095, 2001, 145, 1, 3, 1];
+const ALARM_ENTRY: &[u32] = &[1, 3, 6, 1, 4, 1, 20095, 2001, 145, 1, 3, 1, 1];
 /// GAM-GHN-AGENT-MIB objects (`gamGhnAgentMibObjects`).
 pub const GHN_AGENT: &[u32] = &[1, 3, 6, 1, 4, 1, 20095, 2001, 143, 1];
 /// sysObjectID of a GAM is this plus the model number N.
@@ -409,7 +415,24 @@ mod tests {
         d.save();
         let back = state_from_walk(&render(&d, Duration::from_secs(3))).unwrap();
         assert_eq!(back.running, d.running);
-        assert_eq!(back.cpes, d.cpes);
+        // A walk records a CPE's uptime as of the device's uptime then: the same link.
+        let now = |c: &[DetectedCpe]| {
+            c.iter()
+                .map(|c| (c.mac, c.uptime_at(3)))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(now(&back.cpes), now(&d.cpes));
+        let timeless = |c: &[DetectedCpe]| {
+            c.iter()
+                .cloned()
+                .map(|mut c| {
+                    c.uptime_secs = 0;
+                    c.seen_at_s = 0;
+                    c
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(timeless(&back.cpes), timeless(&d.cpes));
         assert_eq!(back.base_mac, d.base_mac);
         assert_eq!(back.startup, d.startup);
     }

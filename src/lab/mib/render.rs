@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use super::*;
+use crate::lab::device::link;
 use crate::lab::device::state::{
     BwRef, DEFAULT_PROFILE_ID, DEFAULT_SUBSCRIBER_VID, DetectedCpe, EndpointPort, EndpointState,
     PORT_IFINDEX_BASE, PoeMode, PortMode, PortRole, RunningConfig, Subscriber, SubscriberModel,
@@ -55,6 +56,8 @@ pub fn rendered_subtrees() -> Vec<Oid> {
         Oid::from_slice(IF_TABLE),
         Oid::from_slice(IFX_TABLE),
         Oid::from_slice(GHN_AGENT),
+        Oid::from_slice(TEMPERATURE_TABLE),
+        Oid::from_slice(ALARM_TABLE),
     ]
 }
 
@@ -251,6 +254,7 @@ fn render_unsorted(state: &DeviceState, uptime: Duration) -> Vec<(Oid, Value)> {
     ctx.port_status(&mut out);
     ctx.endpoint_status(&mut out);
     ctx.control_and_statistics(&mut out);
+    ctx.health(&mut out);
     out.entries
 }
 
@@ -715,7 +719,12 @@ impl<'a> Ctx<'a> {
         };
         out.put(brief, 100, idx, int(model_type));
         out.put(brief, 110, idx, text(model));
-        out.put(brief, 120, idx, truth(false));
+        out.put(
+            brief,
+            120,
+            idx,
+            truth(st.cpe.is_some_and(|c| c.firmware_mismatch)),
+        );
 
         let Some(cpe) = st.cpe else {
             return;
@@ -726,25 +735,45 @@ impl<'a> Ctx<'a> {
             .map_or(0, |p| port_mode_value(p.mode));
         let rx_max = max_xput(cpe.rx_phy_mbps);
         let tx_max = max_xput(cpe.tx_phy_mbps);
+        // The GAM estimates the wire length on copper only.
+        let wire_m = if mode == port_mode_value(PortMode::Coax) {
+            0
+        } else {
+            cpe.wire_length_m
+        };
+        let (rx_usage, tx_usage) = if cpe.usage_peak_percent == 0 {
+            (0, 0)
+        } else {
+            let now = link::second_of_day_now();
+            (
+                link::usage(rx_max, cpe.usage_peak_percent, now),
+                link::usage(tx_max, cpe.usage_peak_percent, now),
+            )
+        };
         out.put(detail, 10, idx, mac(cpe.mac));
         out.put(detail, 20, idx, truth(true));
         out.put(detail, 30, idx, text(&cpe.model));
         out.put(detail, 40, idx, text(&cpe.hw_product));
         out.put(detail, 50, idx, text(&cpe.serial));
-        out.put(detail, 60, idx, text(&format_uptime(cpe.uptime_secs)));
+        out.put(
+            detail,
+            60,
+            idx,
+            text(&format_uptime(cpe.uptime_at(self.uptime_secs))),
+        );
         out.put(detail, 70, idx, text(&cpe.firmware));
         out.put(detail, 80, idx, gauge(rx_max));
         out.put(detail, 90, idx, int(mode));
-        out.put(detail, 100, idx, gauge(cpe.wire_length_m));
-        out.put(detail, 105, idx, gauge(feet(cpe.wire_length_m)));
+        out.put(detail, 100, idx, gauge(wire_m));
+        out.put(detail, 105, idx, gauge(feet(wire_m)));
         out.put(detail, 110, idx, gauge(cpe.rx_phy_mbps));
         out.put(detail, 120, idx, gauge(cpe.tx_phy_mbps));
         out.put(detail, 130, idx, gauge(0));
         out.put(detail, 140, idx, gauge(0));
         out.put(detail, 150, idx, gauge(rx_max));
         out.put(detail, 160, idx, gauge(tx_max));
-        out.put(detail, 170, idx, gauge(0));
-        out.put(detail, 180, idx, gauge(0));
+        out.put(detail, 170, idx, gauge(rx_usage));
+        out.put(detail, 180, idx, gauge(tx_usage));
 
         // One GbE port per CPE: valid, up, full duplex, 1G (column 15 is newer than the MIB).
         let link_idx: Vec<u32> = idx.iter().copied().chain([1]).collect();
@@ -762,6 +791,44 @@ impl<'a> Ctx<'a> {
         out.put(poe, 15, idx, truth(false));
         for col in [20, 30, 40, 50, 60] {
             out.put(poe, col, idx, int(POE_NA));
+        }
+    }
+
+    /// GAM-SYSUTIL-MIB temperature sensors (columns 2 and 3, as in the walk) and GAM-ALARM-MIB
+    /// active alarms.
+    fn health(&self, out: &mut Out) {
+        let health = &self.state.health;
+        for (i, sensor) in health.temperatures.iter().enumerate() {
+            let idx = [u32::try_from(i + 1).unwrap_or(u32::MAX)];
+            out.put(TEMPERATURE_ENTRY, 2, &idx, text(&sensor.name));
+            out.put(TEMPERATURE_ENTRY, 3, &idx, int(sensor.tenths));
+        }
+        for a in &health.alarms {
+            let idx = [a.index];
+            let mut uuid = [0u8; 16];
+            uuid[..4].copy_from_slice(&a.index.to_be_bytes());
+            uuid[4..10].copy_from_slice(&self.state.base_mac.0);
+            out.put(ALARM_ENTRY, 2, &idx, ifindex_int(a.if_index));
+            out.put(
+                ALARM_ENTRY,
+                3,
+                &idx,
+                Value::OctetString(uuid.to_vec().into()),
+            );
+            out.put(ALARM_ENTRY, 4, &idx, text(&a.if_descr));
+            out.put(ALARM_ENTRY, 5, &idx, int(a.condition));
+            out.put(ALARM_ENTRY, 6, &idx, text(""));
+            out.put(ALARM_ENTRY, 7, &idx, gauge(0));
+            out.put(ALARM_ENTRY, 8, &idx, int(0));
+            out.put(ALARM_ENTRY, 9, &idx, gauge(0));
+            out.put(ALARM_ENTRY, 10, &idx, int(a.severity));
+            out.put(ALARM_ENTRY, 11, &idx, truth(a.service_affecting));
+            out.put(
+                ALARM_ENTRY,
+                12,
+                &idx,
+                Value::OctetString(date_and_time(a.occurred_unix_s).to_vec().into()),
+            );
         }
     }
 
@@ -812,6 +879,35 @@ fn poe_value(p: PoeMode) -> i32 {
         PoeMode::Enable => 1,
         PoeMode::Force => 2,
     }
+}
+
+/// SNMPv2-TC DateAndTime (8 octets, UTC) of a Unix time.
+fn date_and_time(unix_s: u64) -> [u8; 8] {
+    let days = i64::try_from(unix_s / 86_400).unwrap_or(0);
+    let secs = unix_s % 86_400;
+    // Days to civil date (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let [y0, y1] = u16::try_from(year).unwrap_or(0).to_be_bytes();
+    let small = |v: i64| u8::try_from(v).unwrap_or(0);
+    let time = |v: u64| u8::try_from(v).unwrap_or(0);
+    [
+        y0,
+        y1,
+        small(month),
+        small(day),
+        time(secs / 3600),
+        time(secs % 3600 / 60),
+        time(secs % 60),
+        0,
+    ]
 }
 
 /// sysUpTime in hundredths of a second (wrapping as TimeTicks does).
@@ -929,4 +1025,22 @@ fn vlan_quarter(vlans: &[u16], quarter: usize) -> Vec<u8> {
         }
     }
     bits
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn date_and_time_is_utc_civil_time() {
+        assert_eq!(super::date_and_time(0), [0x07, 0xb2, 1, 1, 0, 0, 0, 0]);
+        // 2023-11-14 22:13:20 UTC.
+        assert_eq!(
+            super::date_and_time(1_700_000_000),
+            [0x07, 0xe7, 11, 14, 22, 13, 20, 0]
+        );
+        // 2024-02-29 12:00:00 UTC.
+        assert_eq!(
+            super::date_and_time(1_709_208_000),
+            [0x07, 0xe8, 2, 29, 12, 0, 0, 0]
+        );
+    }
 }

@@ -6,7 +6,8 @@ use super::*;
 use crate::lab::device::config;
 use crate::lab::device::state::{
     BwProfile, BwRef, DetectedCpe, Endpoint, EndpointPort, MAX_ENDPOINTS, MAX_PROFILES,
-    MAX_SUBSCRIBERS, PORT_IFINDEX_BASE, PoeMode, PortMode, PortRole, Subscriber, SubscriberModel,
+    MAX_SUBSCRIBERS, PORT_IFINDEX_BASE, PoeMode, PortMode, PortRole, Sensor, Subscriber,
+    SubscriberModel,
 };
 use crate::lab::device::{DeviceState, Mac};
 use crate::lab::snmp::{Oid, Value};
@@ -17,6 +18,8 @@ use crate::model::GamModel;
 const FALLBACK_HOSTNAME: &str = "GAM";
 /// IF-MIB ifType of a VLAN interface (l3ipvlan).
 const IF_TYPE_VLAN: u32 = 135;
+/// sysUpTime.0.
+const SYS_UPTIME_0: &[u32] = &[1, 3, 6, 1, 2, 1, 1, 3, 0];
 
 /// Why a walk could not be turned into a device.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -86,9 +89,22 @@ pub fn state_from_walk(entries: &[(Oid, Value)]) -> Result<DeviceState, WalkErro
     walk.endpoints(&mut dev)?;
     walk.subscribers(&mut dev)?;
     walk.cpes(&mut dev)?;
+    walk.temperatures(&mut dev)?;
     walk.switch_vlans(&mut dev)?;
     dev.startup = config::render(&dev.running);
     Ok(dev)
+}
+
+/// The device's uptime in a recorded walk (sysUpTime.0), if it has one: a lab serving the walk
+/// continues from there.
+pub fn walk_uptime(entries: &[(Oid, Value)]) -> Option<std::time::Duration> {
+    let oid = Oid::from_slice(SYS_UPTIME_0);
+    entries.iter().find_map(|(o, v)| match v {
+        Value::TimeTicks(t) if *o == oid => {
+            Some(std::time::Duration::from_millis(u64::from(*t) * 10))
+        }
+        _ => None,
+    })
 }
 
 /// Parses an uptime as the GAM prints it (`4 days, 23h 13m 1s`, `1 day, 0h 0m 5s`) to seconds.
@@ -535,8 +551,39 @@ impl<'a> Walk<'a> {
 
     /// CPEs the GAM sees: status rows (by MAC, then by id for MACs not already found) whose
     /// state is not notDetected(0) and that name a detected port.
+    /// The temperature sensors (GAM-SYSUTIL-MIB `.24.1.3.7`), when the walk has them.
+    fn temperatures(&self, dev: &mut DeviceState) -> Result<(), WalkError> {
+        let mut sensors = Vec::new();
+        for row in self.rows(TEMPERATURE_ENTRY).values() {
+            let (Some((noid, name)), Some((toid, tenths))) = (col(row, 2), col(row, 3)) else {
+                continue;
+            };
+            let Value::Integer(tenths) = tenths else {
+                return Err(bad(toid, "an Integer32", tenths));
+            };
+            sensors.push(Sensor {
+                name: text(noid, name)?,
+                tenths: *tenths,
+            });
+        }
+        if !sensors.is_empty() {
+            dev.health.temperatures = sensors;
+        }
+        Ok(())
+    }
+
+    /// sysUpTime in seconds (0 when the walk has none).
+    fn uptime_s(&self) -> u64 {
+        match self.get(SYS_UPTIME_0) {
+            Some((_, Value::TimeTicks(t))) => u64::from(*t) / 100,
+            _ => 0,
+        }
+    }
+
     fn cpes(&self, dev: &mut DeviceState) -> Result<(), WalkError> {
         let count = dev.model.ghn_ports();
+        // The CPEs' uptimes were taken at the walk's sysUpTime.
+        let uptime_s = self.uptime_s();
         let mut found: BTreeMap<Mac, DetectedCpe> = BTreeMap::new();
         for (brief, detail) in [(MAC_BRIEF, MAC_DETAIL), (EP_BRIEF, EP_DETAIL)] {
             let details = self.rows(detail);
@@ -576,7 +623,14 @@ impl<'a> Walk<'a> {
                     tx_phy_mbps: 0,
                     uptime_secs: 0,
                     wire_length_m: 0,
+                    seen_at_s: uptime_s,
+                    firmware_mismatch: false,
+                    offline: false,
+                    usage_peak_percent: 0,
                 };
+                if let Some((oid, v)) = col(&row, 120) {
+                    cpe.firmware_mismatch = truth(oid, v)?;
+                }
                 if let Some((oid, v)) = col(&row, 110) {
                     cpe.model = text(oid, v)?;
                 }
