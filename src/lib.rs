@@ -15,5 +15,6 @@ pub mod lab;
 pub mod model;
 pub mod plan;
 pub mod reconcile;
+pub mod review;
 pub mod schema;
 pub mod store;

@@ -31,6 +31,10 @@ pub fn all() -> Vec<(&'static str, String)> {
                 "plan.schema.json",
                 render::<crate::plan::Plan>("gamops plan --format json, and saved plan files"),
             ),
+            (
+                "diff.schema.json",
+                render::<crate::review::Review>("gamops diff --format json"),
+            ),
         ])
         .collect()
 }
