@@ -6,6 +6,7 @@ mod billing;
 mod cli_session;
 mod controller;
 mod dialect_lab;
+mod diff;
 mod fmt;
 mod git_rev;
 mod http_server;
