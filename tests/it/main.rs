@@ -3,6 +3,7 @@
 mod apply;
 mod bad_input;
 mod billing;
+mod ci_templates;
 mod cli_session;
 mod controller;
 mod dialect_lab;
