@@ -13,7 +13,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::inventory::report::Report;
-use crate::inventory::{Inventory, LoadError, Origin};
+use crate::inventory::{Inventory, LoadError, Origin, ParseCache};
 use crate::plan::render::Colour;
 use crate::plan::revisions::render::{self as diff_render, Labels};
 use crate::plan::revisions::{self, RevisionDiff};
@@ -93,14 +93,14 @@ impl Side {
 /// An error is a side that could not be read at all (no such revision, no repository, no
 /// folder); a side that reads but does not validate is a [`Review`] with `valid: false`.
 pub fn review(dir: &Path, base: &str, head: &Head) -> Result<Review, LoadError> {
-    let (base_inv, head_inv) = rayon::join(
-        || Inventory::load_rev(dir, base),
-        || match head {
-            Head::WorkTree => Inventory::load_dir(dir),
-            Head::Rev(rev) => Inventory::load_rev(dir, rev),
-        },
-    );
-    let (base_inv, head_inv) = (base_inv?, head_inv?);
+    // The head parses only the files that differ from the base: the rest come from the cache.
+    let mut cache = ParseCache::default();
+    let base_inv = Inventory::load_rev_cached(dir, base, &mut cache)?;
+    let head_inv = match head {
+        Head::WorkTree => Inventory::load_dir_cached(dir, &mut cache)?,
+        Head::Rev(rev) => Inventory::load_rev_cached(dir, rev, &mut cache)?,
+    };
+    drop(cache);
     let (base_side, head_side) =
         rayon::join(|| Side::of(&base_inv, dir), || Side::of(&head_inv, dir));
     let valid = base_side.valid && head_side.valid;

@@ -541,3 +541,33 @@ async fn the_diff_agrees_with_plan_against_devices_converged_to_the_base() {
         "{diff:#}"
     );
 }
+
+/// Reading a second revision through the parse cache gives exactly what reading it alone
+/// gives: the same documents with the same positions, and the same diagnostics.
+#[test]
+fn the_parse_cache_changes_nothing_but_the_time() {
+    use gamops::inventory::{Inventory, ParseCache};
+    let repo = Repo::new();
+    repo.edit(&format!("{B12}/sonar-10423.yaml"), "vlan: 1409", "vlan: 4094");
+    repo.edit(
+        &format!("{B12}/sonar-10424.yaml"),
+        "name: Unit 1A\n",
+        "# a comment moves every line down\nname: Unit 1A\n",
+    );
+    repo.commit_change();
+    let dir = repo.path().join("inventory");
+    let mut cache = ParseCache::default();
+    let base = Inventory::load_rev_cached(&dir, "main", &mut cache).unwrap();
+    let held = cache.len();
+    assert_eq!(held, base.desired.subscribers.len() + base.desired.devices.len() + 2);
+    let cached = Inventory::load_rev_cached(&dir, "change", &mut cache).unwrap();
+    // Only the two changed files were parsed (and added).
+    assert_eq!(cache.len(), held + 2);
+    let alone = Inventory::load_rev(&dir, "change").unwrap();
+    assert_eq!(format!("{:?}", cached.desired), format!("{:?}", alone.desired));
+    assert_eq!(
+        format!("{:?}", cached.validate()),
+        format!("{:?}", alone.validate())
+    );
+    assert!(cached.validate().iter().any(|d| d.is_error()));
+}
