@@ -55,10 +55,8 @@ pub fn run(args: Args) -> Result<u8, CommandError> {
     };
     print!("{text}");
     if !review.valid {
-        return Err(
-            CommandError::new(ErrorKind::Config, format!("{}", review.summary_line()))
-                .hint("fix what is listed above (`gamops validate --rev REV` shows the same)"),
-        );
+        return Err(CommandError::new(ErrorKind::Config, review.summary_line())
+            .hint("fix what is listed above (`gamops validate --rev REV` shows the same)"));
     }
     let blocked = review.blocked_devices();
     if blocked > 0 {

@@ -548,7 +548,11 @@ async fn the_diff_agrees_with_plan_against_devices_converged_to_the_base() {
 fn the_parse_cache_changes_nothing_but_the_time() {
     use gamops::inventory::{Inventory, ParseCache};
     let repo = Repo::new();
-    repo.edit(&format!("{B12}/sonar-10423.yaml"), "vlan: 1409", "vlan: 4094");
+    repo.edit(
+        &format!("{B12}/sonar-10423.yaml"),
+        "vlan: 1409",
+        "vlan: 4094",
+    );
     repo.edit(
         &format!("{B12}/sonar-10424.yaml"),
         "name: Unit 1A\n",
@@ -559,12 +563,18 @@ fn the_parse_cache_changes_nothing_but_the_time() {
     let mut cache = ParseCache::default();
     let base = Inventory::load_rev_cached(&dir, "main", &mut cache).unwrap();
     let held = cache.len();
-    assert_eq!(held, base.desired.subscribers.len() + base.desired.devices.len() + 2);
+    assert_eq!(
+        held,
+        base.desired.subscribers.len() + base.desired.devices.len() + 2
+    );
     let cached = Inventory::load_rev_cached(&dir, "change", &mut cache).unwrap();
     // Only the two changed files were parsed (and added).
     assert_eq!(cache.len(), held + 2);
     let alone = Inventory::load_rev(&dir, "change").unwrap();
-    assert_eq!(format!("{:?}", cached.desired), format!("{:?}", alone.desired));
+    assert_eq!(
+        format!("{:?}", cached.desired),
+        format!("{:?}", alone.desired)
+    );
     assert_eq!(
         format!("{:?}", cached.validate()),
         format!("{:?}", alone.validate())
