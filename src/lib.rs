@@ -16,6 +16,7 @@ pub mod model;
 pub mod monitor;
 pub mod plan;
 pub mod reconcile;
+pub mod review;
 pub mod schema;
 pub mod secret;
 pub mod store;

@@ -51,6 +51,10 @@ pub fn all() -> Vec<(&'static str, String)> {
                 "report-plans.schema.json",
                 render::<crate::monitor::report::PlansReport>("gamops report plans --format json"),
             ),
+            (
+                "diff.schema.json",
+                render::<crate::review::Review>("gamops diff --format json"),
+            ),
         ])
         .collect()
 }

@@ -4,6 +4,7 @@
 mod apply;
 mod controller;
 mod demo;
+mod diff;
 mod discover;
 mod error;
 mod fmt;
@@ -75,6 +76,7 @@ pub enum Command {
     Demo(demo::Args),
     Validate(validate::Args),
     Plan(plan::Args),
+    Diff(diff::Args),
     Apply(apply::Args),
     Import(import::Args),
     Discover(discover::Args),
@@ -120,6 +122,7 @@ pub fn run(cli: Cli) -> Result<u8, CommandError> {
         Command::Demo(args) => demo::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Plan(args) => plan::run(args),
+        Command::Diff(args) => diff::run(args),
         Command::Apply(args) => apply::run(args),
         Command::Import(args) => import::run(args),
         Command::Discover(args) => discover::run(args),

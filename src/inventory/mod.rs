@@ -88,6 +88,28 @@ impl LoadError {
     }
 }
 
+/// Documents already parsed, by file kind and exact bytes, so that reading a second revision
+/// of the same inventory (`gamops diff`) parses only the files that differ: parsing is most of
+/// the time a load takes, and two revisions of a large fleet share nearly every file. A
+/// document's positions are relative to its own bytes, so a cached one is exactly what parsing
+/// again would give. Files that fail to parse are not kept (they are parsed again, and
+/// reported for each revision).
+#[derive(Default)]
+pub struct ParseCache {
+    docs: std::collections::HashMap<(FileKind, Vec<u8>), Parsed>,
+}
+
+impl ParseCache {
+    /// The number of documents held.
+    pub fn len(&self) -> usize {
+        self.docs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.docs.is_empty()
+    }
+}
+
 /// A file found by a source, before parsing.
 struct Found {
     rel: String,
@@ -104,14 +126,30 @@ enum Content {
 impl Inventory {
     /// Reads the inventory in folder `root` as it is on disk.
     pub fn load_dir(root: &Path) -> Result<Inventory, LoadError> {
+        Self::load_dir_cached(root, &mut ParseCache::default())
+    }
+
+    /// [`Inventory::load_dir`], taking documents whose bytes `cache` has seen from it and
+    /// adding the ones it parses.
+    pub fn load_dir_cached(root: &Path, cache: &mut ParseCache) -> Result<Inventory, LoadError> {
         check_root(root)?;
         let found = walk_dir(root);
-        Ok(Self::build(root, Origin::Dir, found))
+        Ok(Self::build(root, Origin::Dir, found, cache))
     }
 
     /// Reads the inventory in folder `root` as it is at git revision `rev` of the repository that
     /// holds it, without touching the work tree.
     pub fn load_rev(root: &Path, rev: &str) -> Result<Inventory, LoadError> {
+        Self::load_rev_cached(root, rev, &mut ParseCache::default())
+    }
+
+    /// [`Inventory::load_rev`], taking documents whose bytes `cache` has seen from it and
+    /// adding the ones it parses.
+    pub fn load_rev_cached(
+        root: &Path,
+        rev: &str,
+        cache: &mut ParseCache,
+    ) -> Result<Inventory, LoadError> {
         check_root(root)?;
         let read = git::read_tree_at(root, rev, MAX_FILE_BYTES)?;
         let found = read
@@ -129,16 +167,23 @@ impl Inventory {
                 commit: read.commit,
             },
             found,
+            cache,
         ))
     }
 
-    fn build(root: &Path, origin: Origin, mut found: Vec<Found>) -> Inventory {
+    fn build(
+        root: &Path,
+        origin: Origin,
+        mut found: Vec<Found>,
+        cache: &mut ParseCache,
+    ) -> Inventory {
         found.sort_by(|a, b| a.rel.cmp(&b.rel));
         let root_display = root.to_string_lossy().trim_end_matches('/').to_string();
         let display = |rel: &str| display_path(&root_display, rel);
 
         // Parse every file, in parallel; each result keeps its index, which becomes its SourceId.
-        let results: Vec<(SourceFile, Result<Option<Parsed>, Diagnostic>)> = found
+        let seen = &*cache;
+        let results: Vec<(SourceFile, Loaded)> = found
             .into_par_iter()
             .enumerate()
             .map(|(i, f)| {
@@ -149,7 +194,7 @@ impl Inventory {
                     rel: f.rel.clone(),
                     kind: placed.kind(),
                 };
-                let result = load_one(source, &placed, f.content);
+                let result = load_one(source, &placed, f.content, seen);
                 (file, result)
             })
             .collect();
@@ -157,8 +202,11 @@ impl Inventory {
         let mut files = Vec::with_capacity(results.len() + 2);
         let mut desired = Desired::default();
         let mut diagnostics = Vec::new();
-        for (file, result) in results {
+        for (file, Loaded { result, fresh }) in results {
             let source = SourceId(files.len() as u32);
+            if let (Some(key), Ok(Some(parsed))) = (fresh, &result) {
+                cache.docs.insert(key, parsed.clone());
+            }
             take(source, &file.rel, result, &mut desired, &mut diagnostics);
             files.push(file);
         }
@@ -458,10 +506,24 @@ fn rel_path(root: &Path, path: &Path) -> String {
         .join("/")
 }
 
-fn load_one(
+/// One file's outcome, and its cache key when it was parsed here (not taken from the cache).
+struct Loaded {
+    result: Result<Option<Parsed>, Diagnostic>,
+    fresh: Option<(FileKind, Vec<u8>)>,
+}
+
+fn load_one(source: SourceId, placed: &Placed, content: Content, cache: &ParseCache) -> Loaded {
+    let mut fresh = None;
+    let result = load_one_inner(source, placed, content, cache, &mut fresh);
+    Loaded { result, fresh }
+}
+
+fn load_one_inner(
     source: SourceId,
     placed: &Placed,
     content: Content,
+    cache: &ParseCache,
+    fresh: &mut Option<(FileKind, Vec<u8>)>,
 ) -> Result<Option<Parsed>, Diagnostic> {
     let problem = |code, message: String, hint: String| {
         Diagnostic::error(code, source, Pos::UNKNOWN, message).with_hint(hint)
@@ -493,7 +555,13 @@ fn load_one(
         },
         Content::Problem(..) => return Ok(None),
     };
-    parse::parse(kind, source, &bytes).map(Some)
+    let key = (kind, bytes);
+    if let Some(parsed) = cache.docs.get(&key) {
+        return Ok(Some(parsed.clone()));
+    }
+    let parsed = parse::parse(kind, source, &key.1)?;
+    *fresh = Some(key);
+    Ok(Some(parsed))
 }
 
 /// A device's `name` must match its file name, and a subscriber's `id` and `device` its file and

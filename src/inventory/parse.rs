@@ -8,7 +8,7 @@ use crate::model::types::HINT_SEP;
 use crate::model::{Code, Device, Diagnostic, Fleet, Plans, Pos, Severity, SourceId, Subscriber};
 
 /// One parsed document of any kind.
-#[derive(Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Parsed {
     Fleet(Fleet),
     Plans(Plans),

@@ -9,6 +9,7 @@ pub mod diff;
 pub mod ids;
 pub mod import;
 pub mod render;
+pub mod revisions;
 pub mod safety;
 pub mod simulate;
 pub mod target;
@@ -95,7 +96,7 @@ pub struct Summary {
 }
 
 impl Summary {
-    fn of(changes: &[Change], orphans: usize) -> Summary {
+    pub(crate) fn of(changes: &[Change], orphans: usize) -> Summary {
         let mut interrupted = BTreeSet::new();
         let mut rate = BTreeSet::new();
         let mut s = Summary {
@@ -139,7 +140,7 @@ impl Summary {
         s
     }
 
-    fn add(&mut self, o: &Summary) {
+    pub(crate) fn add(&mut self, o: &Summary) {
         self.creates += o.creates;
         self.updates += o.updates;
         self.deletes += o.deletes;

@@ -11,7 +11,7 @@ use crate::device::printable as esc;
 /// A value in Markdown text: control characters escaped, and the characters Markdown or HTML
 /// would act on (a backtick, a table bar, a tag) backslash-escaped, so a value read from a
 /// device cannot close a code span, a table cell or the `<details>` block.
-fn md(s: &str) -> String {
+pub(super) fn md(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in esc(s).chars() {
         if matches!(
@@ -26,7 +26,7 @@ fn md(s: &str) -> String {
 }
 
 /// A value in inline code: as it is when that is safe, else in HTML `<code>` with entities.
-fn md_code(s: &str) -> String {
+pub(super) fn md_code(s: &str) -> String {
     if !s.contains(['`', '|', '<', '>', '&']) && !s.chars().any(char::is_control) {
         return format!("`{s}`");
     }
@@ -34,7 +34,7 @@ fn md_code(s: &str) -> String {
 }
 
 /// A value in HTML `<code>`, with entities for what HTML or a table would act on.
-fn html_code(s: &str) -> String {
+pub(super) fn html_code(s: &str) -> String {
     let s = esc(s);
     let mut out = String::from("<code>");
     for c in s.chars() {
@@ -58,10 +58,10 @@ pub enum Colour {
     Always,
 }
 
-struct Paint(Colour);
+pub(super) struct Paint(pub(super) Colour);
 
 impl Paint {
-    fn code(&self, code: &str, s: &str) -> String {
+    pub(super) fn code(&self, code: &str, s: &str) -> String {
         match self.0 {
             Colour::Always => format!("\x1b[{code}m{s}\x1b[0m"),
             Colour::Never => s.to_string(),
@@ -69,7 +69,7 @@ impl Paint {
     }
 }
 
-fn symbol(a: Action) -> &'static str {
+pub(super) fn symbol(a: Action) -> &'static str {
     match a {
         Action::Create => "+",
         Action::Update => "~",
@@ -77,7 +77,7 @@ fn symbol(a: Action) -> &'static str {
     }
 }
 
-fn colour_of(a: Action) -> &'static str {
+pub(super) fn colour_of(a: Action) -> &'static str {
     match a {
         Action::Create => "32",
         Action::Update => "33",
@@ -85,7 +85,7 @@ fn colour_of(a: Action) -> &'static str {
     }
 }
 
-fn disruption_tag(d: Disruption) -> &'static str {
+pub(super) fn disruption_tag(d: Disruption) -> &'static str {
     match d {
         Disruption::None => "",
         Disruption::Rate => "  [rate change]",
@@ -108,7 +108,7 @@ fn headline(c: &Change) -> String {
     )
 }
 
-fn field_line(f: &FieldChange) -> String {
+pub(super) fn field_line(f: &FieldChange) -> String {
     let quote = |v: &String| {
         if v.is_empty() {
             "\"\"".to_string()

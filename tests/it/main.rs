@@ -3,9 +3,11 @@
 mod apply;
 mod bad_input;
 mod billing;
+mod ci_templates;
 mod cli_session;
 mod controller;
 mod dialect_lab;
+mod diff;
 mod fmt;
 mod git_rev;
 mod http_server;
