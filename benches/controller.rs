@@ -106,7 +106,11 @@ impl Setup {
             ],
         )
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        // GAMOPS_BENCH_LOG=FILE keeps the controller's log (it is dropped otherwise).
+        .stderr(match std::env::var_os("GAMOPS_BENCH_LOG") {
+            Some(path) => Stdio::from(std::fs::File::create(path).expect("log file")),
+            None => Stdio::null(),
+        })
         .spawn()
         .expect("controller");
         let mut line = String::new();

@@ -1132,9 +1132,12 @@ async fn reboot(
     tracing::info!(device = %name, "lab device back up");
 }
 
-/// Keeps sysUpTime.0 of every device current every second, and every
-/// [`LINK_REFRESH_SECS`] renders the whole view again, so the links' uptimes and their usage
-/// (which follows the time of day) move on; otherwise the view changes only with state.
+/// Keeps sysUpTime.0 of every device current every second, and renders each device's whole
+/// view again every [`LINK_REFRESH_SECS`] (every `devices / 10` seconds in a larger lab), so
+/// the links' uptimes and their usage (which follows the time of day) move on; otherwise the
+/// view changes only with state. The renders are spread over the seconds, a slice of the
+/// devices each, so a lab of a thousand GAMs never stops answering for a burst of them, and
+/// their cost stays a small share of a core.
 async fn uptime_clock(lab: std::sync::Weak<Lab>, shutdown: CancellationToken) {
     let oid = Oid::from_slice(SYS_UPTIME_0);
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -1146,11 +1149,15 @@ async fn uptime_clock(lab: std::sync::Weak<Lab>, shutdown: CancellationToken) {
         }
         ticks = ticks.wrapping_add(1);
         let Some(lab) = lab.upgrade() else { return };
-        let links = ticks.is_multiple_of(LINK_REFRESH_SECS);
-        for d in &lab.devices {
-            if links && d.is_online() {
+        // Device i is rendered when the clock reaches i modulo the period: each device once a
+        // period, a slice of them each second.
+        let period = LINK_REFRESH_SECS.max(lab.devices.len() as u64 / 10);
+        for (i, d) in lab.devices.iter().enumerate() {
+            if (i as u64) % period == ticks % period && d.is_online() {
                 d.core.refresh();
             }
+        }
+        for d in &lab.devices {
             if d.is_online() {
                 let ticks = u32::try_from(d.uptime().as_millis() / 10).unwrap_or(u32::MAX);
                 d.core.view.insert(oid.clone(), Value::TimeTicks(ticks));
