@@ -23,7 +23,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::device::live::CpeState;
-use crate::device::snmp::{self, SnmpTarget};
+use crate::device::snmp;
 use crate::device::status::{
     Alarm, AlarmSeverity, DeviceStatus, EndpointStatus, StatusObservation, Uptime,
 };
@@ -233,24 +233,10 @@ pub async fn fleet_status(
     options: &StatusOptions,
     progress: impl Fn(usize, usize, &str),
 ) -> FleetStatus {
-    let fleet = desired.fleet();
-    let mut targets: Vec<(String, SnmpTarget)> = Vec::new();
-    let mut failed: Vec<(String, StatusObservation)> = Vec::new();
-    for name in names {
-        let Some(dev) = desired.device(name) else {
-            continue;
-        };
-        let settings = snmp::target::merge(dev.snmp.as_ref(), fleet.defaults.snmp.as_ref());
-        match snmp::target::target(&dev.address, &settings).await {
-            Ok(t) => targets.push((name.clone(), t)),
-            Err(e) => failed.push((
-                name.clone(),
-                StatusObservation::Unknown {
-                    reason: e.to_string(),
-                },
-            )),
-        }
-    }
+    let (targets, failed) = snmp::target::of_fleet(desired, names).await;
+    let failed = failed
+        .into_iter()
+        .map(|(name, reason)| (name, StatusObservation::Unknown { reason }));
     let read = snmp::read_status_all(targets, options.concurrency, |done, total, n: &String| {
         progress(done, total, n)
     })

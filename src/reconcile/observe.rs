@@ -1,7 +1,7 @@
 //! Which devices, and what they hold now: the read half of every reconcile.
 
 use crate::device::live::Observation;
-use crate::device::snmp::{self, SnmpTarget};
+use crate::device::snmp;
 use crate::model::Desired;
 
 use super::ReconcileError;
@@ -30,24 +30,10 @@ pub async fn observe(
     concurrency: usize,
     progress: impl Fn(usize, usize, &str),
 ) -> Vec<(String, Observation)> {
-    let fleet = desired.fleet();
-    let mut targets: Vec<(String, SnmpTarget)> = Vec::new();
-    let mut failed: Vec<(String, Observation)> = Vec::new();
-    for name in names {
-        let Some(dev) = desired.device(name) else {
-            continue;
-        };
-        let settings = snmp::target::merge(dev.snmp.as_ref(), fleet.defaults.snmp.as_ref());
-        match snmp::target::target(&dev.address, &settings).await {
-            Ok(t) => targets.push((name.clone(), t)),
-            Err(e) => failed.push((
-                name.clone(),
-                Observation::Unknown {
-                    reason: e.to_string(),
-                },
-            )),
-        }
-    }
+    let (targets, failed) = snmp::target::of_fleet(desired, names).await;
+    let failed = failed
+        .into_iter()
+        .map(|(name, reason)| (name, Observation::Unknown { reason }));
     let observed = snmp::observe_all(targets, concurrency, |done, total, name: &String| {
         progress(done, total, name)
     })

@@ -201,6 +201,29 @@ pub async fn target(address: &str, settings: &SnmpSettings) -> Result<SnmpTarget
     })
 }
 
+/// The SNMP targets of the devices `names` in `desired` (a name it does not hold is skipped),
+/// and the devices whose target cannot be made, with why: what every fleet read (the
+/// configuration read, the status read) starts from.
+pub async fn of_fleet(
+    desired: &crate::model::Desired,
+    names: &[String],
+) -> (Vec<(String, SnmpTarget)>, Vec<(String, String)>) {
+    let fleet = desired.fleet();
+    let mut targets = Vec::new();
+    let mut failed = Vec::new();
+    for name in names {
+        let Some(dev) = desired.device(name) else {
+            continue;
+        };
+        let settings = merge(dev.snmp.as_ref(), fleet.defaults.snmp.as_ref());
+        match target(&dev.address, &settings).await {
+            Ok(t) => targets.push((name.clone(), t)),
+            Err(e) => failed.push((name.clone(), e.to_string())),
+        }
+    }
+    (targets, failed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
