@@ -39,25 +39,34 @@ pub async fn observe(target: &SnmpTarget) -> Observation {
 pub async fn observe_with_stats(target: &SnmpTarget) -> (Observation, ReadStats) {
     let mut session = Session::new(target);
     let mut siblings = ReadStats::default();
-    // One deadline for the whole read: per-request timeouts alone let an agent that answers
-    // slowly but always in time keep a read going for ever.
-    let result = match tokio::time::timeout(
-        target.deadline,
+    let result = within_deadline(
+        target,
+        "the read",
         read(&mut session, target, &mut siblings),
     )
-    .await
-    {
-        Ok(r) => r,
-        Err(_) => Err(format!(
-            "the read did not finish within its deadline of {} s (snmp.read_deadline_s); the agent answers too slowly",
-            target.deadline.as_secs_f64()
-        )),
-    };
+    .await;
     let observation = match result {
         Ok(device) => Observation::Live(Box::new(device)),
         Err(reason) => Observation::Unknown { reason },
     };
     (observation, session.stats() + siblings)
+}
+
+/// `read` under the target's one deadline for a whole read (`what` names it in the reason):
+/// per-request timeouts alone let an agent that answers slowly but always in time keep a read
+/// going for ever.
+pub(super) async fn within_deadline<T>(
+    target: &SnmpTarget,
+    what: &str,
+    read: impl std::future::Future<Output = Result<T, String>>,
+) -> Result<T, String> {
+    match tokio::time::timeout(target.deadline, read).await {
+        Ok(r) => r,
+        Err(_) => Err(format!(
+            "{what} did not finish within its deadline of {} s (snmp.read_deadline_s); the agent answers too slowly",
+            target.deadline.as_secs_f64()
+        )),
+    }
 }
 
 /// How many columns one walk asks for when a device's tables are walked in parallel. Four keeps

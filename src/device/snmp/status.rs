@@ -44,19 +44,12 @@ pub async fn read_status(target: &SnmpTarget) -> StatusObservation {
 pub async fn read_status_with_stats(target: &SnmpTarget) -> (StatusObservation, ReadStats) {
     let mut session = Session::new(target);
     let mut siblings = ReadStats::default();
-    let result = match tokio::time::timeout(
-        target.deadline,
+    let result = super::observe::within_deadline(
+        target,
+        "the status read",
         read(&mut session, target, &mut siblings),
     )
-    .await
-    {
-        Ok(r) => r,
-        Err(_) => Err(format!(
-            "the status read did not finish within its deadline of {} s (snmp.read_deadline_s); \
-             the agent answers too slowly",
-            target.deadline.as_secs_f64()
-        )),
-    };
+    .await;
     let observation = match result {
         Ok(status) => StatusObservation::Live(Box::new(status)),
         Err(reason) => StatusObservation::Unknown { reason },
