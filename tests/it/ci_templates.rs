@@ -101,19 +101,30 @@ fn github_lines(v: &Value) -> Vec<Line> {
             };
             let mut env = global.clone();
             env.extend(strings(&step["env"]));
-            for line in run.lines() {
-                if let Some(command) = gamops_part(line) {
-                    out.push(Line {
-                        job: job.clone(),
-                        phase,
-                        command,
-                        env: env.clone(),
-                    });
-                }
-            }
+            push_lines(&mut out, job, phase, run, &env);
         }
     }
     out
+}
+
+/// Adds the gamops command lines of one script block of `job`, each with the job's `env`.
+fn push_lines(
+    out: &mut Vec<Line>,
+    job: &str,
+    phase: Phase,
+    script: &str,
+    env: &BTreeMap<String, String>,
+) {
+    for line in script.lines() {
+        if let Some(command) = gamops_part(line) {
+            out.push(Line {
+                job: job.to_string(),
+                phase,
+                command,
+                env: env.clone(),
+            });
+        }
+    }
 }
 
 /// The gamops lines of the GitLab CI file, job by job, with its `variables`.
@@ -135,16 +146,7 @@ fn gitlab_lines(v: &Value) -> Vec<Line> {
         let mut env = global.clone();
         env.extend(strings(&body["variables"]));
         for entry in body["script"].as_array().unwrap() {
-            for line in entry.as_str().unwrap().lines() {
-                if let Some(command) = gamops_part(line) {
-                    out.push(Line {
-                        job: job.clone(),
-                        phase,
-                        command,
-                        env: env.clone(),
-                    });
-                }
-            }
+            push_lines(&mut out, job, phase, entry.as_str().unwrap(), &env);
         }
     }
     out
