@@ -103,6 +103,36 @@ pub enum Format {
     Json,
 }
 
+/// The devices a command reads: the inventory (at a revision, or as it is on disk), which of
+/// its devices, and how many at once. Shared by `plan`, `status` and `report`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct FleetArgs {
+    #[command(flatten)]
+    pub inv: InventoryArgs,
+    /// Read the inventory as it is at this git revision.
+    #[arg(long)]
+    pub rev: Option<String>,
+    /// Only this device (repeatable).
+    #[arg(long = "device", value_name = "NAME")]
+    pub devices: Vec<String>,
+    /// How many devices to read at once.
+    #[arg(long, default_value_t = crate::device::snmp::DEFAULT_CONCURRENCY)]
+    pub concurrency: usize,
+}
+
+impl FleetArgs {
+    /// The valid inventory (refused, with its report printed, when it has errors; `verb` says
+    /// what would have been done) and the names of the devices chosen.
+    pub(crate) fn load(
+        &self,
+        verb: &str,
+    ) -> Result<(crate::inventory::Inventory, Vec<String>), CommandError> {
+        let inv = load_valid(&self.inv.inventory, self.rev.as_deref(), verb)?;
+        let names = crate::reconcile::select_devices(&inv.desired, &self.devices)?;
+        Ok((inv, names))
+    }
+}
+
 /// Where the inventory is, shared by every command that reads one.
 #[derive(Debug, Clone, clap::Args)]
 pub struct InventoryArgs {

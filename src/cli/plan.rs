@@ -3,12 +3,11 @@
 use std::io::{IsTerminal, Write as _};
 use std::path::PathBuf;
 
-use crate::device::snmp;
 use crate::plan::render;
 use crate::plan::{Plan, PlanOptions};
 use crate::reconcile;
 
-use super::{CommandError, InventoryArgs};
+use super::{CommandError, FleetArgs};
 
 /// Read every GAM over SNMP, compare it with the inventory, and print what would change.
 ///
@@ -27,13 +26,7 @@ Examples:
 )]
 pub struct Args {
     #[command(flatten)]
-    pub inv: InventoryArgs,
-    /// Read the inventory as it is at this git revision.
-    #[arg(long)]
-    pub rev: Option<String>,
-    /// Plan only this device (repeatable).
-    #[arg(long = "device", value_name = "NAME")]
-    pub devices: Vec<String>,
+    pub fleet: FleetArgs,
     #[arg(long, value_enum, default_value_t)]
     pub format: PlanFormat,
     /// Also save the plan (JSON) to this file, for `gamops apply FILE`.
@@ -45,9 +38,6 @@ pub struct Args {
     /// Plan past the safety limits (recorded in the plan).
     #[arg(long)]
     pub force: bool,
-    /// How many devices to read at once.
-    #[arg(long, default_value_t = snmp::DEFAULT_CONCURRENCY)]
-    pub concurrency: usize,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -59,18 +49,17 @@ pub enum PlanFormat {
 }
 
 pub fn run(args: Args) -> Result<u8, CommandError> {
-    let inv = super::load_valid(&args.inv.inventory, args.rev.as_deref(), "planned")?;
-    let names = reconcile::select_devices(&inv.desired, &args.devices)?;
+    let (inv, names) = args.fleet.load("planned")?;
     let commit = match &inv.origin {
         crate::inventory::Origin::Rev { commit, .. } => Some(commit.clone()),
-        crate::inventory::Origin::Dir => crate::git::head_commit(&args.inv.inventory),
+        crate::inventory::Origin::Dir => crate::git::head_commit(&args.fleet.inv.inventory),
     };
 
     let runtime = super::runtime()?;
     let observations = runtime.block_on(reconcile::observe(
         &inv.desired,
         &names,
-        args.concurrency,
+        args.fleet.concurrency,
         reading_progress(),
     ));
 

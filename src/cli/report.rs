@@ -2,12 +2,10 @@
 
 use std::path::PathBuf;
 
-use crate::device::snmp;
 use crate::monitor::StatusOptions;
 use crate::monitor::report::{self, Format, Kind};
-use crate::reconcile;
 
-use super::{CommandError, InventoryArgs};
+use super::{CommandError, FleetArgs};
 
 /// Reports for planning and selling: per device and port the capacity sold (the sum of plan
 /// rates) against what the links measure, with every endpoint below its plan; how many GAMs and
@@ -30,21 +28,12 @@ pub struct Args {
     #[arg(value_enum)]
     pub kind: ReportKind,
     #[command(flatten)]
-    pub inv: InventoryArgs,
-    /// Read the inventory as it is at this git revision.
-    #[arg(long)]
-    pub rev: Option<String>,
-    /// Only this device (repeatable).
-    #[arg(long = "device", value_name = "NAME")]
-    pub devices: Vec<String>,
+    pub fleet: FleetArgs,
     #[arg(long, value_enum, default_value_t)]
     pub format: ReportFormat,
     /// Write the report to this file instead of stdout.
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// How many devices to read at once.
-    #[arg(long, default_value_t = snmp::DEFAULT_CONCURRENCY)]
-    pub concurrency: usize,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -63,8 +52,7 @@ pub enum ReportFormat {
 }
 
 pub fn run(args: Args) -> Result<u8, CommandError> {
-    let inv = super::load_valid(&args.inv.inventory, args.rev.as_deref(), "read")?;
-    let names = reconcile::select_devices(&inv.desired, &args.devices)?;
+    let (inv, names) = args.fleet.load("read")?;
     let kind = match args.kind {
         ReportKind::Capacity => Kind::Capacity,
         ReportKind::Firmware => Kind::Firmware,
@@ -76,7 +64,7 @@ pub fn run(args: Args) -> Result<u8, CommandError> {
         ReportFormat::Html => Format::Html,
     };
     let options = StatusOptions {
-        concurrency: args.concurrency,
+        concurrency: args.fleet.concurrency,
         problems_only: false,
     };
     let runtime = super::runtime()?;

@@ -1,10 +1,8 @@
 //! `gamops status`: how each GAM and its subscribers' links are doing, against the inventory.
 
-use crate::device::snmp;
 use crate::monitor::{self, StatusOptions, render};
-use crate::reconcile;
 
-use super::{CommandError, Format, InventoryArgs};
+use super::{CommandError, FleetArgs, Format};
 
 /// Read every GAM's status over SNMP and show each subscriber's link next to its plan.
 ///
@@ -27,13 +25,7 @@ Examples:
 )]
 pub struct Args {
     #[command(flatten)]
-    pub inv: InventoryArgs,
-    /// Read the inventory as it is at this git revision.
-    #[arg(long)]
-    pub rev: Option<String>,
-    /// Show only this device (repeatable).
-    #[arg(long = "device", value_name = "NAME")]
-    pub devices: Vec<String>,
+    pub fleet: FleetArgs,
     /// Show only devices and endpoints with a problem.
     #[arg(long)]
     pub problems: bool,
@@ -42,16 +34,12 @@ pub struct Args {
     /// Exit 2 when there are problems.
     #[arg(long)]
     pub detailed_exitcode: bool,
-    /// How many devices to read at once.
-    #[arg(long, default_value_t = snmp::DEFAULT_CONCURRENCY)]
-    pub concurrency: usize,
 }
 
 pub fn run(args: Args) -> Result<u8, CommandError> {
-    let inv = super::load_valid(&args.inv.inventory, args.rev.as_deref(), "read")?;
-    let names = reconcile::select_devices(&inv.desired, &args.devices)?;
+    let (inv, names) = args.fleet.load("read")?;
     let options = StatusOptions {
-        concurrency: args.concurrency,
+        concurrency: args.fleet.concurrency,
         problems_only: args.problems,
     };
     let runtime = super::runtime()?;
