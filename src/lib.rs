@@ -14,7 +14,7 @@ pub mod inventory;
 pub mod lab;
 pub mod model;
 pub mod monitor;
-pub mod notify;
+pub mod notifications;
 pub mod plan;
 pub mod reconcile;
 pub mod review;
