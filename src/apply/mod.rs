@@ -452,9 +452,13 @@ pub async fn apply_device(
 }
 
 /// Runs `each` for every job, at most `concurrency` at once, and returns one result per job in
-/// the order of `jobs`, calling `progress` as each ends. A job whose task panics is a failed
-/// result naming the panic, never a missing one. Once `cancel` fires, jobs not yet started end
-/// [`Status::Interrupted`] without running; `each` decides what a started job does with it.
+/// the order of `jobs`, calling `progress` as each ends. Jobs start in the order of `jobs` (the
+/// controller puts the devices a commit touched first; with `--concurrency 1` the order is the
+/// order of the run): a job is spawned only when a slot is free, rather than every task racing
+/// for a permit, which on a multi-threaded runtime starts them in any order. A job whose task
+/// panics is a failed result naming the panic, never a missing one. Once `cancel` fires, jobs
+/// not yet started end [`Status::Interrupted`] without running; `each` decides what a started
+/// job does with it.
 pub async fn run_each<F, Fut>(
     jobs: Vec<DeviceJob>,
     concurrency: usize,
@@ -467,34 +471,38 @@ where
     Fut: Future<Output = DeviceResult> + Send + 'static,
 {
     let total = jobs.len();
-    let limit = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
+    let mut waiting = jobs.into_iter().enumerate().peekable();
     let mut tasks = tokio::task::JoinSet::new();
     let mut names = std::collections::HashMap::new();
-    for (i, job) in jobs.into_iter().enumerate() {
-        let limit = limit.clone();
-        let cancel = cancel.clone();
-        let device = job.device.clone();
-        let name = device.clone();
-        let work = each(job);
-        let handle = tasks.spawn(async move {
-            let permit = tokio::select! {
-                biased;
-                () = cancel.cancelled() => None,
-                p = limit.acquire_owned() => p.ok(),
-            };
-            if permit.is_none() || cancel.is_cancelled() {
-                return DeviceResult::skipped(
-                    &device,
+    let mut results = Vec::with_capacity(total);
+    let done = |index: usize, result: DeviceResult, results: &mut Vec<_>| {
+        progress(results.len() + 1, total, &result);
+        results.push((index, result));
+    };
+    loop {
+        if cancel.is_cancelled() {
+            for (i, job) in waiting.by_ref() {
+                let result = DeviceResult::skipped(
+                    &job.device,
                     Status::Interrupted,
                     "the run was stopped before this device's change began; nothing was sent",
                 );
+                done(i, result, &mut results);
             }
-            work.await
-        });
-        names.insert(handle.id(), (i, name));
-    }
-    let mut results = Vec::with_capacity(total);
-    while let Some(joined) = tasks.join_next_with_id().await {
+        }
+        while tasks.len() < concurrency.max(1)
+            && let Some((i, job)) = waiting.next()
+        {
+            let name = job.device.clone();
+            let handle = tasks.spawn(each(job));
+            names.insert(handle.id(), (i, name));
+        }
+        let joined = tokio::select! {
+            biased;
+            joined = tasks.join_next_with_id() => joined,
+            () = cancel.cancelled(), if waiting.peek().is_some() => continue,
+        };
+        let Some(joined) = joined else { break };
         let (id, result) = match joined {
             Ok((id, r)) => (id, r),
             Err(e) => {
@@ -504,8 +512,7 @@ where
             }
         };
         let index = names.get(&id).map_or(usize::MAX, |(i, _)| *i);
-        progress(results.len() + 1, total, &result);
-        results.push((index, result));
+        done(index, result, &mut results);
     }
     results.sort_by_key(|(i, _)| *i);
     results.into_iter().map(|(_, r)| r).collect()
@@ -602,6 +609,42 @@ mod tests {
             "progress for every device, the panicked one too"
         );
         assert!(seen.iter().any(|(_, _, d)| d == "gam-b"));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn jobs_start_in_their_order_whatever_the_runtime_does() {
+        for concurrency in [1, 2] {
+            for _ in 0..50 {
+                let started = Arc::new(std::sync::Mutex::new(Vec::new()));
+                let jobs: Vec<DeviceJob> = (0..6).map(|i| job(&format!("gam-{i}"))).collect();
+                run_each(
+                    jobs,
+                    concurrency,
+                    &CancellationToken::new(),
+                    |job| {
+                        let started = started.clone();
+                        async move {
+                            started.lock().unwrap().push(job.device.clone());
+                            tokio::task::yield_now().await;
+                            DeviceResult::skipped(&job.device, Status::Applied, "ok")
+                        }
+                    },
+                    |_, _, _| {},
+                )
+                .await;
+                let started = started.lock().unwrap().clone();
+                if concurrency == 1 {
+                    let want: Vec<String> = (0..6).map(|i| format!("gam-{i}")).collect();
+                    assert_eq!(started, want);
+                } else {
+                    // Two at a time: a job never starts before the one two places earlier.
+                    for (at, name) in started.iter().enumerate() {
+                        let i: usize = name[4..].parse().unwrap();
+                        assert!(i <= at + 1, "{started:?}");
+                    }
+                }
+            }
+        }
     }
 
     #[tokio::test]
