@@ -188,8 +188,12 @@ pub struct Shared {
     hook_secret: RwLock<Option<crate::model::Credential>>,
     /// `controller.public` of the target commit: the endpoints that need no token.
     public: RwLock<Vec<crate::model::PublicEndpoint>>,
-    /// The target commit's subscribers, ready to search (built once per target).
+    /// The target commit's subscribers, ready to search (built once per target, off the
+    /// pass: until a new commit's index is ready, the previous one answers, and says which
+    /// commit it is of).
     pub subscribers: RwLock<Arc<search::Subscribers>>,
+    /// The commit whose index was last asked for: a slower build of an older one is dropped.
+    index_wanted: std::sync::Mutex<String>,
     /// Tokens the store vouched for lately: their hash, scopes, and when that was.
     tokens: std::sync::Mutex<HashMap<String, (Vec<String>, Instant)>>,
     /// Bumped by every change of `state`: what the API's cached answers are keyed by.
@@ -206,6 +210,26 @@ impl Shared {
             .read()
             .map(|s| s.clone())
             .unwrap_or_default()
+    }
+
+    /// Index `target`'s subscribers for the search on a blocking thread (100,000 take a few
+    /// hundred milliseconds, which a commit's pass should not wait for) and show the index
+    /// when it is ready, unless a newer commit's was asked for meanwhile.
+    fn index_subscribers(self: &Arc<Self>, target: &source::Target) {
+        match self.index_wanted.lock() {
+            Ok(mut wanted) if *wanted != target.commit => *wanted = target.commit.clone(),
+            _ => return,
+        }
+        let (shared, target) = (self.clone(), target.clone());
+        tokio::task::spawn_blocking(move || {
+            let index = search::Subscribers::new(&target.commit, &target.inventory.desired);
+            let wanted = shared.index_wanted.lock();
+            if wanted.is_ok_and(|w| *w == target.commit)
+                && let Ok(mut shown) = shared.subscribers.write()
+            {
+                *shown = Arc::new(index);
+            }
+        });
     }
 
     /// The scopes of an API token: asked of the store at most every 10 s per token, so a
@@ -365,6 +389,7 @@ pub async fn run(
         hook_secret: RwLock::new(None),
         public: RwLock::new(crate::model::PublicEndpoint::ALL.to_vec()),
         subscribers: RwLock::new(Arc::new(search::Subscribers::default())),
+        index_wanted: std::sync::Mutex::new(String::new()),
         tokens: std::sync::Mutex::new(HashMap::new()),
         version: std::sync::atomic::AtomicU64::new(0),
         devices_json: std::sync::Mutex::new((u64::MAX, axum::body::Bytes::new())),
@@ -613,12 +638,7 @@ impl Loop {
         }
         let desired = &target.inventory.desired;
         self.settings = desired.fleet().controller.unwrap_or_default();
-        if commit_moved || self.shared.search_index().commit != target.commit {
-            let index = off_the_workers(|| search::Subscribers::new(&target.commit, desired));
-            if let Ok(mut shown) = self.shared.subscribers.write() {
-                *shown = Arc::new(index);
-            }
-        }
+        self.shared.index_subscribers(&target);
         if let Ok(mut public) = self.shared.public.write() {
             *public = self.settings.public.clone();
         }

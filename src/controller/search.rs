@@ -1,8 +1,16 @@
 //! The API's subscriber search: the target commit's subscribers, their searchable fields (id,
-//! name, device, MAC, VLAN, plan) lower-cased into one text, built once per target commit, so
-//! a search of 100,000 subscribers is one substring scan of a few megabytes, and each match is
-//! mapped back to its subscriber by its offset.
+//! name, device, MAC, VLAN, plan) lower-cased into one text, built once per target commit.
+//!
+//! A query matches a subscriber when it is a substring of one of its fields, ignoring case. A
+//! query of three bytes or more is answered from a trigram index (as in PostgreSQL's pg_trgm
+//! or Google Code Search): each three-byte sequence inside a field lists the rows that hold
+//! it, so only the rows holding the query's two rarest trigrams are checked. Scanning the
+//! whole text instead (100,000 subscribers are about 8 MB; a MAC query is full of bytes every
+//! row holds, so the scan's prefilter helps little) cost milliseconds per search, which twenty
+//! concurrent clients on two cores turned into a p99 over 50 ms. Shorter queries are scanned.
+//! Both ways give the same rows in the same order (property-tested).
 
+use rayon::slice::ParallelSliceMut;
 use serde::Serialize;
 
 use crate::model::{Desired, Status};
@@ -29,6 +37,79 @@ pub struct Subscribers {
     text: String,
     /// Where each row's part of `text` starts.
     starts: Vec<usize>,
+    trigrams: Trigrams,
+}
+
+/// For each three-byte sequence inside a field (never across the separators), the rows that
+/// hold it, ascending: the rows of `keys[k]` are `rows[offsets[k]..offsets[k + 1]]`.
+#[derive(Debug, Default)]
+struct Trigrams {
+    keys: Vec<u32>,
+    offsets: Vec<u32>,
+    rows: Vec<u32>,
+}
+
+fn trigram(w: &[u8]) -> u32 {
+    (u32::from(w[0]) << 16) | (u32::from(w[1]) << 8) | u32::from(w[2])
+}
+
+impl Trigrams {
+    fn new(text: &str, starts: &[usize]) -> Trigrams {
+        let bytes = text.as_bytes();
+        let mut pairs: Vec<u64> = Vec::with_capacity(bytes.len());
+        for (row, &start) in starts.iter().enumerate() {
+            let end = starts.get(row + 1).copied().unwrap_or(bytes.len());
+            for w in bytes[start..end].windows(3) {
+                if !w.contains(&b'\n') && !w.contains(&0) {
+                    pairs.push((u64::from(trigram(w)) << 32) | row as u64);
+                }
+            }
+        }
+        pairs.par_sort_unstable();
+        pairs.dedup();
+        let mut index = Trigrams {
+            keys: Vec::new(),
+            offsets: Vec::new(),
+            rows: Vec::with_capacity(pairs.len()),
+        };
+        for pair in pairs {
+            let key = (pair >> 32) as u32;
+            if index.keys.last() != Some(&key) {
+                index.keys.push(key);
+                index.offsets.push(index.rows.len() as u32);
+            }
+            index.rows.push(pair as u32);
+        }
+        index.offsets.push(index.rows.len() as u32);
+        index
+    }
+
+    /// The rows holding `w`, ascending (none when no row does).
+    fn rows_of(&self, w: &[u8]) -> &[u32] {
+        match self.keys.binary_search(&trigram(w)) {
+            Ok(k) => &self.rows[self.offsets[k] as usize..self.offsets[k + 1] as usize],
+            Err(_) => &[],
+        }
+    }
+
+    /// The rows that may match `needle` (three bytes or more): those holding both of its
+    /// rarest trigrams, ascending. Every row that matches is among them.
+    fn candidates(&self, needle: &[u8]) -> Vec<u32> {
+        let mut lists: Vec<&[u32]> = needle.windows(3).map(|w| self.rows_of(w)).collect();
+        lists.sort_by_key(|l| l.len());
+        let (first, second) = (lists[0], lists.get(1).copied().unwrap_or(lists[0]));
+        let mut both = Vec::with_capacity(first.len());
+        let mut j = 0;
+        for &row in first {
+            while j < second.len() && second[j] < row {
+                j += 1;
+            }
+            if second.get(j) == Some(&row) {
+                both.push(row);
+            }
+        }
+        both
+    }
 }
 
 impl Subscribers {
@@ -69,12 +150,20 @@ impl Subscribers {
                 row
             })
             .collect();
+        let trigrams = Trigrams::new(&text, &starts);
         Subscribers {
             commit: commit.to_string(),
             rows,
             text,
             starts,
+            trigrams,
         }
+    }
+
+    /// Row `i`'s part of the text.
+    fn text_of(&self, i: usize) -> &[u8] {
+        let end = self.starts.get(i + 1).copied().unwrap_or(self.text.len());
+        &self.text.as_bytes()[self.starts[i]..end]
     }
 
     /// The rows matching `query` (any case; empty matches all), on `device` when given: how
@@ -104,10 +193,18 @@ impl Subscribers {
                     take(row);
                 }
             }
+        } else if needle.len() >= 3 {
+            let finder = memchr::memmem::Finder::new(needle.as_bytes());
+            for i in self.trigrams.candidates(needle.as_bytes()) {
+                let row = &self.rows[i as usize];
+                if device.is_none_or(|d| row.device == d)
+                    && finder.find(self.text_of(i as usize)).is_some()
+                {
+                    take(row);
+                }
+            }
         } else {
             let mut last = None;
-            // memchr's SIMD substring search: a scan of 100,000 subscribers' text is about a
-            // millisecond, so twenty clients searching at once stay well under 50 ms.
             let finder = memchr::memmem::Finder::new(needle.as_bytes());
             for at in finder.find_iter(self.text.as_bytes()) {
                 let i = self.starts.partition_point(|&s| s <= at).saturating_sub(1);
@@ -162,5 +259,95 @@ mod tests {
         assert_eq!(index.search("\0", None, 10).0, 0);
         assert_eq!(index.search("sub-0001-007\n", None, 10).0, 0);
         assert_eq!(index.search("no such thing", None, 10).0, 0);
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::inventory::Inventory;
+    use proptest::prelude::*;
+    use std::sync::OnceLock;
+
+    /// A generated fleet's subscribers, indexed once for every case.
+    fn index() -> &'static Subscribers {
+        static INDEX: OnceLock<Subscribers> = OnceLock::new();
+        INDEX.get_or_init(|| {
+            let dir = tempfile::tempdir().unwrap();
+            crate::lab::fleetgen::write_fleet(
+                &crate::lab::fleetgen::FleetSpec {
+                    devices: 4,
+                    subscribers_per_device: 30,
+                    base_port: 20000,
+                },
+                dir.path(),
+            )
+            .unwrap();
+            let desired = Inventory::load_dir(dir.path()).unwrap().desired;
+            Subscribers::new("c0ffee", &desired)
+        })
+    }
+
+    /// What a search means, written plainly: the rows one of whose fields holds the query,
+    /// ignoring case, in order.
+    fn plainly<'a>(index: &'a Subscribers, query: &str, device: Option<&str>) -> Vec<&'a Row> {
+        let q = query.to_lowercase();
+        index
+            .rows
+            .iter()
+            .filter(|r| device.is_none_or(|d| r.device == d))
+            .filter(|r| {
+                [
+                    Some(r.id.clone()),
+                    r.name.clone(),
+                    Some(r.device.clone()),
+                    r.mac.clone(),
+                    Some(r.vlan.to_string()),
+                    Some(r.plan.clone()),
+                ]
+                .into_iter()
+                .flatten()
+                .any(|f| f.to_lowercase().contains(&q))
+            })
+            .collect()
+    }
+
+    proptest! {
+        #[test]
+        fn the_index_finds_exactly_the_rows_a_plain_search_finds(
+            row in 0usize..120,
+            field in 0usize..6,
+            from in 0usize..20,
+            len in 1usize..12,
+            noise in "[0-9a-f:-]{0,6}",
+            upper in any::<bool>(),
+            on_device in proptest::option::of(0usize..5),
+        ) {
+            let index = index();
+            let r = &index.rows[row % index.rows.len()];
+            let fields = [
+                r.id.clone(),
+                r.name.clone().unwrap_or_default(),
+                r.device.clone(),
+                r.mac.clone().unwrap_or_default(),
+                r.vlan.to_string(),
+                r.plan.clone(),
+            ];
+            // A piece of a real field (so queries often match), sometimes with noise after it.
+            let f: Vec<char> = fields[field].chars().collect();
+            let start = from.min(f.len());
+            let piece: String = f[start..(start + len).min(f.len())].iter().collect();
+            let mut query = format!("{piece}{noise}");
+            if upper {
+                query = query.to_uppercase();
+            }
+            let device = on_device.map(|d| format!("gam-{d:04}"));
+            let want = plainly(index, &query, device.as_deref());
+            let (total, got) = index.search(&query, device.as_deref(), 1000);
+            prop_assert_eq!(total, want.len(), "query {:?}", query);
+            let got: Vec<&str> = got.iter().map(|r| r.id.as_str()).collect();
+            let want: Vec<&str> = want.iter().map(|r| r.id.as_str()).collect();
+            prop_assert_eq!(got, want, "query {:?}", query);
+        }
     }
 }
