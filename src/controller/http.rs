@@ -201,6 +201,7 @@ async fn status(State(shared): State<Arc<Shared>>) -> Response {
         "refused": s.refused,
         "applied": s.applied,
         "passes": s.passes,
+        "passing": s.passing,
         "last_pass": s.last_pass,
         "problem": s.problem,
         "devices": counts,

@@ -537,7 +537,9 @@ pub async fn run(
                 let _ = leadership.stop().await;
                 continue 'lead;
             }
+            shared.update(|s| s.passing = true);
             looper.pass(&batch).await;
+            shared.update(|s| s.passing = false);
         }
         let kept = leadership.stop().await;
         for lease in kept.leases {

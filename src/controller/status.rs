@@ -137,6 +137,8 @@ pub struct FleetState {
     pub applied: Option<String>,
     /// Passes made since start, and when the last ended.
     pub passes: u64,
+    /// A pass is under way: a trigger sent now is looked at by the pass after it.
+    pub passing: bool,
     pub last_pass: Option<Timestamp>,
     /// Why the last pass could not apply at all (the store, the inventory), when it could not.
     pub problem: Option<String>,
@@ -148,6 +150,7 @@ impl FleetState {
     pub fn clone_without_devices(&self) -> FleetState {
         FleetState {
             paused: self.paused,
+            passing: self.passing,
             leader: self.leader.clone(),
             target: self.target.clone(),
             refused: self.refused.clone(),
