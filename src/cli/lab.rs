@@ -12,20 +12,17 @@ use clap::{Subcommand, ValueEnum};
 
 use crate::billing::sync::Source;
 use crate::inventory::Inventory;
-use crate::inventory::canonical::render;
-use crate::inventory::layout::FileKind;
 use crate::inventory::report::Report;
 use crate::lab::billing::fleet::customers_for;
-use crate::lab::billing::{FakeCustomer, SonarFake, SonarFakeConfig, SplynxFake, SplynxFakeConfig};
-use crate::lab::device::{DeviceState, Session, SharedDevice, share};
+use crate::lab::billing::{FakeCustomer, beside};
 use crate::lab::devices::{self, Prepared};
+use crate::lab::file_shell::{FileShell, FileShellError};
 use crate::lab::fleetgen::{FleetSpec, write_fleet};
-use crate::lab::persist::{self, SavedDevice, StateFile};
+use crate::lab::persist::{self, StateFile};
 use crate::lab::runtime::{DeviceConfig, FaultSettings, Lab, LabOptions};
 use crate::lab::seed::Seed;
-use crate::lab::ssh::HostKey;
-use crate::lab::terminal::{Reply, Shell, TerminalMode, run_session};
-use crate::model::{BillingMapping, Desired, Fleet};
+use crate::lab::terminal::{TerminalMode, run_session};
+use crate::model::{BillingMapping, Desired};
 
 use super::{CommandError, ErrorKind, Format};
 
@@ -212,7 +209,7 @@ fn gen_cmd(args: GenArgs) -> Result<u8, CommandError> {
     };
     let summary = write_fleet(&spec, &args.out).map_err(CommandError::user)?;
     if let Some(system) = args.billing {
-        add_billing_section(&args.out, system, args.billing_port)?;
+        beside::add_section(&args.out, system, args.billing_port).map_err(CommandError::user)?;
     }
     println!(
         "wrote {} devices and {} subscribers to {}",
@@ -221,42 +218,6 @@ fn gen_cmd(args: GenArgs) -> Result<u8, CommandError> {
         args.out.display()
     );
     Ok(0)
-}
-
-/// The webhook secrets of the lab's fake billing systems (their senders sign with these).
-const LAB_SPLYNX_WEBHOOK_SECRET: &str = "lab-splynx-webhook-secret";
-const LAB_SONAR_WEBHOOK_TOKEN: &str = "lab-sonar-webhook-token";
-
-/// The `billing:` section that points at the lab's fake billing system on `url`.
-fn billing_yaml(system: Source, url: &str) -> String {
-    match system {
-        Source::Splynx => format!(
-            "splynx:\n  url: {url}\n  auth:\n    key: env:GAMOPS_SPLYNX_KEY\n    secret: env:GAMOPS_SPLYNX_SECRET\n  webhook_secret: env:GAMOPS_SPLYNX_WEBHOOK_SECRET\n"
-        ),
-        Source::Sonar => format!(
-            "sonar:\n  url: {url}\n  token: env:GAMOPS_SONAR_TOKEN\n  webhook_token: env:GAMOPS_SONAR_WEBHOOK_TOKEN\n"
-        ),
-    }
-}
-
-/// Adds the lab's `billing:` section to a generated inventory's gamops.yaml.
-fn add_billing_section(dir: &Path, system: Source, port: u16) -> Result<(), CommandError> {
-    let path = dir.join("gamops.yaml");
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| CommandError::user(format!("cannot read {}: {e}", path.display())))?;
-    let mut fleet: Fleet = serde_saphyr::from_str(&text).map_err(|e| {
-        CommandError::internal(format!(
-            "the generated {} does not read back: {e}",
-            path.display()
-        ))
-    })?;
-    let url = format!("http://127.0.0.1:{port}");
-    let billing: BillingMapping = serde_saphyr::from_str(&billing_yaml(system, &url))
-        .map_err(|e| CommandError::internal(format!("the lab's billing section: {e}")))?;
-    fleet.billing = Some(Box::new(billing));
-    let out = render(FileKind::Fleet, &fleet, Some(&text))
-        .map_err(|e| CommandError::internal(format!("cannot render gamops.yaml: {e}")))?;
-    super::write_atomically(&path, &out)
 }
 
 fn config_error(message: impl std::fmt::Display) -> CommandError {
@@ -287,15 +248,6 @@ fn load_inventory(dir: &Path) -> Result<Inventory, CommandError> {
     Ok(inv)
 }
 
-/// A scratch folder that is removed when dropped.
-struct Scratch(PathBuf);
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// The devices `lab up` (and `lab bench`) serve, notes for the user, and the inventory they
 /// come from (none for --from-walk).
 fn prepare(args: &UpArgs) -> Result<(Prepared, Option<Desired>), CommandError> {
@@ -322,86 +274,23 @@ fn prepare(args: &UpArgs) -> Result<(Prepared, Option<Desired>), CommandError> {
             None,
         ));
     }
-    let count = args.devices.unwrap_or(3);
-    let scratch = Scratch(std::env::temp_dir().join(format!(
-        "gamops-lab-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos())
-    )));
     let spec = FleetSpec {
-        devices: count,
+        devices: args.devices.unwrap_or(3),
         subscribers_per_device: args.subscribers_per_device,
-        // Ports are replaced below when --base-port is 0.
+        // Ports are picked free when --base-port is 0.
         base_port: if args.base_port == 0 {
             20000
         } else {
             args.base_port
         },
     };
-    write_fleet(&spec, &scratch.0).map_err(CommandError::user)?;
-    let inv = load_inventory(&scratch.0)?;
-    let mut prepared = devices::from_inventory(&inv.desired, seed).map_err(config_error)?;
-    if args.base_port == 0 {
-        for d in &mut prepared.devices {
-            d.snmp_bind.set_port(0);
-            d.ssh_bind.set_port(0);
-        }
-    }
-    // Generated inventories name env: references nobody has set: say it once, not per device.
-    let fallbacks = prepared.notes.len();
-    prepared.notes.clear();
-    if fallbacks > 0 {
-        prepared.notes.push(
-            "credentials: the GAM's factory defaults (ssh admin with an empty password, snmp communities public/private)"
-                .to_string(),
-        );
-    }
-    Ok((prepared, Some(inv.desired)))
-}
-
-/// Replaces devices' seeded state and host keys with those of the state file.
-fn restore(devices: &mut [DeviceConfig], file: &StateFile, notes: &mut Vec<String>) {
-    let mut restored = 0;
-    for d in devices.iter_mut() {
-        if let Some(saved) = file.devices.get(&d.name) {
-            d.state = saved.state.clone();
-            if let Some(key) = saved
-                .host_key
-                .as_deref()
-                .and_then(|k| HostKey::from_openssh_private(k).ok())
-            {
-                d.host_key = key;
-            }
-            restored += 1;
-        }
-    }
-    if restored > 0 {
-        notes.push(format!("restored {restored} devices from the state file"));
-    }
-}
-
-/// The state of a running lab, for the state file.
-fn state_file(lab: &Lab) -> StateFile {
-    let mut file = StateFile::new();
-    let states = lab.snapshot();
-    for d in lab.devices() {
-        if let Some(state) = states.get(d.name()) {
-            file.devices.insert(
-                d.name().to_string(),
-                SavedDevice {
-                    state: state.clone(),
-                    host_key: d.host_key().to_openssh_private().ok(),
-                },
-            );
-        }
-    }
-    file
+    let (prepared, desired) =
+        devices::generated(&spec, seed, args.base_port == 0).map_err(config_error)?;
+    Ok((prepared, Some(desired)))
 }
 
 fn write_state(path: &Path, lab: &Lab) {
-    if let Err(e) = persist::save(path, &state_file(lab)) {
+    if let Err(e) = persist::save(path, &StateFile::of(lab)) {
         tracing::error!(error = %e, "cannot save the lab state");
         eprintln!("gamops lab: {e}");
     }
@@ -444,7 +333,10 @@ fn up(args: UpArgs) -> Result<u8, CommandError> {
     if let Some(path) = &args.state
         && let Some(file) = persist::load(path).map_err(config_error)?
     {
-        restore(&mut devices, &file, &mut notes);
+        let restored = file.restore(&mut devices);
+        if restored > 0 {
+            notes.push(format!("restored {restored} devices from the state file"));
+        }
     }
     let faults = match &args.faults {
         Some(p) => load_faults(p)?,
@@ -454,92 +346,8 @@ fn up(args: UpArgs) -> Result<u8, CommandError> {
     rt.block_on(serve_lab(args, devices, notes, faults, billing))
 }
 
-/// A fake billing system served beside the lab: it serves until dropped.
-type FakeBilling = Box<dyn std::any::Any + Send>;
-
-/// What `lab up` prints about its fake billing system.
-struct BillingInfo {
-    system: Source,
-    url: String,
-    customers: usize,
-    /// The environment the `billing:` section's references read.
-    env: Vec<(&'static str, String)>,
-    /// The `billing:` section to add when the inventory has none pointing here.
-    missing_section: Option<String>,
-}
-
 /// The customers to serve, and the inventory's billing section (to say when it is missing).
 type BillingPlan = (Source, Vec<FakeCustomer>, Option<Box<BillingMapping>>);
-
-async fn start_billing(
-    plan: BillingPlan,
-    port: u16,
-) -> Result<(FakeBilling, BillingInfo), CommandError> {
-    let (system, customers, section) = plan;
-    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    let bind_err = |e: std::io::Error| {
-        CommandError::user(format!(
-            "cannot serve the fake billing system on {addr}: {e}"
-        ))
-        .hint("another process may hold the port; choose another with --billing-port (0: any)")
-    };
-    let count = customers.len();
-    let (fake, url, env) = match system {
-        Source::Splynx => {
-            let config = SplynxFakeConfig {
-                customers: 0,
-                ..SplynxFakeConfig::default()
-            };
-            let fake = SplynxFake::start_on(config, addr).await.map_err(bind_err)?;
-            fake.edit(|c| *c = customers);
-            let env = vec![
-                ("GAMOPS_SPLYNX_KEY", fake.api_key()),
-                ("GAMOPS_SPLYNX_SECRET", fake.api_secret()),
-                (
-                    "GAMOPS_SPLYNX_WEBHOOK_SECRET",
-                    LAB_SPLYNX_WEBHOOK_SECRET.to_string(),
-                ),
-            ];
-            let url = fake.url();
-            (Box::new(fake) as FakeBilling, url, env)
-        }
-        Source::Sonar => {
-            let config = SonarFakeConfig {
-                customers: 0,
-                ..SonarFakeConfig::default()
-            };
-            let token = config.token.clone();
-            let fake = SonarFake::start_on(config, addr).await.map_err(bind_err)?;
-            fake.edit(|c| *c = customers);
-            let env = vec![
-                ("GAMOPS_SONAR_TOKEN", token),
-                (
-                    "GAMOPS_SONAR_WEBHOOK_TOKEN",
-                    LAB_SONAR_WEBHOOK_TOKEN.to_string(),
-                ),
-            ];
-            let url = fake.url();
-            (Box::new(fake) as FakeBilling, url, env)
-        }
-    };
-    let configured = section.as_deref().and_then(|b| match system {
-        Source::Splynx => b.splynx.as_ref().map(|s| s.url.as_str().to_string()),
-        Source::Sonar => b.sonar.as_ref().map(|s| s.url.as_str().to_string()),
-    });
-    let missing_section = (configured.as_deref().map(|u| u.trim_end_matches('/'))
-        != Some(url.as_str()))
-    .then(|| billing_yaml(system, &url));
-    Ok((
-        fake,
-        BillingInfo {
-            system,
-            url,
-            customers: count,
-            env,
-            missing_section,
-        },
-    ))
-}
 
 async fn serve_lab(
     args: UpArgs,
@@ -556,16 +364,7 @@ async fn serve_lab(
         CommandError::user(e)
             .hint("another process may hold the port; try --base-port 0 for free ports")
     })?;
-    for (name, settings) in &faults {
-        let targets: Vec<_> = if name == "*" {
-            lab.devices().to_vec()
-        } else {
-            vec![lab.device(name).map_err(config_error)?.clone()]
-        };
-        for d in targets {
-            d.apply_faults(settings).map_err(config_error)?;
-        }
-    }
+    lab.apply_fault_map(&faults).map_err(config_error)?;
     let token = lab.shutdown_token();
     let admin = crate::lab::admin::serve(
         Arc::clone(&lab),
@@ -574,12 +373,19 @@ async fn serve_lab(
     )
     .await
     .map_err(CommandError::user)?;
-    let (_fake_billing, billing) = match billing {
-        Some(plan) => {
-            let (fake, info) = start_billing(plan, args.billing_port).await?;
-            (Some(fake), Some(info))
-        }
-        None => (None, None),
+    let billing = match billing {
+        Some((system, customers, section)) => Some(
+            beside::start(system, customers, section.as_deref(), args.billing_port)
+                .await
+                .map_err(|e| {
+                    CommandError::user(format!(
+                        "cannot serve the fake billing system on port {}: {e}",
+                        args.billing_port
+                    ))
+                    .hint("another process may hold the port; choose another with --billing-port (0: any)")
+                })?,
+        ),
+        None => None,
     };
 
     for n in &notes {
@@ -649,7 +455,7 @@ async fn serve_lab(
                     "url": b.url,
                     "customers": b.customers,
                     "env": env,
-                    "section": billing_yaml(b.system, &b.url),
+                    "section": beside::section_yaml(b.system, &b.url),
                 });
             }
             out.write_all(format!("{doc}\n").as_bytes())
@@ -692,54 +498,6 @@ async fn serve_lab(
     Ok(0)
 }
 
-/// The ICLI of a device loaded from a state file, writing the file back on each save.
-struct FileShell {
-    session: Session,
-    device: SharedDevice,
-    path: PathBuf,
-    name: String,
-    host_key: Option<String>,
-}
-
-impl FileShell {
-    fn persist(&self) {
-        let state: DeviceState = self
-            .device
-            .lock()
-            .map(|d| d.clone())
-            .unwrap_or_else(|p| p.into_inner().clone());
-        let saved = SavedDevice {
-            state,
-            host_key: self.host_key.clone(),
-        };
-        if let Err(e) = persist::save_device(&self.path, &self.name, saved) {
-            eprintln!("gamops lab shell: {e}");
-        }
-    }
-}
-
-impl Shell for FileShell {
-    fn prompt(&self) -> String {
-        self.session.prompt()
-    }
-
-    fn execute(&mut self, line: &str) -> Reply {
-        // The file follows the running configuration as well as the saved one, so a lab that
-        // serves SNMP from it sees a change as soon as the command's answer is printed.
-        let revisions = |d: &SharedDevice| {
-            d.lock()
-                .map(|d| (d.revisions.running, d.revisions.saves))
-                .unwrap_or_default()
-        };
-        let before = revisions(&self.device);
-        let reply = self.session.execute(line);
-        if revisions(&self.device) != before {
-            self.persist();
-        }
-        reply
-    }
-}
-
 /// Puts the terminal on stdin in raw mode (no echo, no line buffering) and restores it on drop.
 struct RawTerminal(Option<String>);
 
@@ -774,41 +532,19 @@ impl Drop for RawTerminal {
 }
 
 fn shell(args: ShellArgs) -> Result<u8, CommandError> {
-    let file = persist::load(&args.state).map_err(config_error)?;
-    let saved = file
-        .as_ref()
-        .and_then(|f| f.devices.get(&args.device))
-        .cloned();
-    let saved = match (saved, args.create) {
-        (Some(s), _) => s,
-        (None, true) => SavedDevice {
-            state: DeviceState::factory(crate::model::GamModel::Gam12C, &args.device),
-            host_key: None,
-        },
-        (None, false) => {
-            let known: Vec<String> = file
-                .map(|f| f.devices.keys().cloned().collect())
-                .unwrap_or_default();
-            return Err(CommandError::user(format!(
-                "the lab state {} has no device {}",
-                args.state.display(),
-                args.device
-            ))
-            .hint(if known.is_empty() {
+    let mut shell = FileShell::open(&args.state, &args.device, args.create).map_err(|e| {
+        let hint = match &e {
+            FileShellError::NoDevice { known, .. } if known.is_empty() => {
                 "run `gamops lab up --state FILE` first, or pass --create".to_string()
-            } else {
-                format!("devices: {}", known.join(", "))
-            }));
+            }
+            FileShellError::NoDevice { known, .. } => format!("devices: {}", known.join(", ")),
+            FileShellError::Persist(_) => String::new(),
+        };
+        match e {
+            FileShellError::Persist(e) => config_error(e),
+            e => CommandError::user(e).hint(hint),
         }
-    };
-    let device = share(saved.state);
-    let mut shell = FileShell {
-        session: Session::new(device.clone()),
-        device,
-        path: args.state.clone(),
-        name: args.device.clone(),
-        host_key: saved.host_key,
-    };
+    })?;
     let interactive = std::io::stdin().is_terminal();
     let rt = super::runtime()?;
     let ended = rt.block_on(async {
@@ -821,7 +557,9 @@ fn shell(args: ShellArgs) -> Result<u8, CommandError> {
         run_session(&mut shell, tokio::io::stdin(), tokio::io::stdout(), mode).await
     });
     // Running config survives like a `lab up` restart does.
-    shell.persist();
+    if let Err(e) = shell.persist() {
+        eprintln!("gamops lab shell: {e}");
+    }
     // Tokio's stdin reader may still be blocked on a read: do not wait for it.
     rt.shutdown_background();
     ended.map_err(|e| CommandError::new(ErrorKind::Device, e))?;

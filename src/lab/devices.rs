@@ -171,6 +171,45 @@ pub fn from_walk(text: &str, snmp_port: u16, ssh_port: u16) -> Result<DeviceConf
     Ok(cfg)
 }
 
+/// A generated fleet (`gamops lab up --devices N`): written to a scratch folder, read back and
+/// its devices prepared; with `any_port`, each device listens on a free port instead of the
+/// spec's. Returns them with the fleet's desired state (to fit billing customers to).
+pub fn generated(
+    spec: &crate::lab::fleetgen::FleetSpec,
+    seed: Seed,
+    any_port: bool,
+) -> Result<(Prepared, Desired), String> {
+    let scratch = tempfile::Builder::new()
+        .prefix("gamops-lab-")
+        .tempdir()
+        .map_err(|e| format!("cannot make a scratch folder: {e}"))?;
+    crate::lab::fleetgen::write_fleet(spec, scratch.path()).map_err(|e| e.to_string())?;
+    let inv = crate::inventory::Inventory::load_dir(scratch.path()).map_err(|e| e.to_string())?;
+    if let Some(d) = inv.validate().into_iter().find(|d| d.is_error()) {
+        return Err(format!(
+            "the generated inventory is not valid (a bug): {}",
+            d.message
+        ));
+    }
+    let mut prepared = from_inventory(&inv.desired, seed).map_err(|e| e.to_string())?;
+    if any_port {
+        for d in &mut prepared.devices {
+            d.snmp_bind.set_port(0);
+            d.ssh_bind.set_port(0);
+        }
+    }
+    // Generated inventories name env: references nobody has set: say it once, not per device.
+    let fallbacks = prepared.notes.len();
+    prepared.notes.clear();
+    if fallbacks > 0 {
+        prepared.notes.push(
+            "credentials: the GAM's factory defaults (ssh admin with an empty password, snmp communities public/private)"
+                .to_string(),
+        );
+    }
+    Ok((prepared, inv.desired))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

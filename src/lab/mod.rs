@@ -14,6 +14,7 @@ pub mod bench;
 pub mod billing;
 pub mod device;
 pub mod devices;
+pub mod file_shell;
 pub mod fleetgen;
 pub mod mib;
 pub mod persist;

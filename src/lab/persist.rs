@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::lab::device::DeviceState;
+use crate::lab::runtime::{DeviceConfig, Lab};
+use crate::lab::ssh::HostKey;
 
 /// The format version written in the file.
 pub const STATE_VERSION: u32 = 1;
@@ -65,6 +67,46 @@ impl StateFile {
             version: STATE_VERSION,
             devices: BTreeMap::new(),
         }
+    }
+}
+
+impl StateFile {
+    /// The state of a running lab: every device's state and host key.
+    pub fn of(lab: &Lab) -> StateFile {
+        let mut file = StateFile::new();
+        let states = lab.snapshot();
+        for d in lab.devices() {
+            if let Some(state) = states.get(d.name()) {
+                file.devices.insert(
+                    d.name().to_string(),
+                    SavedDevice {
+                        state: state.clone(),
+                        host_key: d.host_key().to_openssh_private().ok(),
+                    },
+                );
+            }
+        }
+        file
+    }
+
+    /// Gives the devices this file holds their saved state and host key, before they are
+    /// started. Returns how many it restored.
+    pub fn restore(&self, devices: &mut [DeviceConfig]) -> usize {
+        let mut restored = 0;
+        for d in devices.iter_mut() {
+            if let Some(saved) = self.devices.get(&d.name) {
+                d.state = saved.state.clone();
+                if let Some(key) = saved
+                    .host_key
+                    .as_deref()
+                    .and_then(|k| HostKey::from_openssh_private(k).ok())
+                {
+                    d.host_key = key;
+                }
+                restored += 1;
+            }
+        }
+        restored
     }
 }
 

@@ -896,6 +896,24 @@ impl Lab {
             .ok_or_else(|| LabError::NoSuchDevice(name.to_string()))
     }
 
+    /// Applies a fault map: fault settings by device name, `*` for every device.
+    pub fn apply_fault_map(
+        &self,
+        map: &std::collections::BTreeMap<String, FaultSettings>,
+    ) -> Result<(), LabError> {
+        for (name, settings) in map {
+            let targets: Vec<&Arc<LabDevice>> = if name == "*" {
+                self.devices.iter().collect()
+            } else {
+                vec![self.device(name)?]
+            };
+            for d in targets {
+                d.apply_faults(settings)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Reboots `name`: the running configuration becomes the startup one, the device is
     /// unreachable for `downtime` (default: the lab's), then back.
     pub fn reboot(&self, name: &str, downtime: Option<Duration>) -> Result<Duration, LabError> {

@@ -13,6 +13,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+pub mod beside;
 pub mod fleet;
 pub mod sonar;
 pub mod splynx;
