@@ -8,10 +8,10 @@ use super::billing::BillingMapping;
 use super::desired::{Desired, Doc};
 use super::device::{Device, SnmpSettings, SnmpVersion, SshSettings, SubscriberModel};
 use super::diagnostic::{Code, Diagnostic, SourceId};
-use super::fleet::{Fleet, SuspensionMode};
+use super::fleet::{Fleet, Suspension, SuspensionMode};
 use super::gam::Medium;
 use super::located::{Located, Pos};
-use super::subscriber::{Status, Subscriber};
+use super::subscriber::{Endpoint, Status, Subscriber};
 use super::types::{Credential, Vlan};
 
 /// The most subscribers, and endpoints, one GAM holds.
@@ -390,6 +390,16 @@ struct DeviceLoad<'a> {
     endpoint_names: HashMap<String, (SourceId, Pos, &'a str)>,
 }
 
+/// What must be unique across the fleet: subscriber ids and endpoint MACs, with where each was
+/// first used.
+#[derive(Default)]
+struct FleetUnique<'a> {
+    ids: HashMap<&'a str, (SourceId, Pos)>,
+    macs: HashMap<[u8; 6], (SourceId, Pos, &'a str)>,
+}
+
+/// The subscribers' rules: each one's own values, what is unique across the fleet, whether it
+/// fits its device, and what each device holds in all.
 fn check_subscribers(
     desired: &Desired,
     fleet: &Fleet,
@@ -397,81 +407,13 @@ fn check_subscribers(
     devices: &HashMap<&str, DeviceFacts>,
     out: &mut Vec<Diagnostic>,
 ) {
-    let mut ids: HashMap<&str, (SourceId, Pos)> = HashMap::with_capacity(desired.subscribers.len());
-    let mut macs: HashMap<[u8; 6], (SourceId, Pos, &str)> =
-        HashMap::with_capacity(desired.subscribers.len());
+    let mut unique = FleetUnique::default();
     let mut loads: HashMap<&str, DeviceLoad> = HashMap::with_capacity(devices.len());
-    let suspension = &fleet.suspension;
-
     for doc in &desired.subscribers {
-        let s: &Subscriber = &doc.value;
-        let src = doc.source;
-
-        if let Some(&(first_src, first_pos)) = ids.get(s.id.as_str()) {
-            out.push(
-                Diagnostic::error(
-                    Code::DuplicateSubscriber,
-                    src,
-                    s.id.pos,
-                    format!("subscriber id {} is used twice", s.id),
-                )
-                .with_hint(
-                    "subscriber ids are unique across the fleet; they name the GAM subscriber",
-                )
-                .with_related(first_src, first_pos, "first used here"),
-            );
-        } else {
-            ids.insert(s.id.as_str(), (src, s.id.pos));
-        }
-
-        check_plan_ref(src, &s.plan, plans, out);
-        check_vlan(src, "VLAN", &s.vlan, out);
-        if let Some(v) = &s.remapped_vlan {
-            check_vlan(src, "remapped VLAN", v, out);
-        }
-        if let Some(v) = &s.outer_vlan {
-            check_vlan(src, "outer VLAN", v, out);
-        }
-        if s.allowed_vlans.len() > MAX_ALLOWED_VLANS {
-            out.push(
-                Diagnostic::error(
-                    Code::TooManyAllowedVlans,
-                    src,
-                    s.allowed_vlans.pos,
-                    format!(
-                        "{} allowed VLANs; the GAM passes at most {MAX_ALLOWED_VLANS} per subscriber",
-                        s.allowed_vlans.len()
-                    ),
-                )
-                .with_hint("remove some VLANs from allowed_vlans"),
-            );
-        }
-        for v in s.allowed_vlans.iter() {
-            check_vlan(
-                src,
-                "allowed VLAN",
-                &Located::new(*v, s.allowed_vlans.pos),
-                out,
-            );
-        }
-        if let Some(m) = &s.endpoint {
-            let mac = m.mac.octets();
-            if let Some(&(first_src, first_pos, first_id)) = macs.get(&mac) {
-                out.push(
-                    Diagnostic::error(
-                        Code::DuplicateMac,
-                        src,
-                        m.mac.pos,
-                        format!("endpoint {} is already subscriber {first_id}'s", *m.mac),
-                    )
-                    .with_hint("an endpoint MAC belongs to one subscriber in the whole fleet")
-                    .with_related(first_src, first_pos, "first used here"),
-                );
-            } else {
-                macs.insert(mac, (src, m.mac.pos, s.id.as_str()));
-            }
-        }
-
+        let (s, src) = (&doc.value, doc.source);
+        unique.check_id(src, s, out);
+        check_subscriber_values(src, s, plans, out);
+        unique.check_mac(src, s, out);
         let Some(facts) = devices.get(s.device.as_str()) else {
             out.push(
                 Diagnostic::error(
@@ -488,190 +430,13 @@ fn check_subscribers(
             continue;
         };
         let device = &facts.device.value;
-        let model = *device.model;
-        let port_ok = check_port_in_range(src, &s.port, model.ghn_ports(), model.name(), out);
-
-        match (*device.subscriber_model, &s.endpoint) {
-            (SubscriberModel::EndpointAware, None) => out.push(
-                Diagnostic::error(
-                    Code::MissingEndpoint,
-                    src,
-                    s.id.pos,
-                    format!(
-                        "{} is endpoint-aware, so the subscriber needs an endpoint",
-                        device.name
-                    ),
-                )
-                .with_hint("add `endpoint: { mac: 00:0e:d8:xx:xx:xx }` with the CPE's MAC"),
-            ),
-            (SubscriberModel::PortAware, Some(e)) => out.push(
-                Diagnostic::error(
-                    Code::EndpointInPortAware,
-                    src,
-                    e.mac.pos,
-                    format!(
-                        "{} is port-aware: subscribers attach to a port, not an endpoint",
-                        device.name
-                    ),
-                )
-                .with_hint("remove `endpoint` (any CPE on the port serves the subscriber)"),
-            ),
-            _ => {}
-        }
-
-        if model.medium() == Medium::Coax
-            && let Some(plan) = plans.get(s.plan.as_str())
-            && plan.peak().get() > COAX_MAX_SHAPED_MBPS
-        {
-            // Advice, not a rule of the device: the GAM takes a shaped coax profile above 800
-            // Mbps (the real GAM-12-C walk holds a 1000/1000 profile); its guide advises
-            // unthrottled instead.
-            out.push(
-                Diagnostic::warning(
-                    Code::CoaxRateLimit,
-                    src,
-                    s.plan.pos,
-                    format!(
-                        "plan {} shapes at {}/{} Mbps; coax ports shape at most {COAX_MAX_SHAPED_MBPS} Mbps",
-                        s.plan.as_str(),
-                        plan.down_mbps.get(),
-                        plan.up_mbps.get()
-                    ),
-                )
-                .with_hint("Positron advises `plan: unthrottled` above 800 Mbps on coax; the GAM accepts this plan"),
-            );
-        }
-
+        let port_ok = check_fits_device(src, s, device, plans, out);
         let load = loads.entry(device.name.as_str()).or_default();
-        let on_device =
-            !(*s.status == Status::Suspended && *suspension.mode == SuspensionMode::Remove);
-        if on_device {
-            load.subscribers += 1;
-            if load.first.is_none() {
-                load.first = Some((src, s.id.pos));
-            }
-            let plan_in_use =
-                if *s.status == Status::Suspended && *suspension.mode == SuspensionMode::Plan {
-                    suspension.plan.as_ref().map(|p| p.as_str())
-                } else {
-                    Some(s.plan.as_str())
-                };
-            if let Some(p) = plan_in_use.filter(|p| *p != UNTHROTTLED) {
-                let before = load.plans.len();
-                load.plans.insert(p);
-                if load.plans.len() > before && load.plans.len() == MAX_CUSTOM_PROFILES + 1 {
-                    out.push(
-                        Diagnostic::error(
-                            Code::TooManyPlans,
-                            src,
-                            s.plan.pos,
-                            format!(
-                                "{} would need a 15th bandwidth profile for plan {p}; a GAM holds {MAX_CUSTOM_PROFILES} besides its default",
-                                device.name
-                            ),
-                        )
-                        .with_hint("use fewer distinct plans on this device"),
-                    );
-                }
-            }
-            let key = s.vlan_key();
-            if let Some(&(first_src, first_pos, first_id)) = load.vlans.get(&key) {
-                let what = match key.1 {
-                    0 => format!("VLAN {}", key.0),
-                    outer => format!("VLAN {} inside outer VLAN {outer}", key.0),
-                };
-                out.push(
-                    Diagnostic::error(
-                        Code::DuplicateVlan,
-                        src,
-                        s.vlan.pos,
-                        format!(
-                            "{what} is already subscriber {first_id}'s on {}",
-                            device.name
-                        ),
-                    )
-                    .with_hint("each subscriber on a GAM needs its own C-VLAN (or outer VLAN)")
-                    .with_related(first_src, first_pos, "first used here"),
-                );
-            } else {
-                load.vlans.insert(key, (src, s.vlan.pos, s.id.as_str()));
-            }
-        }
-
+        load.add_subscriber(src, s, device, &fleet.suspension, out);
         if let Some(e) = &s.endpoint {
-            let mac = e.mac.octets();
-            let new_mac = load.endpoints.insert(mac);
-            // The GAM refuses a second endpoint with a name in use (`% Non-unique G.hn endpoint
-            // name`), and the name gamops derives (`Positron_` and the MAC's last three bytes)
-            // is the same for two MACs that end alike.
-            if new_mac {
-                let name = e.gam_name();
-                let pos = e.name.as_ref().map_or(e.mac.pos, |n| n.pos);
-                match load.endpoint_names.get(&name) {
-                    Some(&(first_src, first_pos, first_id)) => out.push(
-                        Diagnostic::error(
-                            Code::DuplicateEndpointName,
-                            src,
-                            pos,
-                            format!(
-                                "endpoint name {name} is already subscriber {first_id}'s endpoint's on {}",
-                                device.name
-                            ),
-                        )
-                        .with_hint(if e.name.is_some() {
-                            "endpoint names are unique on a GAM; choose another endpoint.name"
-                        } else {
-                            "the name is derived from the MAC's last three bytes, which another endpoint on this GAM shares; give one of them an endpoint.name"
-                        })
-                        .with_related(first_src, first_pos, "first used here"),
-                    ),
-                    None => {
-                        load.endpoint_names
-                            .insert(name, (src, pos, s.id.as_str()));
-                    }
-                }
-            }
-            if new_mac && load.endpoints.len() == MAX_ENDPOINTS + 1 {
-                out.push(
-                    Diagnostic::error(
-                        Code::TooManyEndpoints,
-                        src,
-                        e.mac.pos,
-                        format!(
-                            "{} would hold more than {MAX_ENDPOINTS} endpoints",
-                            device.name
-                        ),
-                    )
-                    .with_hint("move subscribers to another GAM"),
-                );
-            }
-            if port_ok {
-                let per_port = model.medium().endpoints_per_port();
-                let on_port = load.port_endpoints.entry(s.port.get()).or_default();
-                if on_port.insert(mac) && on_port.len() == per_port + 1 {
-                    let medium = match model.medium() {
-                        Medium::Copper => "a copper port serves 1 endpoint",
-                        Medium::Coax => "a coax port serves at most 16 endpoints",
-                    };
-                    out.push(
-                        Diagnostic::error(
-                            Code::TooManyEndpointsOnPort,
-                            src,
-                            s.port.pos,
-                            format!(
-                                "port {} of {} would have {} endpoints; {medium}",
-                                s.port.get(),
-                                device.name,
-                                on_port.len()
-                            ),
-                        )
-                        .with_hint("move this subscriber to a free port"),
-                    );
-                }
-            }
+            load.add_endpoint(src, s, e, device, port_ok, out);
         }
     }
-
     for (name, load) in &loads {
         if load.subscribers > MAX_SUBSCRIBERS {
             let (src, pos) = devices
@@ -691,6 +456,299 @@ fn check_subscribers(
                 )
                 .with_hint("move subscribers to another GAM"),
             );
+        }
+    }
+}
+
+/// A subscriber's own values: its plan exists, its VLANs are usable, not too many allowed.
+fn check_subscriber_values(
+    src: SourceId,
+    s: &Subscriber,
+    plans: &Plans,
+    out: &mut Vec<Diagnostic>,
+) {
+    check_plan_ref(src, &s.plan, plans, out);
+    check_vlan(src, "VLAN", &s.vlan, out);
+    if let Some(v) = &s.remapped_vlan {
+        check_vlan(src, "remapped VLAN", v, out);
+    }
+    if let Some(v) = &s.outer_vlan {
+        check_vlan(src, "outer VLAN", v, out);
+    }
+    if s.allowed_vlans.len() > MAX_ALLOWED_VLANS {
+        out.push(
+            Diagnostic::error(
+                Code::TooManyAllowedVlans,
+                src,
+                s.allowed_vlans.pos,
+                format!(
+                    "{} allowed VLANs; the GAM passes at most {MAX_ALLOWED_VLANS} per subscriber",
+                    s.allowed_vlans.len()
+                ),
+            )
+            .with_hint("remove some VLANs from allowed_vlans"),
+        );
+    }
+    for v in s.allowed_vlans.iter() {
+        check_vlan(
+            src,
+            "allowed VLAN",
+            &Located::new(*v, s.allowed_vlans.pos),
+            out,
+        );
+    }
+}
+
+impl<'a> FleetUnique<'a> {
+    fn check_id(&mut self, src: SourceId, s: &'a Subscriber, out: &mut Vec<Diagnostic>) {
+        if let Some(&(first_src, first_pos)) = self.ids.get(s.id.as_str()) {
+            out.push(
+                Diagnostic::error(
+                    Code::DuplicateSubscriber,
+                    src,
+                    s.id.pos,
+                    format!("subscriber id {} is used twice", s.id),
+                )
+                .with_hint(
+                    "subscriber ids are unique across the fleet; they name the GAM subscriber",
+                )
+                .with_related(first_src, first_pos, "first used here"),
+            );
+        } else {
+            self.ids.insert(s.id.as_str(), (src, s.id.pos));
+        }
+    }
+
+    fn check_mac(&mut self, src: SourceId, s: &'a Subscriber, out: &mut Vec<Diagnostic>) {
+        let Some(m) = &s.endpoint else { return };
+        let mac = m.mac.octets();
+        if let Some(&(first_src, first_pos, first_id)) = self.macs.get(&mac) {
+            out.push(
+                Diagnostic::error(
+                    Code::DuplicateMac,
+                    src,
+                    m.mac.pos,
+                    format!("endpoint {} is already subscriber {first_id}'s", *m.mac),
+                )
+                .with_hint("an endpoint MAC belongs to one subscriber in the whole fleet")
+                .with_related(first_src, first_pos, "first used here"),
+            );
+        } else {
+            self.macs.insert(mac, (src, m.mac.pos, s.id.as_str()));
+        }
+    }
+}
+
+/// Whether a subscriber fits its device: a port the model has, an endpoint exactly when the
+/// device's subscriber model needs one, and (advice) a plan coax can shape. Returns whether
+/// the port is in range.
+fn check_fits_device(
+    src: SourceId,
+    s: &Subscriber,
+    device: &Device,
+    plans: &Plans,
+    out: &mut Vec<Diagnostic>,
+) -> bool {
+    let model = *device.model;
+    let port_ok = check_port_in_range(src, &s.port, model.ghn_ports(), model.name(), out);
+    match (*device.subscriber_model, &s.endpoint) {
+        (SubscriberModel::EndpointAware, None) => out.push(
+            Diagnostic::error(
+                Code::MissingEndpoint,
+                src,
+                s.id.pos,
+                format!(
+                    "{} is endpoint-aware, so the subscriber needs an endpoint",
+                    device.name
+                ),
+            )
+            .with_hint("add `endpoint: { mac: 00:0e:d8:xx:xx:xx }` with the CPE's MAC"),
+        ),
+        (SubscriberModel::PortAware, Some(e)) => out.push(
+            Diagnostic::error(
+                Code::EndpointInPortAware,
+                src,
+                e.mac.pos,
+                format!(
+                    "{} is port-aware: subscribers attach to a port, not an endpoint",
+                    device.name
+                ),
+            )
+            .with_hint("remove `endpoint` (any CPE on the port serves the subscriber)"),
+        ),
+        _ => {}
+    }
+    if model.medium() == Medium::Coax
+        && let Some(plan) = plans.get(s.plan.as_str())
+        && plan.peak().get() > COAX_MAX_SHAPED_MBPS
+    {
+        // Advice, not a rule of the device: the GAM takes a shaped coax profile above 800
+        // Mbps (the real GAM-12-C walk holds a 1000/1000 profile); its guide advises
+        // unthrottled instead.
+        out.push(
+            Diagnostic::warning(
+                Code::CoaxRateLimit,
+                src,
+                s.plan.pos,
+                format!(
+                    "plan {} shapes at {}/{} Mbps; coax ports shape at most {COAX_MAX_SHAPED_MBPS} Mbps",
+                    s.plan.as_str(),
+                    plan.down_mbps.get(),
+                    plan.up_mbps.get()
+                ),
+            )
+            .with_hint("Positron advises `plan: unthrottled` above 800 Mbps on coax; the GAM accepts this plan"),
+        );
+    }
+    port_ok
+}
+
+impl<'a> DeviceLoad<'a> {
+    /// Counts a subscriber the device will hold (a suspended one removed by the suspension
+    /// policy holds nothing): its bandwidth profile and its VLANs, which are unique on a GAM.
+    fn add_subscriber(
+        &mut self,
+        src: SourceId,
+        s: &'a Subscriber,
+        device: &Device,
+        suspension: &'a Suspension,
+        out: &mut Vec<Diagnostic>,
+    ) {
+        let suspended = *s.status == Status::Suspended;
+        if suspended && *suspension.mode == SuspensionMode::Remove {
+            return;
+        }
+        self.subscribers += 1;
+        if self.first.is_none() {
+            self.first = Some((src, s.id.pos));
+        }
+        let plan_in_use = if suspended && *suspension.mode == SuspensionMode::Plan {
+            suspension.plan.as_ref().map(|p| p.as_str())
+        } else {
+            Some(s.plan.as_str())
+        };
+        if let Some(p) = plan_in_use.filter(|p| *p != UNTHROTTLED) {
+            let before = self.plans.len();
+            self.plans.insert(p);
+            if self.plans.len() > before && self.plans.len() == MAX_CUSTOM_PROFILES + 1 {
+                out.push(
+                    Diagnostic::error(
+                        Code::TooManyPlans,
+                        src,
+                        s.plan.pos,
+                        format!(
+                            "{} would need a 15th bandwidth profile for plan {p}; a GAM holds {MAX_CUSTOM_PROFILES} besides its default",
+                            device.name
+                        ),
+                    )
+                    .with_hint("use fewer distinct plans on this device"),
+                );
+            }
+        }
+        let key = s.vlan_key();
+        if let Some(&(first_src, first_pos, first_id)) = self.vlans.get(&key) {
+            let what = match key.1 {
+                0 => format!("VLAN {}", key.0),
+                outer => format!("VLAN {} inside outer VLAN {outer}", key.0),
+            };
+            out.push(
+                Diagnostic::error(
+                    Code::DuplicateVlan,
+                    src,
+                    s.vlan.pos,
+                    format!(
+                        "{what} is already subscriber {first_id}'s on {}",
+                        device.name
+                    ),
+                )
+                .with_hint("each subscriber on a GAM needs its own C-VLAN (or outer VLAN)")
+                .with_related(first_src, first_pos, "first used here"),
+            );
+        } else {
+            self.vlans.insert(key, (src, s.vlan.pos, s.id.as_str()));
+        }
+    }
+
+    /// Counts a subscriber's endpoint: its name is unique on the GAM, and the GAM and its port
+    /// (when `port_ok`) have room for it.
+    fn add_endpoint(
+        &mut self,
+        src: SourceId,
+        s: &'a Subscriber,
+        e: &Endpoint,
+        device: &Device,
+        port_ok: bool,
+        out: &mut Vec<Diagnostic>,
+    ) {
+        let model = *device.model;
+        let mac = e.mac.octets();
+        let new_mac = self.endpoints.insert(mac);
+        // The GAM refuses a second endpoint with a name in use (`% Non-unique G.hn endpoint
+        // name`), and the name gamops derives (`Positron_` and the MAC's last three bytes)
+        // is the same for two MACs that end alike.
+        if new_mac {
+            let name = e.gam_name();
+            let pos = e.name.as_ref().map_or(e.mac.pos, |n| n.pos);
+            match self.endpoint_names.get(&name) {
+                Some(&(first_src, first_pos, first_id)) => out.push(
+                    Diagnostic::error(
+                        Code::DuplicateEndpointName,
+                        src,
+                        pos,
+                        format!(
+                            "endpoint name {name} is already subscriber {first_id}'s endpoint's on {}",
+                            device.name
+                        ),
+                    )
+                    .with_hint(if e.name.is_some() {
+                        "endpoint names are unique on a GAM; choose another endpoint.name"
+                    } else {
+                        "the name is derived from the MAC's last three bytes, which another endpoint on this GAM shares; give one of them an endpoint.name"
+                    })
+                    .with_related(first_src, first_pos, "first used here"),
+                ),
+                None => {
+                    self.endpoint_names.insert(name, (src, pos, s.id.as_str()));
+                }
+            }
+        }
+        if new_mac && self.endpoints.len() == MAX_ENDPOINTS + 1 {
+            out.push(
+                Diagnostic::error(
+                    Code::TooManyEndpoints,
+                    src,
+                    e.mac.pos,
+                    format!(
+                        "{} would hold more than {MAX_ENDPOINTS} endpoints",
+                        device.name
+                    ),
+                )
+                .with_hint("move subscribers to another GAM"),
+            );
+        }
+        if port_ok {
+            let per_port = model.medium().endpoints_per_port();
+            let on_port = self.port_endpoints.entry(s.port.get()).or_default();
+            if on_port.insert(mac) && on_port.len() == per_port + 1 {
+                let medium = match model.medium() {
+                    Medium::Copper => "a copper port serves 1 endpoint",
+                    Medium::Coax => "a coax port serves at most 16 endpoints",
+                };
+                out.push(
+                    Diagnostic::error(
+                        Code::TooManyEndpointsOnPort,
+                        src,
+                        s.port.pos,
+                        format!(
+                            "port {} of {} would have {} endpoints; {medium}",
+                            s.port.get(),
+                            device.name,
+                            on_port.len()
+                        ),
+                    )
+                    .with_hint("move this subscriber to a free port"),
+                );
+            }
         }
     }
 }
