@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::device::live::{EndpointBinding, LiveDevice, LivePortMode, ProfileRef};
+use crate::device::live::{EndpointBinding, LiveDevice, LivePortMode, LiveSubscriber, ProfileRef};
 use crate::model::device::{SnmpSettings, SshSettings};
 use crate::model::{
     BandwidthPlan, Description, Device, Endpoint, GamModel, Ident, Located, ManagedBy, Mbps, Plans,
@@ -75,76 +75,149 @@ pub fn import_device(
         .system
         .model()
         .ok_or(ImportError::UnknownModel(live.system.model_id))?;
-    let mut warnings = Vec::new();
+    let mut im = Importer {
+        live,
+        name,
+        model,
+        warnings: Vec::new(),
+    };
+    let plans = im.plans();
+    let subscribers = im.subscribers();
+    let ports = im.ports();
+    let device = Device {
+        name: Located::bare(name.clone()),
+        model: Located::bare(model),
+        address: Located::bare(reach.address),
+        description: None,
+        subscriber_model: Located::bare(live.global.subscriber_model),
+        default_nni: model
+            .uplink_of_if_index(live.global.default_nni_if_index)
+            .map(Located::bare),
+        endpoint_auto_fw_upgrade: Some(Located::bare(live.global.endpoint_auto_fw_upgrade)),
+        snmp: reach.snmp,
+        ssh: reach.ssh,
+        ports,
+        safety: Default::default(),
+        prune: None,
+    };
+    Ok(Imported {
+        device,
+        plans: Plans(plans),
+        subscribers,
+        warnings: im.warnings,
+    })
+}
 
-    // Plans: every custom profile, used or not (they are the ISP's plans).
-    let mut plans = BTreeMap::new();
-    for p in live.profiles.iter().filter(|p| p.id >= 2) {
-        let owner = format!("bandwidth profile {} ({:?})", p.id, p.name);
-        let Ok(pname) = p.name.parse::<Ident>() else {
-            warnings.push(format!(
-                "{owner}: its name is not a valid plan name; not imported"
-            ));
-            continue;
-        };
-        if pname.as_str() == crate::model::UNTHROTTLED {
-            warnings.push(format!(
-                "{owner}: a plan cannot be called unthrottled; not imported"
-            ));
-            continue;
-        }
-        match (
-            Mbps::new(u32::from(p.down_mbps)),
-            Mbps::new(u32::from(p.up_mbps)),
-        ) {
-            (Ok(down), Ok(up)) => {
-                plans.insert(
-                    pname,
-                    BandwidthPlan {
-                        down_mbps: Located::bare(down),
-                        up_mbps: Located::bare(up),
-                        description: description(&p.description, &owner, &mut warnings),
-                    },
-                );
+/// One device's import: what it reads, and the warnings for what it leaves out, in the order
+/// found (plans, subscribers, endpoints no subscriber uses, ports).
+struct Importer<'a> {
+    live: &'a LiveDevice,
+    name: &'a Ident,
+    model: GamModel,
+    warnings: Vec<String>,
+}
+
+impl Importer<'_> {
+    /// Every custom profile as a plan, used or not (they are the ISP's plans).
+    fn plans(&mut self) -> BTreeMap<Ident, BandwidthPlan> {
+        let mut plans = BTreeMap::new();
+        for p in self.live.profiles.iter().filter(|p| p.id >= 2) {
+            let owner = format!("bandwidth profile {} ({:?})", p.id, p.name);
+            let Ok(pname) = p.name.parse::<Ident>() else {
+                self.warnings.push(format!(
+                    "{owner}: its name is not a valid plan name; not imported"
+                ));
+                continue;
+            };
+            if pname.as_str() == crate::model::UNTHROTTLED {
+                self.warnings.push(format!(
+                    "{owner}: a plan cannot be called unthrottled; not imported"
+                ));
+                continue;
             }
-            _ => warnings.push(format!(
-                "{owner}: rates {}/{} are outside 10..1999 Mbps; not imported",
-                p.down_mbps, p.up_mbps
-            )),
+            match (
+                Mbps::new(u32::from(p.down_mbps)),
+                Mbps::new(u32::from(p.up_mbps)),
+            ) {
+                (Ok(down), Ok(up)) => {
+                    plans.insert(
+                        pname,
+                        BandwidthPlan {
+                            down_mbps: Located::bare(down),
+                            up_mbps: Located::bare(up),
+                            description: description(&p.description, &owner, &mut self.warnings),
+                        },
+                    );
+                }
+                _ => self.warnings.push(format!(
+                    "{owner}: rates {}/{} are outside 10..1999 Mbps; not imported",
+                    p.down_mbps, p.up_mbps
+                )),
+            }
         }
+        plans
     }
 
-    let uplink_of = |if_index: u32| model.uplink_of_if_index(if_index);
+    /// Every subscriber the inventory can express; on an endpoint-aware GAM, a warning for
+    /// each endpoint none of them uses.
+    fn subscribers(&mut self) -> Vec<Subscriber> {
+        let endpoint_aware =
+            self.live.global.subscriber_model == crate::model::SubscriberModel::EndpointAware;
+        let mut used_endpoints = std::collections::BTreeSet::new();
+        let mut subscribers = Vec::new();
+        for s in &self.live.subscribers {
+            if let Some(sub) = self.subscriber(s, endpoint_aware, &mut used_endpoints) {
+                subscribers.push(sub);
+            }
+        }
+        if endpoint_aware {
+            for e in self
+                .live
+                .endpoints
+                .iter()
+                .filter(|e| !used_endpoints.contains(&e.id))
+            {
+                self.warnings.push(format!(
+                    "endpoint {} ({}) serves no subscriber; the inventory has no place for it, so plans will report it as an orphan",
+                    e.id, e.mac
+                ));
+            }
+        }
+        subscribers
+    }
 
-    let mut used_endpoints = std::collections::BTreeSet::new();
-    let mut subscribers = Vec::new();
-    let endpoint_aware =
-        live.global.subscriber_model == crate::model::SubscriberModel::EndpointAware;
-    for s in &live.subscribers {
+    /// One subscriber, or `None` (with a warning) when the inventory cannot express it.
+    fn subscriber(
+        &mut self,
+        s: &LiveSubscriber,
+        endpoint_aware: bool,
+        used_endpoints: &mut std::collections::BTreeSet<u16>,
+    ) -> Option<Subscriber> {
         let owner = format!("subscriber {} ({:?})", s.id, s.name);
+        let warnings = &mut self.warnings;
         let Ok(id) = s.name.parse::<Ident>() else {
             warnings.push(format!(
                 "{owner}: its name is not a valid subscriber id; not imported"
             ));
-            continue;
+            return None;
         };
         let (port, endpoint) = if endpoint_aware {
-            let Some(e) = s.endpoint_id.and_then(|eid| live.endpoint(eid)) else {
+            let Some(e) = s.endpoint_id.and_then(|eid| self.live.endpoint(eid)) else {
                 warnings.push(format!("{owner}: it has no endpoint; not imported"));
-                continue;
+                return None;
             };
             let EndpointBinding::Port(port) = e.binding else {
                 warnings.push(format!(
                     "{owner}: its endpoint {} is not bound to a port; not imported",
                     e.mac
                 ));
-                continue;
+                return None;
             };
             used_endpoints.insert(e.id);
             let mut ep = Endpoint {
                 mac: Located::bare(e.mac),
                 name: None,
-                description: description(&e.description, &owner, &mut warnings),
+                description: description(&e.description, &owner, warnings),
             };
             if e.name != ep.gam_name() {
                 match e.name.parse::<Ident>() {
@@ -158,7 +231,7 @@ pub fn import_device(
         } else {
             let Some(port) = s.port else {
                 warnings.push(format!("{owner}: it has no port; not imported"));
-                continue;
+                return None;
             };
             (port, None)
         };
@@ -166,106 +239,75 @@ pub fn import_device(
             warnings.push(format!(
                 "{owner}: port {port} is not a G.hn port; not imported"
             ));
-            continue;
+            return None;
         };
         let plan = match s.profile {
             ProfileRef::Unthrottled => crate::model::UNTHROTTLED.to_string(),
-            ProfileRef::Id(pid) => match live.profile(pid) {
+            ProfileRef::Id(pid) => match self.live.profile(pid) {
                 Some(p) => p.name.clone(),
                 None => {
                     warnings.push(format!(
                         "{owner}: its bandwidth profile {pid} does not exist; not imported"
                     ));
-                    continue;
+                    return None;
                 }
             },
         };
         let Ok(plan) = plan.parse::<Ident>() else {
             warnings.push(format!("{owner}: its plan name is not valid; not imported"));
-            continue;
+            return None;
         };
-        let Some(c_vlan) = vlan(s.vlan, "VLAN", &owner, &mut warnings) else {
-            continue;
-        };
+        let c_vlan = vlan(s.vlan, "VLAN", &owner, warnings)?;
         let allowed: Vec<Vlan> = s
             .allowed_vlans
             .iter()
-            .filter_map(|v| {
-                vlan(*v, "allowed VLAN", &owner, &mut warnings).map(Located::into_inner)
-            })
+            .filter_map(|v| vlan(*v, "allowed VLAN", &owner, warnings).map(Located::into_inner))
             .collect();
-        subscribers.push(Subscriber {
+        Some(Subscriber {
             id: Located::bare(id),
-            name: description(&s.description, &owner, &mut warnings),
-            device: Located::bare(name.clone()),
+            name: description(&s.description, &owner, warnings),
+            device: Located::bare(self.name.clone()),
             port: Located::bare(port),
             endpoint,
             vlan: c_vlan,
             tagged: s.tagged,
             remapped_vlan: s
                 .remapped_vlan
-                .and_then(|v| vlan(v, "remapped VLAN", &owner, &mut warnings)),
+                .and_then(|v| vlan(v, "remapped VLAN", &owner, warnings)),
             allowed_vlans: Located::bare(allowed),
             outer_vlan: s
                 .outer_vlan
-                .and_then(|v| vlan(v, "outer VLAN", &owner, &mut warnings)),
-            nni: s.nni_if_index.and_then(uplink_of).map(Located::bare),
+                .and_then(|v| vlan(v, "outer VLAN", &owner, warnings)),
+            nni: s
+                .nni_if_index
+                .and_then(|i| self.model.uplink_of_if_index(i))
+                .map(Located::bare),
             plan: Located::bare(plan),
             status: Located::bare(Status::Active),
             protect: false,
             managed_by: ManagedBy::Manual,
-        });
-    }
-    if endpoint_aware {
-        for e in live
-            .endpoints
-            .iter()
-            .filter(|e| !used_endpoints.contains(&e.id))
-        {
-            warnings.push(format!(
-                "endpoint {} ({}) serves no subscriber; the inventory has no place for it, so plans will report it as an orphan",
-                e.id, e.mac
-            ));
-        }
-    }
-
-    let ports = live
-        .ports
-        .iter()
-        .filter(|p| !p.name.is_empty() || p.mode == LivePortMode::Siso)
-        .filter_map(|p| {
-            Some(PortSettings {
-                port: Located::bare(PortNumber::new(u32::from(p.port)).ok()?),
-                name: description(&p.name, &format!("port {}", p.port), &mut warnings),
-                enabled: true,
-                mode: match p.mode {
-                    LivePortMode::Siso => Some(Located::bare(PortMode::Siso)),
-                    LivePortMode::Mimo | LivePortMode::Coax => None,
-                },
-            })
         })
-        .collect();
+    }
 
-    let device = Device {
-        name: Located::bare(name.clone()),
-        model: Located::bare(model),
-        address: Located::bare(reach.address),
-        description: None,
-        subscriber_model: Located::bare(live.global.subscriber_model),
-        default_nni: uplink_of(live.global.default_nni_if_index).map(Located::bare),
-        endpoint_auto_fw_upgrade: Some(Located::bare(live.global.endpoint_auto_fw_upgrade)),
-        snmp: reach.snmp,
-        ssh: reach.ssh,
-        ports,
-        safety: Default::default(),
-        prune: None,
-    };
-    Ok(Imported {
-        device,
-        plans: Plans(plans),
-        subscribers,
-        warnings,
-    })
+    /// The ports whose settings differ from the factory's (a name, or SISO).
+    fn ports(&mut self) -> Vec<PortSettings> {
+        self.live
+            .ports
+            .iter()
+            .filter(|p| !p.name.is_empty() || p.mode == LivePortMode::Siso)
+            .filter_map(|p| {
+                Some(PortSettings {
+                    port: Located::bare(PortNumber::new(u32::from(p.port)).ok()?),
+                    name: description(&p.name, &format!("port {}", p.port), &mut self.warnings),
+                    enabled: true,
+                    mode: match p.mode {
+                        LivePortMode::Siso => Some(Located::bare(PortMode::Siso)),
+                        LivePortMode::Mimo | LivePortMode::Coax => None,
+                    },
+                })
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]
