@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use gamops::device::live::Observation;
 use gamops::device::snmp::{Security, SnmpTarget, observe, observe_all};
 use gamops::inventory::Inventory;
-use gamops::lab::devices::from_inventory;
+use gamops::lab::prepare::from_inventory;
 use gamops::lab::fleetgen::{FleetSpec, write_fleet};
 use gamops::lab::runtime::{FaultSettings, Lab, LabOptions};
 use gamops::lab::seed::Seed;

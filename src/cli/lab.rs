@@ -15,7 +15,7 @@ use crate::inventory::Inventory;
 use crate::inventory::report::Report;
 use crate::lab::billing::fleet::customers_for;
 use crate::lab::billing::{FakeCustomer, beside};
-use crate::lab::devices::{self, Prepared};
+use crate::lab::prepare::{self, Prepared};
 use crate::lab::file_shell::{FileShell, FileShellError};
 use crate::lab::fleetgen::{FleetSpec, write_fleet};
 use crate::lab::persist::{self, StateFile};
@@ -254,7 +254,7 @@ fn prepare(args: &UpArgs) -> Result<(Prepared, Option<Desired>), CommandError> {
     let seed = seed_of(args);
     if let Some(dir) = &args.inventory {
         let inv = load_inventory(dir)?;
-        let prepared = devices::from_inventory(&inv.desired, seed).map_err(config_error)?;
+        let prepared = prepare::from_inventory(&inv.desired, seed).map_err(config_error)?;
         return Ok((prepared, Some(inv.desired)));
     }
     if let Some(walk) = &args.from_walk {
@@ -265,7 +265,7 @@ fn prepare(args: &UpArgs) -> Result<(Prepared, Option<Desired>), CommandError> {
         } else {
             (args.base_port, args.base_port.saturating_add(1))
         };
-        let device = devices::from_walk(&text, snmp, ssh).map_err(config_error)?;
+        let device = prepare::from_walk(&text, snmp, ssh).map_err(config_error)?;
         return Ok((
             Prepared {
                 devices: vec![device],
@@ -285,7 +285,7 @@ fn prepare(args: &UpArgs) -> Result<(Prepared, Option<Desired>), CommandError> {
         },
     };
     let (prepared, desired) =
-        devices::generated(&spec, seed, args.base_port == 0).map_err(config_error)?;
+        prepare::generated(&spec, seed, args.base_port == 0).map_err(config_error)?;
     Ok((prepared, Some(desired)))
 }
 

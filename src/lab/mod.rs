@@ -13,7 +13,7 @@ pub mod admin;
 pub mod bench;
 pub mod billing;
 pub mod device;
-pub mod devices;
+pub mod prepare;
 pub mod file_shell;
 pub mod fleetgen;
 pub mod mib;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::inventory::Inventory;
 use crate::model::Located;
 
-use super::devices::from_inventory;
+use super::prepare::from_inventory;
 use super::fleetgen::{FleetSpec, write_fleet};
 use super::runtime::{Lab, LabOptions};
 use super::seed::Seed;

@@ -136,7 +136,7 @@ impl StatusLab {
 /// A lab from the real walk answers the walk's status values, read by the status read.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lab_from_the_walk_answers_the_walks_status() {
-    let cfg = gamops::lab::devices::from_walk(FIXTURE, 0, 0).unwrap();
+    let cfg = gamops::lab::prepare::from_walk(FIXTURE, 0, 0).unwrap();
     let lab = Lab::start(vec![cfg], LabOptions::default()).await.unwrap();
     let target = v2c(lab.devices()[0].snmp_addr());
     let (observation, stats) = read_status_with_stats(&target).await;
