@@ -203,7 +203,9 @@ impl Journal for NoJournal {
     fn record(&self, _: &str, _: &str, _: &str, _: bool) {}
 }
 
-struct Run<'a> {
+/// One device's attempt at its change: what it has sent (for the result and the rollback), and
+/// its timings. (A run, in the store, is a whole apply of many devices.)
+struct Attempt<'a> {
     job: &'a DeviceJob,
     journal: &'a dyn Journal,
     sent: Vec<String>,
@@ -212,7 +214,7 @@ struct Run<'a> {
     new_host_key: Option<String>,
 }
 
-impl Run<'_> {
+impl Attempt<'_> {
     fn result(mut self, status: Status, message: impl Into<String>) -> DeviceResult {
         self.timing.total = self.started.elapsed();
         DeviceResult {
@@ -287,7 +289,7 @@ pub async fn apply_device(
     journal: &dyn Journal,
     cancel: &CancellationToken,
 ) -> DeviceResult {
-    let mut run = Run {
+    let mut attempt = Attempt {
         job,
         journal,
         sent: Vec::new(),
@@ -296,12 +298,12 @@ pub async fn apply_device(
         new_host_key: None,
     };
     if job.changes.is_empty() {
-        return run.result(Status::NoChanges, "nothing to change");
+        return attempt.result(Status::NoChanges, "nothing to change");
     }
-    let snapshot = match run.read().await {
+    let snapshot = match attempt.read().await {
         Ok(l) => l,
         Err(reason) => {
-            return run.result(
+            return attempt.result(
                 Status::Failed,
                 format!("could not read the device before applying: {reason}"),
             );
@@ -310,7 +312,7 @@ pub async fn apply_device(
     if let Some(planned) = &job.fingerprint {
         let now = fingerprint(&snapshot);
         if &now != planned {
-            return run.result(
+            return attempt.result(
                 Status::Stale,
                 format!("the device changed since the plan (fingerprint {now}, plan {planned}); plan again"),
             );
@@ -322,7 +324,7 @@ pub async fn apply_device(
         Ok(l) => l,
         Err((i, e)) => {
             let what = &job.changes[i];
-            return run.result(
+            return attempt.result(
                 Status::Failed,
                 format!(
                     "nothing sent: the {} {} cannot be written safely: {e}",
@@ -334,16 +336,16 @@ pub async fn apply_device(
     };
 
     if cancel.is_cancelled() {
-        return run.result(
+        return attempt.result(
             Status::Interrupted,
             "the run was stopped before this device's change began; nothing was sent",
         );
     }
-    let mut cli = match run.connect().await {
+    let mut cli = match attempt.connect().await {
         Ok(c) => c,
         Err(e) => {
             let hint = e.hint().map(|h| format!(" ({h})")).unwrap_or_default();
-            return run.result(Status::Failed, format!("could not open the CLI: {e}{hint}"));
+            return attempt.result(Status::Failed, format!("could not open the CLI: {e}{hint}"));
         }
     };
 
@@ -360,7 +362,7 @@ pub async fn apply_device(
             e.to_string()
         }
     };
-    if let Err(e) = run.send(&mut cli, dialect::CONFIGURE).await {
+    if let Err(e) = attempt.send(&mut cli, dialect::CONFIGURE).await {
         failure = Some(lost(&e, 0));
     } else {
         for line in &lines.forward {
@@ -373,7 +375,7 @@ pub async fn apply_device(
             let Some(line) = line else {
                 continue;
             };
-            match run.send(&mut cli, line).await {
+            match attempt.send(&mut cli, line).await {
                 Ok(_) => done += 1,
                 Err(e) => {
                     failure = Some(lost(&e, done));
@@ -382,11 +384,11 @@ pub async fn apply_device(
             }
         }
     }
-    let _ = run.send(&mut cli, dialect::END).await;
+    let _ = attempt.send(&mut cli, dialect::END).await;
 
     // Verify over SNMP against the intended state.
     if failure.is_none() {
-        match run.read().await {
+        match attempt.read().await {
             Ok(now) => {
                 if let Some(diff) = verify::difference(&now, &intended) {
                     failure = Some(format!("the device did not end up as planned: {diff}"));
@@ -400,19 +402,19 @@ pub async fn apply_device(
         }
     }
     let Some(reason) = failure else {
-        return match run.save(&mut cli).await {
+        return match attempt.save(&mut cli).await {
             Ok(()) => {
-                run.sent.push(dialect::SAVE.to_string());
+                attempt.sent.push(dialect::SAVE.to_string());
                 journal.record(&job.device, dialect::SAVE, "saved", true);
                 cli.close().await;
-                run.result(
+                attempt.result(
                     Status::Applied,
                     format!("{done} change(s) applied and saved"),
                 )
             }
             Err(e) => {
                 journal.record(&job.device, dialect::SAVE, &e.to_string(), false);
-                run.result(
+                attempt.result(
                     Status::Failed,
                     format!("applied and verified, but not saved: {e}; a reboot would lose the changes, apply again to save"),
                 )
@@ -422,26 +424,26 @@ pub async fn apply_device(
 
     // Roll back what was sent (a refused command changed nothing), newest first.
     let mut rollback_error = None;
-    if run.send(&mut cli, dialect::CONFIGURE).await.is_ok() {
+    if attempt.send(&mut cli, dialect::CONFIGURE).await.is_ok() {
         for line in lines.inverse[..done.min(lines.inverse.len())].iter().rev() {
             if let Some(line) = line
-                && let Err(e) = run.send(&mut cli, line).await
+                && let Err(e) = attempt.send(&mut cli, line).await
             {
                 rollback_error = Some(e.to_string());
             }
         }
-        let _ = run.send(&mut cli, dialect::END).await;
+        let _ = attempt.send(&mut cli, dialect::END).await;
     } else {
         rollback_error = Some("the CLI session was lost".to_string());
     }
     cli.close().await;
-    let back = match run.read().await {
+    let back = match attempt.read().await {
         Ok(now) => verify::difference(&now, &snapshot),
         Err(e) => Some(format!("could not read the device: {e}")),
     };
     match (rollback_error, back) {
-        (None, None) => run.result(Status::RolledBack, format!("{reason}; rolled back, nothing saved")),
-        (e, d) => run.result(
+        (None, None) => attempt.result(Status::RolledBack, format!("{reason}; rolled back, nothing saved")),
+        (e, d) => attempt.result(
             Status::Failed,
             format!(
                 "{reason}; the rollback did not complete ({}); nothing was saved, so a reboot restores the saved configuration, and the next apply converges",

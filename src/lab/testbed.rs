@@ -8,8 +8,8 @@ use std::sync::Arc;
 use crate::inventory::Inventory;
 use crate::model::Located;
 
-use super::prepare::from_inventory;
 use super::fleetgen::{FleetSpec, write_fleet};
+use super::prepare::from_inventory;
 use super::runtime::{Lab, LabOptions};
 use super::seed::Seed;
 
