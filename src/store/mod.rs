@@ -17,6 +17,7 @@ mod events;
 mod host_keys;
 mod lease;
 mod location;
+mod outbox;
 mod records;
 mod redact;
 mod runs;
@@ -31,6 +32,7 @@ use sqlx::{AnyPool, ConnectOptions, Connection};
 pub use error::{LeaseError, StoreError};
 pub use lease::{KeptLeases, Lease, LeaseKeeper};
 pub use location::{STATE_DIR, STATE_FILE, StoreLocation, hide_password};
+pub use outbox::{NewOutboxRow, OutboxRow, OutboxState};
 pub use records::{
     DeviceOutcomeRecord, DeviceStatus, JournalEntry, JournalRow, NewRun, OutcomeRow, RunDetail,
     RunFilter, RunId, RunStatus, RunSummary, Timestamp,
