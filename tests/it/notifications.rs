@@ -1165,3 +1165,153 @@ async fn racing_claims_have_one_winner_on_postgres() {
     assert_eq!(total, 20);
     db.store.close().await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Slack, and the section's validation
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slack_gets_text_and_blocks() {
+    let chat = Receiver::start(0).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("slack-url"), format!("{}\n", chat.url)).unwrap();
+    let s = settings(&format!(
+        "channels:\n  chat:\n    slack: {{url: 'file:{}'}}\ndefault: [chat]\n",
+        dir.path().join("slack-url").display()
+    ));
+    let (_dir, _, store) = sqlite_store().await;
+    let run = Running::start(&s, &store);
+    let mut n = alert("k-slack", AlertStatus::Firing, 1_000);
+    n.summary = "a <b> & c".into();
+    run.send(n).await;
+    eventually("the message", Duration::from_secs(10), || async {
+        chat.got().len() == 1
+    })
+    .await;
+    run.stop().await;
+    let body: Value = serde_json::from_str(&chat.got()[0].body).unwrap();
+    assert_eq!(
+        body["text"],
+        ":rotating_light: [FIRING] critical: a &lt;b&gt; &amp; c"
+    );
+    let blocks = body["blocks"].as_array().unwrap();
+    assert_eq!(blocks[0]["type"], "header");
+    assert_eq!(blocks[0]["text"]["text"], "[FIRING] a <b> & c");
+    assert_eq!(blocks[1]["type"], "section");
+    let facts = blocks[2]["elements"][0]["text"].as_str().unwrap();
+    assert!(facts.contains("*Device:* gam-0001"), "{facts}");
+    assert!(facts.contains("site=north"), "{facts}");
+}
+
+#[test]
+fn validate_reports_literal_secrets_unknown_channels_and_bad_urls() {
+    let (_tmp, inv) = temp_inventory();
+    let fleet = inv.join("gamops.yaml");
+    let mut text = std::fs::read_to_string(&fleet).unwrap();
+    text.push_str(
+        "notifications:\n  channels:\n    mail:\n      email:\n        host: smtp.example.net\n        \
+         username: alerts\n        password: hunter2\n        from: alerts@example.net\n        \
+         to: [noc@example.net]\n    am:\n      alertmanager: {url: 'alertmanager:9093'}\n  \
+         routes:\n    - {severity: critical, channels: [pager]}\n  default: [mail]\n",
+    );
+    std::fs::write(&fleet, text).unwrap();
+    let out = gamops()
+        .args(["validate", "--inventory"])
+        .arg(&inv)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let report = stdout(&out);
+    assert!(
+        report.contains("`password` is written as a literal secret"),
+        "{report}"
+    );
+    assert!(!report.contains("hunter2"), "the secret leaked: {report}");
+    assert!(
+        report.contains("notifications names the channel pager, which is not defined"),
+        "{report}"
+    );
+    assert!(report.contains("the channels are: am, mail"), "{report}");
+    assert!(
+        report.contains("\"alertmanager:9093\" is not an HTTP(S) URL"),
+        "{report}"
+    );
+    // And an unknown field is refused.
+    let text = std::fs::read_to_string(&fleet).unwrap().replace(
+        "host: smtp.example.net",
+        "host: smtp.example.net\n        hots: x",
+    );
+    std::fs::write(&fleet, text).unwrap();
+    let out = gamops()
+        .args(["validate", "--inventory"])
+        .arg(&inv)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("hots"), "{}", stdout(&out));
+}
+
+/// A writer for log lines that keeps them.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Each failed try is one log line naming the channel, the alert's key, the attempt, the
+/// error and when the next try is. (One thread, so the test's log subscriber sees every task.)
+#[tokio::test(flavor = "current_thread")]
+async fn each_failed_try_is_logged_with_channel_key_attempt_and_next_try() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::INFO)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let hook = Receiver::start(2).await;
+    let (_secret_dir, secret) = whsec_file();
+    let s = settings(&format!(
+        "channels:\n  hook:\n    webhook: {{url: '{}', secret: '{secret}'}}\n\
+         default: [hook]\nretry: {{initial: 50ms, max: 200ms}}\n",
+        hook.url
+    ));
+    let (_dir, _, store) = sqlite_store().await;
+    let run = Running::start(&s, &store);
+    run.send(alert("k-logged", AlertStatus::Firing, 1_000))
+        .await;
+    eventually("the delivery", Duration::from_secs(10), || async {
+        hook.got().iter().any(|r| r.answered == 200)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    run.stop().await;
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let failures: Vec<&str> = logs.lines().filter(|l| l.contains("WARN")).collect();
+    assert_eq!(failures.len(), 2, "{logs}");
+    for (i, line) in failures.iter().enumerate() {
+        let attempt = i + 1;
+        assert!(
+            line.contains(&format!(
+                "notification k-logged (firing) not delivered to hook (webhook), attempt {attempt}: answered HTTP 500"
+            )),
+            "{line}"
+        );
+        assert!(line.contains("next try in "), "{line}");
+        assert!(line.contains("channel=hook"), "{line}");
+        assert!(line.contains("key=k-logged"), "{line}");
+        assert!(line.contains(&format!("attempt={attempt}")), "{line}");
+        assert!(line.contains("next_try="), "{line}");
+    }
+    assert!(
+        logs.contains("notification k-logged (firing) delivered to hook"),
+        "{logs}"
+    );
+}
