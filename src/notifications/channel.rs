@@ -63,7 +63,7 @@ pub struct SendError(pub String);
 /// One channel, ready to send.
 #[derive(Debug)]
 pub enum Sender {
-    Email(EmailSender),
+    Email(Box<EmailSender>),
     Webhook(WebhookSender),
     Slack(SlackSender),
     Alertmanager(AlertmanagerSender),
@@ -74,7 +74,7 @@ impl Sender {
     pub fn new(name: &str, channel: &Channel) -> Result<Sender, NotifyError> {
         let timeout = channel.timeout();
         Ok(match channel {
-            Channel::Email(c) => Sender::Email(EmailSender::new(name, c, timeout)?),
+            Channel::Email(c) => Sender::Email(Box::new(EmailSender::new(name, c, timeout)?)),
             Channel::Webhook(c) => Sender::Webhook(WebhookSender::new(name, c, timeout)?),
             Channel::Slack(c) => Sender::Slack(SlackSender::new(name, c, timeout)?),
             Channel::Alertmanager(c) => {

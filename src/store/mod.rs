@@ -1,6 +1,6 @@
 //! The store: operational records of applies (runs, per-device outcomes, the command journal),
-//! device leases, the webhook deliveries already seen and the controller's API tokens (hashed),
-//! on sqlx with embedded migrations.
+//! device leases, the webhook deliveries already seen, the controller's API tokens (hashed) and
+//! the notification outbox, on sqlx with embedded migrations.
 //!
 //! SQLite in a state directory is the default and needs no server; PostgreSQL (a
 //! `postgres://` URL) serves a controller with several replicas. Both run the same migrations
