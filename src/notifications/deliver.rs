@@ -514,3 +514,36 @@ async fn resend_firing(name: &str, sender: &Sender, store: &Store) {
         Err(_) => tracing::warn!(channel = %name, "cannot send the firing alerts again: timed out"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_up_to_max() {
+        let settings: NotificationSettings =
+            serde_saphyr::from_str("retry: {initial: 1s, max: 10s}\n").unwrap();
+        let notifier = Notifier::new(&settings).unwrap();
+        for (attempt, full) in [
+            (1, 1_000),
+            (2, 2_000),
+            (3, 4_000),
+            (4, 8_000),
+            (5, 10_000),
+            (60, 10_000),
+        ] {
+            for _ in 0..50 {
+                let wait = notifier.backoff(attempt).as_millis();
+                assert!(
+                    (full / 2..=full).contains(&wait),
+                    "attempt {attempt}: {wait} ms, not within {}..={full}",
+                    full / 2
+                );
+            }
+        }
+        // Not all the same: there is jitter.
+        let waits: std::collections::BTreeSet<u128> =
+            (0..50).map(|_| notifier.backoff(3).as_millis()).collect();
+        assert!(waits.len() > 1);
+    }
+}
