@@ -11,6 +11,7 @@ mod fmt;
 mod history;
 mod import;
 mod lab;
+mod notify;
 mod plan;
 mod report;
 mod schema;
@@ -92,6 +93,8 @@ pub enum Command {
     #[command(subcommand)]
     Sync(sync::SyncCommand),
     #[command(subcommand)]
+    Notify(notify::NotifyCommand),
+    #[command(subcommand)]
     Lab(lab::LabCommand),
 }
 
@@ -165,6 +168,7 @@ pub fn run(cli: Cli) -> Result<u8, CommandError> {
         Command::Controller(args) => controller::run(args),
         Command::Token(cmd) => token::run(cmd),
         Command::Sync(cmd) => sync::run(cmd),
+        Command::Notify(cmd) => notify::run(cmd),
         Command::Lab(cmd) => lab::run(cmd),
     }
 }

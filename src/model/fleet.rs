@@ -7,6 +7,7 @@ use super::billing::BillingMapping;
 use super::controller::ControllerSettings;
 use super::device::{SnmpSettings, SshSettings};
 use super::located::Located;
+use super::notifications::NotificationSettings;
 use super::types::{Ident, Vlan};
 
 /// Fleet-wide settings: connection defaults, safety limits, pruning and the suspension policy.
@@ -34,6 +35,9 @@ pub struct Fleet {
     /// it may do to each device.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub controller: Option<ControllerSettings>,
+    /// Where alerts are delivered: channels (email, webhooks, Slack, Alertmanager) and routes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notifications: Option<NotificationSettings>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]

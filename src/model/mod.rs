@@ -12,6 +12,7 @@ pub mod diagnostic;
 pub mod fleet;
 pub mod gam;
 pub mod located;
+pub mod notifications;
 pub mod subscriber;
 pub mod types;
 pub mod validate;

@@ -98,6 +98,13 @@ fn check_fleet(doc: &Doc<Fleet>, plans: &Plans, out: &mut Vec<Diagnostic>) {
     if let Some(billing) = &fleet.billing {
         check_billing(src, billing, out);
     }
+    if let Some(n) = &fleet.notifications {
+        let secret =
+            |field: &str, cred: Option<&Located<Credential>>, out: &mut Vec<Diagnostic>| {
+                check_secret(src, field, cred, out)
+            };
+        super::notifications::check(src, n, secret, out);
+    }
 }
 
 /// The controller section: each device named has a file.

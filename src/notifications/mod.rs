@@ -50,3 +50,66 @@ pub struct Notification {
     /// When it resolved, in unix milliseconds (resolved notifications only).
     pub ends_at_ms: Option<i64>,
 }
+
+mod alertmanager;
+mod channel;
+mod deliver;
+mod email;
+mod route;
+mod slack;
+mod webhook;
+
+pub use channel::{NotifyError, SendError, Sender};
+pub use deliver::{Notifier, deliver, send_test};
+pub use webhook::{sign as sign_webhook, webhook_key};
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl AlertStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertStatus::Firing => "firing",
+            AlertStatus::Resolved => "resolved",
+        }
+    }
+}
+
+impl Notification {
+    /// The outbox row id of this notification on `channel`: the same for the same transition
+    /// of the same alert (so handing it over twice stores it once), different for its firing
+    /// and its resolving, and for a later firing of the same key. Sent as the webhook-id and
+    /// in the email's Message-ID.
+    pub fn delivery_id(&self, channel: &str) -> String {
+        self.delivery_id_as(channel, self.status)
+    }
+
+    /// The delivery id this alert's notification with `status` has (a resolved email answers
+    /// its firing one).
+    pub fn delivery_id_as(&self, channel: &str, status: AlertStatus) -> String {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        for part in [
+            channel,
+            &self.key,
+            status.as_str(),
+            &self.starts_at_ms.to_string(),
+        ] {
+            h.update(part.as_bytes());
+            h.update([0u8]);
+        }
+        format!("msg_{}", hex::encode(&h.finalize()[..16]))
+    }
+}
+
+/// A moment in unix milliseconds as RFC 3339 in UTC (`2026-12-01T02:30:00.123Z`).
+pub(crate) fn rfc3339(ms: i64) -> String {
+    crate::store::Timestamp::from_millis(ms).to_string()
+}
