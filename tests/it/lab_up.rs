@@ -1021,12 +1021,16 @@ async fn drift_is_visible_over_snmp() {
 // `gamops lab shell` as the forced command of a real OpenSSH sshd.
 
 /// A free TCP port on loopback (there is a small race until sshd binds it).
+/// A loopback port free for both UDP and TCP now (the example's ports are SNMP's and SSH's): a
+/// TCP-only probe once handed the lab a UDP port another test held.
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    loop {
+        let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = udp.local_addr().unwrap().port();
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 #[test]
