@@ -120,6 +120,22 @@ fn check_controller(
             );
         }
     }
+    if let Some(pulls) = &controller.pull_requests {
+        check_secret(src, "token", Some(&pulls.forge.token), out);
+        for url in [&pulls.forge.api_url, &pulls.url].into_iter().flatten() {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                out.push(
+                    Diagnostic::error(
+                        Code::InvalidValue,
+                        src,
+                        url.pos,
+                        format!("{:?} is not an HTTP(S) URL", url.value),
+                    )
+                    .with_hint("write the whole URL: https://host/path"),
+                );
+            }
+        }
+    }
 }
 
 /// The billing section: secrets are references, URLs are HTTP(S), percentages are sane.

@@ -17,6 +17,7 @@ mod lab_ssh;
 mod lab_up;
 mod observe;
 mod plan_cli;
+mod pull_requests;
 mod status;
 mod store;
 mod support;
