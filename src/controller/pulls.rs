@@ -104,8 +104,6 @@ pub struct Review {
     dirty: bool,
     #[serde(skip)]
     merge: Option<String>,
-    #[serde(skip)]
-    runs_before: i64,
 }
 
 /// What the HTTP side and the loop share with the task.
@@ -181,6 +179,17 @@ pub fn receive(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Option<(u16
         }
         Err(why) => return Some((400, serde_json::json!({ "error": why }))),
     };
+    // Only the leader has a target to plan against and posts; a follower's answer lets the
+    // forge show the delivery as failed rather than a plan against nothing.
+    let leading = shared
+        .read(|s| s.leader.as_deref() == Some(shared.owner.as_str()))
+        .unwrap_or(false);
+    if !leading {
+        return Some((
+            503,
+            serde_json::json!({ "error": "this controller is not leading; the leader plans pull requests" }),
+        ));
+    }
     let Some(settings) = shared.pulls.settings() else {
         return Some((
             200,
@@ -403,16 +412,11 @@ async fn handle(
             shared.pulls.with(k, |r| r.state = "closed");
         }
         Action::Merged => {
-            let runs_before = shared
-                .read(|s| s.devices.values().filter_map(|d| d.last_run).max())
-                .flatten()
-                .unwrap_or(0);
             let known = shared
                 .pulls
                 .with(k, |r| {
                     r.state = "merged";
                     r.merge = event.merge_commit.clone();
-                    r.runs_before = runs_before;
                 })
                 .is_some();
             if known {
@@ -459,7 +463,6 @@ async fn plan_head(
             comment: None,
             dirty: false,
             merge: None,
-            runs_before: 0,
         });
         r.head = event.head.clone();
         r.state = "planning";
@@ -801,7 +804,7 @@ pub fn fit(body: &str, limit: usize, link: &str) -> String {
 /// its outcome in the comment.
 async fn merged(shared: &Shared, ctx: &Context, target: &str, refused: Option<&Refused>) {
     #[allow(clippy::type_complexity)]
-    let waiting: Vec<(Key, String, i64, Vec<String>)> = match shared.pulls.reviews.lock() {
+    let waiting: Vec<(Key, String, Vec<String>)> = match shared.pulls.reviews.lock() {
         Ok(r) => r
             .iter()
             .filter(|(_, r)| r.state == "merged")
@@ -811,7 +814,7 @@ async fn merged(shared: &Shared, ctx: &Context, target: &str, refused: Option<&R
                     .as_ref()
                     .map(|p| p.devices.iter().map(|d| d.device.clone()).collect())
                     .unwrap_or_default();
-                r.merge.clone().map(|m| (*k, m, r.runs_before, devices))
+                r.merge.clone().map(|m| (*k, m, devices))
             })
             .collect(),
         Err(_) => return,
@@ -825,7 +828,26 @@ async fn merged(shared: &Shared, ctx: &Context, target: &str, refused: Option<&R
     let Ok(forge) = Forge::new(&settings.forge, forge::Retry::default()) else {
         return;
     };
-    for (k, merge, runs_before, devices) in waiting {
+    // The runs the loop recorded for the merge commit or the target after it.
+    let runs: BTreeSet<i64> = shared
+        .store
+        .runs(&crate::store::RunFilter {
+            device: None,
+            limit: Some(100),
+        })
+        .await
+        .map(|runs| {
+            runs.into_iter()
+                .filter(|r| {
+                    r.commit
+                        .as_deref()
+                        .is_some_and(|c| c == target || waiting.iter().any(|w| w.1 == c))
+                })
+                .map(|r| r.id.0)
+                .collect()
+        })
+        .unwrap_or_default();
+    for (k, merge, devices) in waiting {
         let section = if refused.is_some_and(|r| r.commit == merge) {
             let reason = refused.map(|r| r.reason.clone()).unwrap_or_default();
             format!(
@@ -835,7 +857,7 @@ async fn merged(shared: &Shared, ctx: &Context, target: &str, refused: Option<&R
         } else if target == merge
             || crate::git::descends_from(&ctx.inventory, target, &merge) == Some(true)
         {
-            outcome(shared, &merge, target, runs_before, &devices)
+            outcome(shared, &merge, target, &runs, &devices)
         } else {
             continue;
         };
@@ -862,7 +884,7 @@ fn outcome(
     shared: &Shared,
     merge: &str,
     target: &str,
-    runs_before: i64,
+    runs: &BTreeSet<i64>,
     devices: &[String],
 ) -> String {
     let rows = shared
@@ -871,7 +893,7 @@ fn outcome(
                 .iter()
                 .map(|name| match s.devices.get(name) {
                     Some(d) => {
-                        let run = d.last_run.filter(|r| *r > runs_before);
+                        let run = d.last_run.filter(|r| runs.contains(r));
                         (
                             name.clone(),
                             d.sync.as_str().to_string(),

@@ -103,6 +103,8 @@ pub struct Retry {
     pub base: Duration,
     /// The longest wait between attempts (also caps `Retry-After`).
     pub max: Duration,
+    /// How long one request may take, answer included.
+    pub timeout: Duration,
 }
 
 impl Default for Retry {
@@ -111,6 +113,7 @@ impl Default for Retry {
             attempts: 4,
             base: Duration::from_millis(500),
             max: Duration::from_secs(60),
+            timeout: Duration::from_secs(30),
         }
     }
 }
@@ -155,7 +158,7 @@ impl Forge {
         };
         let client = Client::builder()
             .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(30))
+            .timeout(retry.timeout)
             .user_agent(concat!("gamops/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ForgeError::Transport {

@@ -72,6 +72,8 @@ struct Comment {
     number: u64,
     body: String,
     edits: u32,
+    /// Every body it had, in order.
+    history: Vec<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -225,6 +227,7 @@ async fn forge_api(
                 number: n.parse().unwrap_or(0),
                 body: text.to_string(),
                 edits: 0,
+                history: vec![text.to_string()],
             };
             rec.comments.push(c.clone());
             answer(201, comment_json(&c))
@@ -252,6 +255,7 @@ async fn forge_api(
             };
             c.body = text.to_string();
             c.edits += 1;
+            c.history.push(text.to_string());
             let c = c.clone();
             answer(200, comment_json(&c))
         }
@@ -441,6 +445,7 @@ impl Setup {
                 "-q",
                 &format!("refs/heads/{branch}"),
             ])
+            .stdout(std::process::Stdio::null())
             .status()
             .unwrap()
             .success();
@@ -741,15 +746,36 @@ async fn the_pull_request_lifecycle(s: &Setup) {
     );
     let merge = rev_parse(&s.root, "HEAD");
     git(&s.root, &["push", "-q", &s.url, "main"]);
-    match s.kind {
-        Kind::Gitlab => s.send(n, "merge", &head2, Some(&merge)).await,
-        _ => s.send(n, "closed", &head2, Some(&merge)).await,
-    }
+    // The forge's push event comes first, as it usually does: the loop applies the merge before
+    // the controller hears of the pull request's merge.
+    let push = r#"{"ref":"refs/heads/main"}"#.to_string();
+    let headers = match s.kind {
+        Kind::Github => vec![
+            ("x-github-event", "push".to_string()),
+            (
+                "x-hub-signature-256",
+                format!("sha256={}", sign(push.as_bytes())),
+            ),
+        ],
+        Kind::Gitea => vec![
+            ("x-gitea-event", "push".to_string()),
+            ("x-gitea-signature", sign(push.as_bytes())),
+        ],
+        Kind::Gitlab => vec![
+            ("x-gitlab-event", "Push Hook".to_string()),
+            ("x-gitlab-token", SECRET.to_string()),
+        ],
+    };
+    assert_eq!(s.deliver(push, headers).await, 202);
     eventually("the merge applied", || async {
         vlan_of(&s.f, "gam-0000", "sub-0000-001") == Some(601)
             && vlan_of(&s.f, "gam-0000", "sub-0000-002") == Some(602)
     })
     .await;
+    match s.kind {
+        Kind::Gitlab => s.send(n, "merge", &head2, Some(&merge)).await,
+        _ => s.send(n, "closed", &head2, Some(&merge)).await,
+    }
     eventually("the outcome in the comment", || async {
         s.comments(n)[0].body.contains("### Merged as")
     })
@@ -802,6 +828,26 @@ async fn github_pull_requests_get_one_plan_comment_a_status_and_the_merge_outcom
     assert_eq!(s.deliver(body.clone(), forged).await, 403);
     let unsigned = vec![("x-github-event", "pull_request".to_string())];
     assert_eq!(s.deliver(body, unsigned).await, 401);
+    // A pull request from a fork is not planned (controller.pull_requests.forks is false).
+    let (body, headers) = s.event(9, "opened", &head, None);
+    // (The payload's keys are sorted: the first repository named is the base's.)
+    let body = body.replacen(
+        &format!(r#""full_name":"{REPO}""#),
+        r#""full_name":"someone/inventory""#,
+        1,
+    );
+    assert!(body.contains("someone/inventory"), "{body}");
+    let headers: Vec<(&'static str, String)> = headers
+        .into_iter()
+        .map(|(k, v)| {
+            if k == "x-hub-signature-256" {
+                (k, format!("sha256={}", sign(body.as_bytes())))
+            } else {
+                (k, v)
+            }
+        })
+        .collect();
+    assert_eq!(s.deliver(body, headers).await, 200);
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(s.rec(|r| r.requests.len()), before, "nothing was posted");
 
@@ -870,6 +916,29 @@ async fn github_pull_requests_get_one_plan_comment_a_status_and_the_merge_outcom
     assert_eq!(v["head"], big.as_str());
     assert_eq!(v["state"], "planned");
 
+    // Two pushes in a row: the newer head's plan is the one that stays, and no older plan is
+    // ever posted over it.
+    let older = s.push_head("quick", 12, |f| set_vlan(f, "sub-0000-060", 660));
+    let newer = s.push_head("quick", 12, |f| set_vlan(f, "sub-0000-061", 661));
+    s.send(12, "opened", &older, None).await;
+    s.send(12, "synchronize", &newer, None).await;
+    assert_eq!(s.until_final(&newer).await.state, "success");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let comments = s.comments(12);
+    assert_eq!(comments.len(), 1);
+    let history = &comments[0].history;
+    let first_newer = history
+        .iter()
+        .position(|b| b.contains(&format!("Commit `{newer}`")))
+        .expect("the newer plan was posted");
+    assert!(
+        history[first_newer..]
+            .iter()
+            .all(|b| !b.contains(&format!("Commit `{older}`"))),
+        "an older plan was posted over the newer one"
+    );
+    assert!(comments[0].body.contains(&format!("Commit `{newer}`")));
+
     the_pull_request_lifecycle(&s).await;
     let out = s.c.stop().await;
     assert_eq!(out.status.code(), Some(0), "{}", code_and_text(&out).1);
@@ -889,4 +958,128 @@ async fn gitlab_merge_requests_get_one_plan_note_a_status_and_the_merge_outcome(
     the_pull_request_lifecycle(&s).await;
     let out = s.c.stop().await;
     assert_eq!(out.status.code(), Some(0), "{}", code_and_text(&out).1);
+}
+
+/// The forge client on its own, against a server that answers as forges do when something is
+/// wrong: a rate limit (429 with `Retry-After`, GitHub's 403 with no requests left) and a 5xx
+/// are retried after the wait the forge asks for; 401, 404 and 422 are final at once, each with
+/// a hint; a forge that does not answer in time is a timeout, retried, then reported.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forge_errors_are_retried_or_final_and_say_what_to_do() {
+    use gamops::forge::{Forge, ForgeError, Retry, State as Commit};
+    use gamops::model::{Credential, ForgeKind};
+
+    #[derive(Default)]
+    struct Seen {
+        count: HashMap<String, u32>,
+    }
+    async fn api(State(seen): State<Arc<Mutex<Seen>>>, uri: Uri) -> Response {
+        let sha = uri.path().rsplit('/').next().unwrap_or("").to_string();
+        let n = {
+            let mut s = seen.lock().unwrap();
+            let c = s.count.entry(sha.clone()).or_default();
+            *c += 1;
+            *c
+        };
+        let created = || {
+            answer(
+                201,
+                json!({"id": 1, "state": "success", "context": "gamops/plan"}),
+            )
+        };
+        match (sha.as_str(), n) {
+            ("limited", 1) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                [("retry-after", "1")],
+                axum::Json(json!({"message": "API rate limit exceeded"})),
+            )
+                .into_response(),
+            ("quota", 1) => (
+                StatusCode::FORBIDDEN,
+                [("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "0")],
+                axum::Json(json!({"message": "API rate limit exceeded for installation"})),
+            )
+                .into_response(),
+            ("flaky", 1) => answer(502, json!({"message": "Bad Gateway"})),
+            ("unauthorized", _) => answer(401, json!({"message": "Bad credentials"})),
+            ("missing", _) => answer(404, json!({"message": "Not Found"})),
+            ("refused", _) => answer(
+                422,
+                json!({"message": "Validation Failed", "errors": [{"field": "state"}]}),
+            ),
+            ("slow", _) => {
+                tokio::time::sleep(Duration::from_secs(3)).await;
+                created()
+            }
+            _ => created(),
+        }
+    }
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let app = axum::Router::new().fallback(api).with_state(seen.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let token = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(token.path(), format!("{TOKEN}\n")).unwrap();
+    let settings = gamops::model::Forge {
+        kind: ForgeKind::Github,
+        api_url: Some(gamops::model::Located::bare(format!("http://{addr}"))),
+        repository: gamops::model::Located::bare(REPO.to_string()),
+        token: gamops::model::Located::bare(Credential::File(token.path().display().to_string())),
+    };
+    let forge = Forge::new(
+        &settings,
+        Retry {
+            attempts: 3,
+            base: Duration::from_millis(100),
+            max: Duration::from_secs(5),
+            timeout: Duration::from_millis(500),
+        },
+    )
+    .unwrap();
+    let count = |sha: &str| seen.lock().unwrap().count.get(sha).copied().unwrap_or(0);
+    let status = |sha: &'static str| {
+        let forge = forge.clone();
+        async move { forge.set_status(sha, Commit::Success, "valid", None).await }
+    };
+
+    // Waits what the forge asks, then succeeds.
+    let started = std::time::Instant::now();
+    status("limited").await.unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "Retry-After is kept"
+    );
+    assert_eq!(count("limited"), 2);
+    status("quota").await.unwrap();
+    assert_eq!(count("quota"), 2);
+    status("flaky").await.unwrap();
+    assert_eq!(count("flaky"), 2);
+
+    // Final at once, with what to do.
+    for (sha, code, hint) in [
+        ("unauthorized", 401, "wrong or expired"),
+        ("missing", 404, "repository"),
+        ("refused", 422, "refused the content"),
+    ] {
+        let e = status(sha).await.unwrap_err();
+        assert!(
+            matches!(e, ForgeError::Status { status, .. } if status == code),
+            "{e}"
+        );
+        assert!(e.to_string().contains("set the commit status"), "{e}");
+        assert!(e.hint().contains(hint), "{}", e.hint());
+        assert_eq!(count(sha), 1, "{sha} is not retried");
+    }
+    let e = status("unauthorized").await.unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "github set the commit status: 401 Bad credentials"
+    );
+
+    // No answer in time: a timeout, tried three times.
+    let e = status("slow").await.unwrap_err();
+    assert!(e.to_string().contains("timed out"), "{e}");
+    assert!(e.hint().contains("tries again later"), "{}", e.hint());
+    assert_eq!(count("slow"), 3);
 }
