@@ -44,6 +44,9 @@ use super::{Shared, Trigger};
 /// A pull request: its forge's name and its number.
 type Key = (&'static str, u64);
 
+/// How many pull requests are kept before those closed or applied are forgotten.
+const MAX_REVIEWS: usize = 500;
+
 /// What a pull request event asks for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
@@ -449,6 +452,10 @@ async fn plan_head(
             Ok(r) => r,
             Err(_) => return,
         };
+        // Memory stays bounded: past the cap, pull requests that are over are forgotten.
+        if reviews.len() >= MAX_REVIEWS && !reviews.contains_key(&k) {
+            reviews.retain(|_, r| !matches!(r.state, "closed" | "applied"));
+        }
         let r = reviews.entry(k).or_insert_with(|| Review {
             forge: event.forge.as_str(),
             number: event.number,
