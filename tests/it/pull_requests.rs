@@ -634,6 +634,7 @@ async fn the_pull_request_lifecycle(s: &Setup) {
     let n = 7;
     // Opened: one comment, pending then success; the device is not touched.
     let head1 = s.push_head("feature", n, |f| set_vlan(f, "sub-0000-001", 601));
+    let sent = std::time::Instant::now();
     s.send(
         n,
         if s.kind == Kind::Gitlab {
@@ -646,6 +647,11 @@ async fn the_pull_request_lifecycle(s: &Setup) {
     )
     .await;
     let status = s.until_final(&head1).await;
+    eprintln!(
+        "{}: a pull request to its comment and status in {} ms",
+        s.kind.name(),
+        sent.elapsed().as_millis()
+    );
     assert_eq!(status.state, s.ok(), "{status:?}");
     assert_eq!(status.context, "gamops/plan");
     assert!(status.description.starts_with("valid; "), "{status:?}");
@@ -1082,4 +1088,53 @@ async fn forge_errors_are_retried_or_final_and_say_what_to_do() {
     assert!(e.to_string().contains("timed out"), "{e}");
     assert!(e.hint().contains("tries again later"), "{}", e.hint());
     assert_eq!(count("slow"), 3);
+}
+
+/// The figure of the goal (a pull request to its comment on a 50-GAM fleet, p99 under
+/// 5 s): every device touched (a change to gamops.yaml), ten pushes, each timed from the
+/// delivery to the final status. Slow; run by hand: `cargo test --test it -- --ignored
+/// pull_requests::fifty`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn fifty_gams_a_pull_request_to_its_comment() {
+    let s = Setup::start(Kind::Github, 50, 4, &[]).await;
+    let mut times = Vec::new();
+    for i in 0..10u64 {
+        let head = s.push_head("fleet-wide", 20, |f| {
+            if i == 0 {
+                f.edit(
+                    "gamops.yaml",
+                    "controller:\n",
+                    "controller:\n  interval: 2h\n",
+                );
+            } else {
+                f.edit(
+                    "gamops.yaml",
+                    &format!("interval: {}h\n", i + 1),
+                    &format!("interval: {}h\n", i + 2),
+                );
+            }
+        });
+        let sent = std::time::Instant::now();
+        s.send(
+            20,
+            if i == 0 { "opened" } else { "synchronize" },
+            &head,
+            None,
+        )
+        .await;
+        let status = s.until_final(&head).await;
+        times.push(sent.elapsed());
+        assert_eq!(status.state, "success", "{status:?}");
+    }
+    let plan = s.comments(20)[0].body.clone();
+    assert!(plan.contains("| `gam-0049` | planned |"), "{plan}");
+    times.sort();
+    eprintln!(
+        "50 GAMs, every one planned: median {} ms, worst {} ms over {} pushes",
+        times[times.len() / 2].as_millis(),
+        times[times.len() - 1].as_millis(),
+        times.len()
+    );
+    assert!(times[times.len() - 1] < Duration::from_secs(5), "{times:?}");
 }
