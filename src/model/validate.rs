@@ -918,6 +918,25 @@ mod tests {
     }
 
     #[test]
+    fn the_forge_token_is_a_reference_and_its_urls_are_http() {
+        let mut d = desired(vec![], vec![]);
+        let fleet = |text: &str| Doc {
+            source: SourceId(1),
+            value: yaml::<Fleet>(text),
+        };
+        d.fleet = Some(fleet(
+            "controller:\n  pull_requests:\n    forge: {kind: github, repository: isp/inventory, token: env:T}\n    url: https://gamops.example.net\n",
+        ));
+        assert_eq!(codes(&d), vec![]);
+        d.fleet = Some(fleet(
+            "controller:\n  pull_requests:\n    forge: {kind: gitea, api_url: gitea.example.net/api/v1, repository: isp/inventory, token: ghp_s3cret}\n",
+        ));
+        assert_eq!(codes(&d), vec![Code::InvalidValue, Code::LiteralSecret]);
+        let text = format!("{:?}", validate(&d));
+        assert!(!text.contains("ghp_s3cret"), "{text}");
+    }
+
+    #[test]
     fn an_empty_password_is_the_factory_login_not_a_secret() {
         let mut dev = device("g", "GAM-12-C");
         dev.value.ssh = Some(yaml("username: admin\npassword: \"\"\n"));
