@@ -293,7 +293,9 @@ impl Forge {
             {
                 return Ok(c["id"].as_u64());
             }
-            if list.len() < PER_PAGE {
+            // Until an empty page: a server may cap the page size below the one asked for
+            // (Gitea's default cap is 50), so a short page is not the last one.
+            if list.is_empty() {
                 break;
             }
         }

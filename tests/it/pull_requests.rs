@@ -922,6 +922,34 @@ async fn github_pull_requests_get_one_plan_comment_a_status_and_the_merge_outcom
     assert_eq!(v["head"], big.as_str());
     assert_eq!(v["state"], "planned");
 
+    // A comment of the controller's from before (a restart forgot its id), on the second page
+    // of a busy pull request: found by its marker and edited, not a second one added.
+    {
+        let mut rec = s.fake.rec.lock().unwrap();
+        for i in 0..130u64 {
+            let body = if i == 120 {
+                "<!-- gamops-plan -->\n### gamops plan: an old plan".to_string()
+            } else {
+                format!("a reviewer's remark {i}")
+            };
+            rec.comments.push(Comment {
+                id: 50_000 + i,
+                number: 13,
+                body: body.clone(),
+                edits: 0,
+                history: vec![body],
+            });
+        }
+    }
+    let head13 = s.push_head("busy", 13, |f| set_vlan(f, "sub-0000-070", 670));
+    s.send(13, "opened", &head13, None).await;
+    assert_eq!(s.until_final(&head13).await.state, "success");
+    let comments = s.comments(13);
+    assert_eq!(comments.len(), 130, "no comment added");
+    let ours = comments.iter().find(|c| c.id == 50_120).unwrap();
+    assert_eq!(ours.edits, 1);
+    assert!(ours.body.contains(&format!("Commit `{head13}`")));
+
     // Two pushes in a row: the newer head's plan is the one that stays, and no older plan is
     // ever posted over it.
     let older = s.push_head("quick", 12, |f| set_vlan(f, "sub-0000-060", 660));
