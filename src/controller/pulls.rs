@@ -499,10 +499,10 @@ async fn plan_head(
     }
     let (state, description, body, plan, target) = outcome;
     let markdown = format!(
-        "{}\n{body}\n_Planned by the gamops controller against the live devices in {:.1} s; \
+        "{}\n{body}\n_Planned by the gamops controller against the live devices in {} ms; \
          [the full plan]({url})._\n",
         forge::MARKER,
-        started.elapsed().as_secs_f64()
+        started.elapsed().as_millis()
     );
     shared.pulls.with(k, |r| {
         r.state = "planned";
