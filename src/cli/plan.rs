@@ -17,7 +17,9 @@ use super::{CommandError, FleetArgs};
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Exit codes: 0 no changes (or any success without --detailed-exitcode), 2 changes \
-(with --detailed-exitcode), 1 an error or a device that could not be read.
+(with --detailed-exitcode), 1 an error, a device that could not be read, or a device past a \
+safety limit without --force (as `diff` exits: apply would refuse it; the plan is printed and \
+saved in full first).
 
 Examples:
   gamops plan
@@ -87,7 +89,10 @@ pub fn run(args: Args) -> Result<u8, CommandError> {
             path.display()
         );
     }
-    if plan.has_errors() {
+    // A device past a safety limit fails the plan as it fails `diff` and the controller's
+    // commit status on a pull request: apply would refuse it, so the review is not clean. The
+    // plan is printed and saved first; `--force` plans past the limits and records it.
+    if plan.has_errors() || plan.summary.devices_blocked > 0 {
         return Ok(1);
     }
     Ok(if args.detailed_exitcode && plan.has_changes() {

@@ -38,6 +38,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/subscribers", get(subscribers))
         .route("/runs", get(runs))
         .route("/runs/{id}", get(run))
+        .route("/reviews/{forge}/{number}", get(review))
         .route("/events", get(events))
         .route("/reconcile", post(reconcile))
         .route("/pause", post(pause))
@@ -301,6 +302,42 @@ async fn run(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Respo
     }
 }
 
+#[derive(Deserialize)]
+struct ReviewQuery {
+    /// `json` for the review as JSON; Markdown otherwise.
+    format: Option<String>,
+}
+
+/// A pull request's plan as the controller last made it: the whole comment, never cut
+/// (Markdown), or the review with its plan (JSON).
+async fn review(
+    State(shared): State<Arc<Shared>>,
+    Path((forge, number)): Path<(String, u64)>,
+    Query(q): Query<ReviewQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(review) = shared.pulls.review(&forge, number) else {
+        return error(
+            StatusCode::NOT_FOUND,
+            format!("no plan of {forge} pull request {number} since the controller started"),
+        );
+    };
+    let wants_json = q.format.as_deref() == Some("json")
+        || headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("application/json"));
+    if wants_json {
+        json_of(&review)
+    } else {
+        (
+            [(header::CONTENT_TYPE, "text/markdown; charset=utf-8")],
+            review.markdown,
+        )
+            .into_response()
+    }
+}
+
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct ReconcileRequest {
@@ -362,7 +399,16 @@ async fn git_hook(
             shared.trigger(Trigger::Commit);
             (StatusCode::ACCEPTED, Json(json!({ "fetching": branch }))).into_response()
         }
-        Ok(super::hooks::Push::Other(why)) => Json(json!({ "ignored": why })).into_response(),
+        Ok(super::hooks::Push::Other(why)) => {
+            match super::pulls::receive(&shared, &headers, &body) {
+                Some((code, answer)) => (
+                    StatusCode::from_u16(code).unwrap_or(StatusCode::OK),
+                    Json(answer),
+                )
+                    .into_response(),
+                None => Json(json!({ "ignored": why })).into_response(),
+            }
+        }
         Err(e @ super::hooks::HookError::Unsigned) => {
             error(StatusCode::UNAUTHORIZED, e.to_string())
         }

@@ -25,6 +25,7 @@ pub mod billing;
 pub mod hooks;
 pub mod http;
 pub mod metrics;
+pub mod pulls;
 pub mod search;
 pub mod source;
 pub mod status;
@@ -201,6 +202,8 @@ pub struct Shared {
     /// `GET /api/v1/devices` as last rendered, and the state version it shows.
     devices_json: std::sync::Mutex<(u64, axum::body::Bytes)>,
     wake: mpsc::UnboundedSender<Trigger>,
+    /// Plans on pull requests: their settings, reviews and queue.
+    pub pulls: pulls::Pulls,
 }
 
 impl Shared {
@@ -373,6 +376,7 @@ pub async fn run(
 ) -> Result<(), ControllerError> {
     let owner = format!("{} pid {}", options.actor, std::process::id());
     let (wake, mut triggers) = mpsc::unbounded_channel();
+    let (pull_requests, pull_jobs) = pulls::Pulls::new();
     let shared = Arc::new(Shared {
         state: RwLock::new(FleetState {
             paused: options.paused,
@@ -394,6 +398,7 @@ pub async fn run(
         version: std::sync::atomic::AtomicU64::new(0),
         devices_json: std::sync::Mutex::new((u64::MAX, axum::body::Bytes::new())),
         wake,
+        pulls: pull_requests,
     });
     shared.update(|_| {});
 
@@ -471,6 +476,20 @@ pub async fn run(
         cancel.clone(),
     ));
     listening(addr);
+    // Pull requests are planned from the clone of a remote, beside the loop.
+    if let source::Origin::Remote { clone, .. } = &options.origin {
+        let context = pulls::Context {
+            clone: clone.clone(),
+            inventory: options.inventory.clone(),
+            concurrency: options.concurrency,
+        };
+        tokio::spawn(pulls::work(
+            shared.clone(),
+            pull_jobs,
+            context,
+            cancel.clone(),
+        ));
+    }
 
     let mut looper = Loop {
         shared: shared.clone(),
@@ -636,11 +655,15 @@ impl Loop {
         let only_commit = triggers.iter().all(Trigger::is_commit);
         if only_commit && !commit_moved {
             self.shared.update(|s| s.refused = refused.clone());
+            self.shared.pulls.passed(&target.commit, refused);
             return;
         }
         let desired = &target.inventory.desired;
         self.settings = desired.fleet().controller.unwrap_or_default();
         self.shared.index_subscribers(&target);
+        self.shared
+            .pulls
+            .configure(self.settings.pull_requests.clone());
         if let Ok(mut public) = self.shared.public.write() {
             *public = self.settings.public.clone();
         }
@@ -723,6 +746,7 @@ impl Loop {
             devices: covered,
             seconds,
         });
+        self.shared.pulls.passed(&target.commit, refused);
     }
 
     /// Reads and plans `names` against the target, records what each device holds, and
@@ -1050,7 +1074,7 @@ fn only_these_changes(mut plan: Plan, subsets: &HashMap<String, Vec<Change>>) ->
 
 /// The devices a change of desired state touches: their file, their subscribers, or (when
 /// gamops.yaml or plans.yaml changed) every device.
-fn touched(old: &Desired, new: &Desired) -> BTreeSet<String> {
+pub(crate) fn touched(old: &Desired, new: &Desired) -> BTreeSet<String> {
     let all = || new.devices.iter().map(|d| d.name.to_string()).collect();
     if old.fleet.as_ref().map(|d| &d.value) != new.fleet.as_ref().map(|d| &d.value)
         || old.plans.as_ref().map(|d| &d.value) != new.plans.as_ref().map(|d| &d.value)

@@ -114,6 +114,31 @@ pub async fn fetch(workdir: &Path, remote: &str, branch: &str) -> Result<Option<
         })
 }
 
+/// Fetches `refspec` of `remote` (a pull request's head, say) into the local ref `local`,
+/// forced, without writing `FETCH_HEAD` (which a concurrent [`fetch`] reads).
+pub async fn fetch_ref(
+    workdir: &Path,
+    remote: &str,
+    refspec: &str,
+    local: &str,
+) -> Result<(), RemoteError> {
+    let mapping = format!("+{refspec}:{local}");
+    let args = [
+        "fetch",
+        "--no-tags",
+        "--quiet",
+        "--no-write-fetch-head",
+        remote,
+        mapping.as_str(),
+    ];
+    let out = git(workdir, &args).await?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(failed(&args, &out))
+    }
+}
+
 /// Clones `url` into `dest` (which must not exist) with `branch` checked out, as `origin`.
 pub async fn clone(url: &str, branch: &str, dest: &Path) -> Result<(), RemoteError> {
     let parent = dest.parent().unwrap_or(Path::new("."));

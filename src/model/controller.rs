@@ -43,6 +43,65 @@ pub struct ControllerSettings {
         skip_serializing_if = "ControllerSettings::is_default_public"
     )]
     pub public: Vec<PublicEndpoint>,
+    /// Plans on pull requests: the controller plans each pull (merge) request's head against
+    /// the live devices and keeps one comment and a commit status on it up to date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pull_requests: Option<PullRequests>,
+}
+
+/// Plans on pull requests (delivered to `POST /hooks/git`, verified with
+/// `git_webhook_secret`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PullRequests {
+    /// The forge the pull requests are on, and how to reach its API.
+    pub forge: Forge,
+    /// The controller's address as reviewers reach it (`https://gamops.example.net`): a plan
+    /// too long for a comment links to its full text there. Without it the comment says the
+    /// path only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<Located<String>>,
+    /// Plan pull requests from forks too. Off by default. A fork's YAML is only parsed, never
+    /// executed, and never applied before it is merged.
+    #[serde(default)]
+    pub forks: bool,
+}
+
+/// A forge's REST API.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Forge {
+    pub kind: ForgeKind,
+    /// The API's base URL: `https://api.github.com` (GitHub's, the default for `github`),
+    /// `https://gitlab.example.net/api/v4`, `https://gitea.example.net/api/v1`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_url: Option<Located<String>>,
+    /// The repository: `owner/name` (on GitLab the project's full path, `group/sub/name`).
+    pub repository: Located<String>,
+    /// The API token, `env:NAME` or `file:PATH`: it needs to write comments and commit
+    /// statuses (GitHub: issues and statuses; GitLab: `api`; Gitea: `write:repository` and
+    /// `write:issue`).
+    pub token: Located<Credential>,
+}
+
+/// Which forge.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ForgeKind {
+    Github,
+    Gitlab,
+    /// Gitea and Forgejo (the same API).
+    Gitea,
+}
+
+impl ForgeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ForgeKind::Github => "github",
+            ForgeKind::Gitlab => "gitlab",
+            ForgeKind::Gitea => "gitea",
+        }
+    }
 }
 
 /// An HTTP endpoint of the controller that may answer without an API token.
@@ -107,6 +166,7 @@ impl Default for ControllerSettings {
             windows: Vec::new(),
             git_webhook_secret: None,
             public: Self::default_public(),
+            pull_requests: None,
         }
     }
 }

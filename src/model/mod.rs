@@ -19,7 +19,9 @@ pub mod validate;
 
 pub use bandwidth::{BandwidthPlan, Plans, UNTHROTTLED};
 pub use billing::{BillingMapping, PlanMatching, PlanStrategy};
-pub use controller::{ControllerSettings, Interval, Policy, PublicEndpoint};
+pub use controller::{
+    ControllerSettings, Forge, ForgeKind, Interval, Policy, PublicEndpoint, PullRequests,
+};
 pub use desired::{Desired, Doc};
 pub use device::{Device, PortMode, PortSettings, SnmpSettings, SshSettings, SubscriberModel};
 pub use diagnostic::{Code, Diagnostic, Related, Severity, SourceId};

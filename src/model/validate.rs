@@ -127,6 +127,22 @@ fn check_controller(
             );
         }
     }
+    if let Some(pulls) = &controller.pull_requests {
+        check_secret(src, "token", Some(&pulls.forge.token), out);
+        for url in [&pulls.forge.api_url, &pulls.url].into_iter().flatten() {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                out.push(
+                    Diagnostic::error(
+                        Code::InvalidValue,
+                        src,
+                        url.pos,
+                        format!("{:?} is not an HTTP(S) URL", url.value),
+                    )
+                    .with_hint("write the whole URL: https://host/path"),
+                );
+            }
+        }
+    }
 }
 
 /// The billing section: secrets are references, URLs are HTTP(S), percentages are sane.
@@ -964,6 +980,25 @@ mod tests {
             !text.contains("s3cret"),
             "a diagnostic leaked the secret: {text}"
         );
+    }
+
+    #[test]
+    fn the_forge_token_is_a_reference_and_its_urls_are_http() {
+        let mut d = desired(vec![], vec![]);
+        let fleet = |text: &str| Doc {
+            source: SourceId(1),
+            value: yaml::<Fleet>(text),
+        };
+        d.fleet = Some(fleet(
+            "controller:\n  pull_requests:\n    forge: {kind: github, repository: isp/inventory, token: env:T}\n    url: https://gamops.example.net\n",
+        ));
+        assert_eq!(codes(&d), vec![]);
+        d.fleet = Some(fleet(
+            "controller:\n  pull_requests:\n    forge: {kind: gitea, api_url: gitea.example.net/api/v1, repository: isp/inventory, token: ghp_s3cret}\n",
+        ));
+        assert_eq!(codes(&d), vec![Code::InvalidValue, Code::LiteralSecret]);
+        let text = format!("{:?}", validate(&d));
+        assert!(!text.contains("ghp_s3cret"), "{text}");
     }
 
     #[test]

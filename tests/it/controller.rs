@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::apply::{FleetLab, code_and_text, expect_exit, wait_child};
 
-fn git(dir: &std::path::Path, args: &[&str]) {
+pub(crate) fn git(dir: &std::path::Path, args: &[&str]) {
     let out = Command::new("git")
         .current_dir(dir)
         .args(["-c", "user.name=Ops", "-c", "user.email=ops@example.net"])
@@ -27,9 +27,9 @@ fn git(dir: &std::path::Path, args: &[&str]) {
 }
 
 /// The controller, started; its API's base URL.
-struct Controller {
+pub(crate) struct Controller {
     child: Option<Child>,
-    base: String,
+    pub(crate) base: String,
 }
 
 impl Controller {
@@ -39,7 +39,7 @@ impl Controller {
         Controller::spawn(f.command(&args)).await
     }
 
-    async fn spawn(mut command: Command) -> Controller {
+    pub(crate) async fn spawn(mut command: Command) -> Controller {
         let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -66,7 +66,7 @@ impl Controller {
         }
     }
 
-    async fn call(&self, method: &str, path: &str, token: Option<&str>) -> (u16, Value) {
+    pub(crate) async fn call(&self, method: &str, path: &str, token: Option<&str>) -> (u16, Value) {
         let client = reqwest::Client::new();
         let url = format!("{}{path}", self.base);
         let mut req = match method {
@@ -86,7 +86,7 @@ impl Controller {
     }
 
     /// Stops it with SIGTERM and returns its output.
-    async fn stop(mut self) -> std::process::Output {
+    pub(crate) async fn stop(mut self) -> std::process::Output {
         let child = self.child.take().unwrap();
         let term = Command::new("kill")
             .args(["-TERM", &child.id().to_string()])
@@ -107,7 +107,7 @@ impl Drop for Controller {
 }
 
 /// Polls `check` until it holds (30 s at most), showing `what` when it never does.
-async fn eventually<F: std::future::Future<Output = bool>>(
+pub(crate) async fn eventually<F: std::future::Future<Output = bool>>(
     what: &str,
     mut check: impl FnMut() -> F,
 ) {
@@ -132,7 +132,7 @@ fn token(f: &FleetLab, scope: &str) -> String {
     token
 }
 
-fn vlan_of(f: &FleetLab, device: &str, subscriber: &str) -> Option<u16> {
+pub(crate) fn vlan_of(f: &FleetLab, device: &str, subscriber: &str) -> Option<u16> {
     f.state(device)
         .running
         .subscribers

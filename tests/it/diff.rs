@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::apply::{FleetLab, expect_exit};
+use crate::apply::{FleetLab, code_and_text, expect_exit};
 use crate::support::{copy_tree, gamops, git, root, stderr, stdout};
 
 /// A repository whose `main` holds the example inventory.
@@ -580,4 +580,66 @@ fn the_parse_cache_changes_nothing_but_the_time() {
         format!("{:?}", alone.validate())
     );
     assert!(cached.validate().iter().any(|d| d.is_error()));
+}
+
+/// `plan` and `diff` judge a change past a safety limit alike: printed in full, then exit 1,
+/// since `apply` would refuse the device (as the controller's pull request status fails it);
+/// `plan --force` plans past the limit and exits as any plan with changes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_and_diff_both_fail_a_change_past_a_safety_limit() {
+    let fleet = FleetLab::start(1, 12, Duration::from_secs(1)).await;
+    let repo = fleet.dir.parent().unwrap().to_path_buf();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    git(&repo, &["add", "inventory"]);
+    git(&repo, &["commit", "-q", "-m", "base"]);
+    let out = fleet
+        .gamops(&["apply", "--auto-approve", "--accept-new-host-keys"])
+        .await;
+    expect_exit(&out, 0);
+    // Four of the 12 subscribers move VLAN: 33 %, past the default 30 %.
+    for i in 1..=4u16 {
+        let rel = format!("subscribers/gam-0000/sub-0000-{i:03}.yaml");
+        let text = std::fs::read_to_string(fleet.dir.join(&rel)).unwrap();
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("vlan: "))
+            .unwrap()
+            .to_string();
+        fleet.edit(&rel, &line, &format!("vlan: {}", 3000 + i));
+    }
+    let plan = fleet.gamops(&["plan", "--detailed-exitcode"]).await;
+    let (code, text) = code_and_text(&plan);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("would update or delete 4 of 12 subscribers (33%)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("`gamops apply --force` goes past the safety limits"),
+        "{text}"
+    );
+    let diff = tokio::task::spawn_blocking({
+        let repo = repo.clone();
+        move || {
+            gamops()
+                .current_dir(&repo)
+                .args(["diff", "--rev", "main", "--detailed-exitcode"])
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    let (code, text) = code_and_text(&diff);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("1 device(s) go past a safety limit"),
+        "{text}"
+    );
+    // Forced, the plan is a plan with changes.
+    let forced = fleet
+        .gamops(&["plan", "--force", "--detailed-exitcode"])
+        .await;
+    let (code, text) = code_and_text(&forced);
+    assert_eq!(code, Some(2), "{text}");
 }

@@ -18,6 +18,7 @@ mod lab_up;
 mod notifications;
 mod observe;
 mod plan_cli;
+mod pull_requests;
 mod status;
 mod store;
 mod support;
