@@ -1043,12 +1043,15 @@ async fn a_host_key_accepted_on_first_contact_is_recorded_and_a_changed_one_refu
 async fn an_apply_killed_mid_run_is_recovered_after_its_lease_expires() {
     let f = FleetLab::start(2, 40, Duration::from_secs(1)).await;
     f.faults(&FaultSettings {
-        ssh_latency_ms: Some(60),
+        ssh_latency_ms: Some(100),
         ..FaultSettings::default()
     });
-    let ttl = Duration::from_secs(2);
+    // Leases are renewed every third of their TTL, so the dead process's expire between 2/3
+    // of a TTL and a TTL after the kill: the next apply must reach its leases before that,
+    // which a loaded machine once made a 2 s TTL too short for.
+    let ttl = Duration::from_secs(5);
     let mut child = f
-        .command(&["apply", "--auto-approve", "--lease-ttl", "2s"])
+        .command(&["apply", "--auto-approve", "--lease-ttl", "5s"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
