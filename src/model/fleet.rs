@@ -7,6 +7,7 @@ use super::billing::BillingMapping;
 use super::controller::ControllerSettings;
 use super::device::{SnmpSettings, SshSettings};
 use super::located::Located;
+use super::monitoring::MonitoringSettings;
 use super::types::{Ident, Vlan};
 
 /// Fleet-wide settings: connection defaults, safety limits, pruning and the suspension policy.
@@ -34,6 +35,10 @@ pub struct Fleet {
     /// it may do to each device.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub controller: Option<ControllerSettings>,
+    /// How `gamops controller` watches the fleet's health: the status poll's interval, the
+    /// metrics it exports, and the alert rules' thresholds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitoring: Option<MonitoringSettings>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
