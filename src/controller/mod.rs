@@ -25,6 +25,7 @@ pub mod billing;
 pub mod hooks;
 pub mod http;
 pub mod metrics;
+pub mod monitoring;
 pub mod search;
 pub mod source;
 pub mod status;
@@ -171,12 +172,22 @@ pub enum Event {
         commit: String,
         summary: String,
     },
+    /// An alert fired or resolved (see [`monitoring`]).
+    Alert {
+        key: String,
+        rule: String,
+        status: crate::notifications::AlertStatus,
+        severity: crate::notifications::Severity,
+        summary: String,
+    },
 }
 
 /// What the loop and the HTTP side share.
 pub struct Shared {
     pub state: RwLock<FleetState>,
     pub metrics: Metrics,
+    /// The status poll's latest reads and alerts ([`monitoring`]).
+    pub monitor: Arc<monitoring::Monitor>,
     pub store: Store,
     /// Every [`Event`], to whoever listens (slow listeners miss the oldest).
     pub events: tokio::sync::broadcast::Sender<Event>,
@@ -349,12 +360,16 @@ pub async fn run(
 ) -> Result<(), ControllerError> {
     let owner = format!("{} pid {}", options.actor, std::process::id());
     let (wake, mut triggers) = mpsc::unbounded_channel();
+    let monitor = Arc::new(monitoring::Monitor::default());
     let shared = Arc::new(Shared {
         state: RwLock::new(FleetState {
             paused: options.paused,
             ..FleetState::default()
         }),
-        metrics: Metrics::new(),
+        metrics: Metrics::new().with_collector(Box::new(monitoring::metrics::MonitorCollector(
+            monitor.clone(),
+        ))),
+        monitor,
         store: store.clone(),
         events: tokio::sync::broadcast::channel(1024).0,
         owner: owner.clone(),
@@ -446,6 +461,10 @@ pub async fn run(
         cancel.clone(),
     ));
     listening(addr);
+    // The status poll, on its own task; its notifications go to delivery.
+    let (notify, notifications) = mpsc::channel(monitoring::CHANNEL);
+    let delivery = tokio::spawn(monitoring::log_notifications(notifications));
+    let poll = monitoring::spawn(shared.clone(), options.concurrency, notify, cancel.clone());
 
     let mut looper = Loop {
         shared: shared.clone(),
@@ -522,6 +541,8 @@ pub async fn run(
     }
 
     drop(watcher);
+    let _ = poll.await;
+    let _ = delivery.await;
     let served = server
         .await
         .map_err(|e| ControllerError::Server(std::io::Error::other(e)));
@@ -619,6 +640,7 @@ impl Loop {
                 *shown = Arc::new(index);
             }
         }
+        self.shared.monitor.set_target(&target);
         if let Ok(mut public) = self.shared.public.write() {
             *public = self.settings.public.clone();
         }
