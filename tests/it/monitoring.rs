@@ -539,7 +539,7 @@ async fn prometheus_scrapes_the_controller_and_counts_what_the_lab_serves() {
         .await
         .unwrap();
     assert!(
-        text.contains("gamops_endpoint_phy_rate_bits_per_second{"),
+        text.contains("gamops_endpoint_phy_rate_bytes_per_second{"),
         "{text}"
     );
     assert!(text.contains("gamops_device_info{"), "{text}");

@@ -2,9 +2,11 @@
 //! collector): series of devices and endpoints no longer seen go away with the poll that no
 //! longer sees them.
 //!
-//! Named by Prometheus conventions: base units (bits per second, seconds, celsius, meters),
-//! `_total` counters, and `_info` metrics carrying the slow-changing text (model, firmware,
-//! subscriber, plan) once per device and endpoint instead of a label on every series.
+//! Named by Prometheus conventions: base units (bytes and bytes per second, seconds, celsius,
+//! meters: a rate the GAM gives in Mbps is exported in bytes per second, as promtool's lint
+//! wants; multiply by 8 for bits), `_total` counters, and `_info` metrics carrying the
+//! slow-changing text (model, firmware, subscriber, plan) once per device and endpoint instead
+//! of a label on every series.
 //!
 //! Cardinality, planned for 1,000 devices and 20,000 endpoints: per device about 20 series
 //! (up, info, uptime, temperature, alarms by severity, endpoints by state and by problem,
@@ -33,7 +35,8 @@ impl Collector for MonitorCollector {
     }
 }
 
-const MBPS: f64 = 1_000_000.0;
+/// Bytes per second in one Mbps.
+const MBPS: f64 = 125_000.0;
 
 const STATES: [EndpointState; 5] = [
     EndpointState::Ok,
@@ -222,25 +225,25 @@ pub fn encode(s: &Snapshot, mut encoder: DescriptorEncoder) -> Result<(), fmt::E
     )?;
     gauge(
         e,
-        "gamops_uplink_receive_bits_per_second",
+        "gamops_uplink_receive_bytes_per_second",
         "Receive rate over the last poll interval (a counter reset counts from zero)",
-        uplinks().filter_map(|(l, u)| u.in_bps.map(|v| (l, v))),
+        uplinks().filter_map(|(l, u)| u.in_bytes_per_s.map(|v| (l, v))),
     )?;
     gauge(
         e,
-        "gamops_uplink_transmit_bits_per_second",
+        "gamops_uplink_transmit_bytes_per_second",
         "Transmit rate over the last poll interval (a counter reset counts from zero)",
-        uplinks().filter_map(|(l, u)| u.out_bps.map(|v| (l, v))),
+        uplinks().filter_map(|(l, u)| u.out_bytes_per_s.map(|v| (l, v))),
     )?;
     gauge(
         e,
-        "gamops_uplink_speed_bits_per_second",
+        "gamops_uplink_speed_bytes_per_second",
         "The uplink's speed (ifHighSpeed)",
         uplinks().map(|(l, u)| (l, f64::from(u.speed_mbps) * MBPS)),
     )?;
     gauge(
         e,
-        "gamops_plan_rate_bits_per_second",
+        "gamops_plan_rate_bytes_per_second",
         "The rate each plan sells, by direction",
         s.plans.iter().flat_map(|(name, down, up)| {
             [
@@ -348,20 +351,20 @@ fn endpoints(s: &Snapshot, e: &mut DescriptorEncoder) -> Result<(), fmt::Error> 
         )
     };
     directional(
-        "gamops_endpoint_phy_rate_bits_per_second",
+        "gamops_endpoint_phy_rate_bytes_per_second",
         "The G.hn link's PHY rate, by direction",
         e,
         &|x| x.phy_down_mbps.zip(x.phy_up_mbps),
     )?;
     directional(
-        "gamops_endpoint_usable_rate_bits_per_second",
+        "gamops_endpoint_usable_rate_bytes_per_second",
         "The link's maximum usable throughput as the GAM measures it, by direction",
         e,
         &|x| x.usable_down_mbps.zip(x.usable_up_mbps),
     )?;
     gauge(
         e,
-        "gamops_endpoint_usage_bits_per_second",
+        "gamops_endpoint_usage_bytes_per_second",
         "The link's usage, by direction",
         all.iter()
             .filter_map(|(d, mac, _)| {

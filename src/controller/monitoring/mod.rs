@@ -49,9 +49,9 @@ pub struct Uplink {
     pub in_octets: u64,
     pub out_octets: u64,
     pub speed_mbps: u32,
-    /// Bits per second since the previous poll (none at the first).
-    pub in_bps: Option<f64>,
-    pub out_bps: Option<f64>,
+    /// Bytes per second since the previous poll (none at the first).
+    pub in_bytes_per_s: Option<f64>,
+    pub out_bytes_per_s: Option<f64>,
 }
 
 /// The latest poll: what `/metrics` shows.
@@ -134,7 +134,7 @@ impl Monitor {
     }
 }
 
-/// The bits per second between two readings of a 64-bit octet counter `seconds` apart. A
+/// The bytes per second between two readings of a 64-bit octet counter `seconds` apart. A
 /// counter that went backwards was reset (a reboot, a cleared counter): what it counts now
 /// is what was counted since, never a negative rate.
 pub fn rate(before: u64, now: u64, seconds: f64) -> Option<f64> {
@@ -142,7 +142,7 @@ pub fn rate(before: u64, now: u64, seconds: f64) -> Option<f64> {
         return None;
     }
     let delta = if now >= before { now - before } else { now };
-    Some(delta as f64 * 8.0 / seconds)
+    Some(delta as f64 / seconds)
 }
 
 /// Builds the snapshot of a poll from its reads and report, with rates against `previous`.
@@ -177,8 +177,8 @@ pub fn snapshot(
                     in_octets: u.in_octets,
                     out_octets: u.out_octets,
                     speed_mbps: u.speed_mbps,
-                    in_bps: prev.and_then(|p| rate(p.in_octets, u.in_octets, since)),
-                    out_bps: prev.and_then(|p| rate(p.out_octets, u.out_octets, since)),
+                    in_bytes_per_s: prev.and_then(|p| rate(p.in_octets, u.in_octets, since)),
+                    out_bytes_per_s: prev.and_then(|p| rate(p.out_octets, u.out_octets, since)),
                 }
             })
             .collect();
@@ -505,10 +505,10 @@ mod tests {
 
     #[test]
     fn a_counter_that_goes_backwards_is_a_reset_not_a_negative_rate() {
-        assert_eq!(rate(1000, 2000, 8.0), Some(1000.0));
+        assert_eq!(rate(1000, 2000, 8.0), Some(125.0));
         // Near the top of 64 bits, then reset to a small value.
-        assert_eq!(rate(u64::MAX - 10, 500, 4.0), Some(1000.0));
-        assert_eq!(rate(u64::MAX - 1000, u64::MAX, 8.0), Some(1000.0));
+        assert_eq!(rate(u64::MAX - 10, 500, 4.0), Some(125.0));
+        assert_eq!(rate(u64::MAX - 1000, u64::MAX, 8.0), Some(125.0));
         assert_eq!(rate(5, 5, 1.0), Some(0.0));
         assert_eq!(rate(1, 2, 0.0), None);
     }
