@@ -464,3 +464,7 @@ pub fn from_billing(config: &Config, engine: &Engine, systems: &[BillingHealth])
     }
     b.out
 }
+
+#[cfg(test)]
+#[path = "rules_tests.rs"]
+mod tests;
