@@ -18,6 +18,10 @@ pub struct MonitoringSettings {
     /// `60s` by default.
     #[serde(default = "MonitoringSettings::default_interval")]
     pub interval: Located<Interval>,
+    /// How many devices one poll reads at once (default 32): bounds the poll's sockets and
+    /// work beside the reconcile passes, which read with their own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<u16>,
     /// Export the per-endpoint series on `/metrics` (one set per CPE). `false` keeps the
     /// device and fleet series only, for a Prometheus that should not hold 20,000 endpoints.
     #[serde(default = "MonitoringSettings::default_true")]
@@ -41,6 +45,7 @@ impl Default for MonitoringSettings {
     fn default() -> Self {
         MonitoringSettings {
             interval: Self::default_interval(),
+            concurrency: None,
             endpoint_metrics: true,
             alerts: AlertSettings::default(),
         }

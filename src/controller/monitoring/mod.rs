@@ -26,13 +26,14 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::device::status::StatusObservation;
+use crate::model::Desired;
 use crate::model::MonitoringSettings;
 use crate::monitor::alerts::{
     self, AlertView, BillingHealth, Condition, Config, DeviceSync, Engine, RuleKind,
 };
 use crate::monitor::status::FleetStatus;
 use crate::notifications::{AlertStatus, Notification, Severity};
-use crate::store::{AlertRecord, Timestamp};
+use crate::store::{AlertRecord, Timestamp, TransitionRecord};
 
 use super::source::Target;
 use super::status::SyncState;
@@ -96,6 +97,13 @@ impl Monitor {
         self.latest.read().map(|s| s.clone()).unwrap_or_default()
     }
 
+    /// Replaces the latest poll (what a poll does; benchmarks and tests set their own).
+    pub fn set_latest(&self, snapshot: Snapshot) {
+        if let Ok(mut latest) = self.latest.write() {
+            *latest = Arc::new(snapshot);
+        }
+    }
+
     /// The target commit the loop works on: what the poll reads against.
     pub fn set_target(&self, target: &Target) {
         if let Ok(mut t) = self.target.write() {
@@ -147,7 +155,7 @@ pub fn rate(before: u64, now: u64, seconds: f64) -> Option<f64> {
 
 /// Builds the snapshot of a poll from its reads and report, with rates against `previous`.
 pub fn snapshot(
-    desired: &crate::model::Desired,
+    desired: &Desired,
     observations: &[(String, StatusObservation)],
     report: FleetStatus,
     previous: &Snapshot,
@@ -220,6 +228,68 @@ pub fn snapshot(
     }
 }
 
+/// One poll of every device of `desired`, at most `concurrency` at once: its snapshot (with
+/// rates against `previous`) and the state transitions since `previous`.
+pub async fn poll(
+    desired: &Desired,
+    concurrency: usize,
+    previous: &Snapshot,
+    endpoint_metrics: bool,
+) -> (Snapshot, Vec<TransitionRecord>) {
+    let names: Vec<String> = desired.devices.iter().map(|d| d.name.to_string()).collect();
+    let started = Instant::now();
+    let observations =
+        crate::monitor::status::read_fleet(desired, &names, concurrency, |_, _, _| {}).await;
+    let report =
+        super::off_the_workers(|| crate::monitor::status::report(desired, &observations, false));
+    let seconds = started.elapsed().as_secs_f64();
+    let now = Timestamp::now();
+    super::off_the_workers(|| {
+        let snap = snapshot(
+            desired,
+            &observations,
+            report,
+            previous,
+            endpoint_metrics,
+            now,
+            seconds,
+        );
+        let changes = transitions::between(&previous.report, &snap.report, now);
+        (snap, changes)
+    })
+}
+
+/// The alerts that fire or resolve after a poll: the status rules on `report`, the
+/// controller's on `sync`, billing's on `billing`; alerts of devices and systems no longer
+/// there resolve.
+pub fn evaluate(
+    engine: &mut Engine,
+    desired: &Desired,
+    report: &FleetStatus,
+    sync: &[DeviceSync],
+    billing: &[BillingHealth],
+    now_ms: i64,
+) -> Vec<Notification> {
+    let observed = alerts::rules::from_status(engine.config(), engine, desired, report)
+        .merge(alerts::rules::from_sync(engine.config(), engine, sync))
+        .merge(alerts::rules::from_billing(
+            engine.config(),
+            engine,
+            billing,
+        ));
+    let mut out = engine.evaluate(now_ms, observed);
+    let devices: BTreeSet<&str> = desired.devices.iter().map(|d| d.name.as_str()).collect();
+    let systems: BTreeSet<&str> = billing.iter().map(|b| b.system.as_str()).collect();
+    out.extend(engine.retain_subjects(now_ms, |rule, subject| {
+        if rule == RuleKind::BillingSync {
+            systems.contains(subject)
+        } else {
+            devices.contains(subject)
+        }
+    }));
+    out
+}
+
 /// Starts the poll: returns its task. It stops when `cancel` fires.
 pub fn spawn(
     shared: Arc<Shared>,
@@ -230,7 +300,7 @@ pub fn spawn(
     tokio::spawn(async move {
         let mut poll = Poll {
             shared,
-            concurrency: concurrency.max(1),
+            concurrency: concurrency.max(crate::device::snmp::DEFAULT_CONCURRENCY),
             notifications,
             engine: None,
         };
@@ -283,30 +353,13 @@ impl Poll {
         let desired = &target.inventory.desired;
         let settings: MonitoringSettings = desired.fleet().monitoring.unwrap_or_default();
         let interval = settings.interval.0;
-        let names: Vec<String> = desired.devices.iter().map(|d| d.name.to_string()).collect();
-
-        let started = Instant::now();
-        let observations =
-            crate::monitor::status::read_fleet(desired, &names, self.concurrency, |_, _, _| {})
-                .await;
-        let report = super::off_the_workers(|| {
-            crate::monitor::status::report(desired, &observations, false)
-        });
-        let seconds = started.elapsed().as_secs_f64();
-        let now = Timestamp::now();
         let previous = shared.monitor.latest();
-        let mut snap = super::off_the_workers(|| {
-            snapshot(
-                desired,
-                &observations,
-                report,
-                &previous,
-                settings.endpoint_metrics,
-                now,
-                seconds,
-            )
-        });
-        let changes = transitions::between(&previous.report, &snap.report, now);
+        let concurrency = settings
+            .concurrency
+            .map_or(self.concurrency, |c| usize::from(c).max(1));
+        let (mut snap, changes) =
+            poll(desired, concurrency, &previous, settings.endpoint_metrics).await;
+        let now = snap.at.unwrap_or_else(Timestamp::now);
         if let Err(e) = shared.store.record_transitions(&changes).await {
             tracing::warn!(
                 "monitoring: {} state transition(s) not recorded: {e}",
@@ -347,24 +400,14 @@ impl Poll {
             })
             .unwrap_or_default();
         let billing = shared.monitor.billing();
-        let observed = alerts::rules::from_status(engine.config(), engine, desired, &snap.report)
-            .merge(alerts::rules::from_sync(engine.config(), engine, &sync))
-            .merge(alerts::rules::from_billing(
-                engine.config(),
-                engine,
-                &billing,
-            ));
-        let now_ms = now.as_millis();
-        let mut out = engine.evaluate(now_ms, observed);
-        let devices: BTreeSet<&str> = names.iter().map(String::as_str).collect();
-        let systems: BTreeSet<String> = billing.iter().map(|b| b.system.clone()).collect();
-        out.extend(engine.retain_subjects(now_ms, |rule, subject| {
-            if rule == RuleKind::BillingSync {
-                systems.contains(subject)
-            } else {
-                devices.contains(subject)
-            }
-        }));
+        let out = evaluate(
+            engine,
+            desired,
+            &snap.report,
+            &sync,
+            &billing,
+            now.as_millis(),
+        );
         let views = engine.views();
         for v in views.iter().filter(|v| v.state == "firing") {
             *snap.firing.entry(v.rule.as_str()).or_default() += 1;
@@ -372,9 +415,7 @@ impl Poll {
         if let Ok(mut shown) = shared.monitor.views.write() {
             *shown = views;
         }
-        if let Ok(mut latest) = shared.monitor.latest.write() {
-            *latest = Arc::new(snap);
-        }
+        shared.monitor.set_latest(snap);
         let out: Vec<(Notification, String)> = out
             .into_iter()
             .map(|n| {
