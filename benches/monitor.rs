@@ -113,14 +113,12 @@ async fn cycle(devices: usize, endpoints: usize, latency_ms: u64, runs: usize) {
          read, {unreachable} unreachable, {ok} endpoints ok",
         median(times.clone())
     );
-    if unreachable > 0 {
-        if let Some(d) = previous.report.devices.iter().find(|d| !d.reachable) {
-            println!(
-                "  e.g. {}: {}",
-                d.device,
-                d.reason.clone().unwrap_or_default()
-            );
-        }
+    if let Some(d) = previous.report.devices.iter().find(|d| !d.reachable) {
+        println!(
+            "  e.g. {}: {}",
+            d.device,
+            d.reason.clone().unwrap_or_default()
+        );
     }
     bed.lab.shutdown().await;
 }

@@ -38,7 +38,8 @@ pub struct Fleet {
     /// How `gamops controller` watches the fleet's health: the status poll's interval, the
     /// metrics it exports, and the alert rules' thresholds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub monitoring: Option<MonitoringSettings>,
+    /// (Boxed: it is large.)
+    pub monitoring: Option<Box<MonitoringSettings>>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -351,7 +351,8 @@ impl Poll {
         }
         let target = shared.monitor.target()?;
         let desired = &target.inventory.desired;
-        let settings: MonitoringSettings = desired.fleet().monitoring.unwrap_or_default();
+        let settings: MonitoringSettings =
+            desired.fleet().monitoring.map(|m| *m).unwrap_or_default();
         let interval = settings.interval.0;
         let previous = shared.monitor.latest();
         let concurrency = settings
