@@ -456,6 +456,78 @@ async fn an_unreachable_gam_holds_its_endpoints_offline_alerts() {
     bed.lab.shutdown().await;
 }
 
+/// A GAM that answers its configuration but not its status tables (they time out half way) is
+/// unreachable for status, with the reason, while the reconcile loop still reads it; the next
+/// poll after it answers resolves the alert.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gam_answering_config_but_not_status_is_unreachable_for_status() {
+    let mut bed = Bed::start(2, 3, SETTINGS).await;
+    let read = bed.token("read");
+    bed.polled(&read).await;
+    let device = bed.lab.devices()[1].name().to_string();
+    let unreachable = format!("device-unreachable/{device}");
+    bed.admin(
+        &format!("/devices/{device}/faults"),
+        json!({"snmp_timeout_oids": ["1.3.6.1.4.1.20095.2001.143.1.3.20"]}),
+    )
+    .await;
+    assert!(
+        eventually_for(Duration::from_secs(20), || async {
+            bed.firing(&read).await.contains(&unreachable)
+        })
+        .await,
+        "{unreachable} never fired"
+    );
+    let (_, alerts) = bed.call("GET", "/api/v1/alerts", &read).await;
+    let alert = alerts["firing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["key"] == unreachable.as_str())
+        .unwrap()
+        .clone();
+    assert!(
+        alert["description"]
+            .as_str()
+            .unwrap()
+            .contains("timeout after 1 tries reading 1.3.6.1.4.1.20095.2001.143.1.3."),
+        "{alert}"
+    );
+    // The reconcile loop still reads its configuration.
+    let (_, state) = bed
+        .call("GET", &format!("/api/v1/devices/{device}"), &read)
+        .await;
+    assert_eq!(state["status"]["reachable"], true, "{state}");
+    // The other GAM's status is read as usual meanwhile.
+    let (_, poll) = bed.call("GET", "/api/v1/monitoring", &read).await;
+    let other = bed.lab.devices()[0].name();
+    assert!(
+        poll["status"]["devices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["device"] == other && d["reachable"] == true),
+        "{poll}"
+    );
+
+    bed.admin(
+        &format!("/devices/{device}/faults"),
+        json!({"snmp_timeout_oids": []}),
+    )
+    .await;
+    assert!(
+        eventually_for(Duration::from_secs(20), || async {
+            !bed.firing(&read).await.contains(&unreachable)
+        })
+        .await,
+        "{unreachable} never resolved"
+    );
+    let log = bed.stop().await;
+    assert_eq!(count(&log, "alert firing", &unreachable), 1, "{log}");
+    assert_eq!(count(&log, "alert resolved", &unreachable), 1, "{log}");
+    bed.lab.shutdown().await;
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

@@ -42,6 +42,9 @@ use super::{Event, Shared};
 /// How many notifications may wait for delivery before the poll waits for it.
 pub const CHANNEL: usize = 1024;
 
+/// How long state transitions are kept in the store (pruned about once an hour).
+pub const TRANSITIONS_KEPT: Duration = Duration::from_secs(30 * 86_400);
+
 /// One uplink's counters at a poll, and its rates since the one before.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Uplink {
@@ -303,6 +306,7 @@ pub fn spawn(
             concurrency: concurrency.max(crate::device::snmp::DEFAULT_CONCURRENCY),
             notifications,
             engine: None,
+            pruned: None,
         };
         let mut next = Instant::now();
         loop {
@@ -337,6 +341,8 @@ struct Poll {
     concurrency: usize,
     notifications: mpsc::Sender<Notification>,
     engine: Option<Engine>,
+    /// When transitions were last pruned.
+    pruned: Option<Instant>,
 }
 
 impl Poll {
@@ -366,6 +372,19 @@ impl Poll {
                 "monitoring: {} state transition(s) not recorded: {e}",
                 changes.len()
             );
+        }
+        if self
+            .pruned
+            .is_none_or(|t| t.elapsed() > Duration::from_secs(3600))
+        {
+            self.pruned = Some(Instant::now());
+            let before = Timestamp::from_millis(
+                now.as_millis()
+                    .saturating_sub(TRANSITIONS_KEPT.as_millis() as i64),
+            );
+            if let Err(e) = shared.store.prune_transitions(before).await {
+                tracing::warn!("monitoring: old state transitions not pruned: {e}");
+            }
         }
         for c in &changes {
             tracing::debug!(device = %c.device, subject = %c.subject, kind = %c.kind, "{}", c.detail);
