@@ -453,6 +453,131 @@ pub fn prometheus_text(openmetrics: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::controller::metrics::Metrics;
+    use crate::device::status::Uptime;
+    use crate::monitor::status::{DeviceReport, FleetStatus};
+    use crate::store::Timestamp;
+
+    fn snapshot(endpoint_metrics: bool) -> Snapshot {
+        let endpoint = |mac: &str, state: EndpointState| EndpointReport {
+            subscriber: Some("sub-1".into()),
+            name: None,
+            subscriber_status: None,
+            mac: Some(mac.parse().unwrap()),
+            state,
+            port: Some(3),
+            plan: Some("p500".into()),
+            plan_down_mbps: Some(500),
+            plan_up_mbps: Some(100),
+            phy_down_mbps: Some(1700),
+            phy_up_mbps: Some(1600),
+            usable_down_mbps: Some(1200),
+            usable_up_mbps: Some(1100),
+            wire_length_m: Some(80),
+            model: Some("G1001-C".into()),
+            firmware: Some("v7 \"beta\"".into()),
+            firmware_mismatch: false,
+            uptime: Some(Uptime::parse("1 day, 0h 0m 5s")),
+            problems: Vec::new(),
+        };
+        let mut down = endpoint("00:0e:d8:00:00:02", EndpointState::NotDetected);
+        down.phy_down_mbps = None;
+        down.phy_up_mbps = None;
+        down.usable_down_mbps = None;
+        down.usable_up_mbps = None;
+        Snapshot {
+            at: Some(Timestamp::from_millis(1_700_000_000_000)),
+            seconds: 0.5,
+            endpoint_metrics,
+            report: FleetStatus {
+                format_version: 1,
+                devices: vec![
+                    DeviceReport {
+                        device: "gam-a".into(),
+                        reachable: true,
+                        reason: None,
+                        model: Some("GAM-12-C".into()),
+                        firmware: Some("1.5.4".into()),
+                        uptime_s: Some(100),
+                        temperature_c: Some(41.5),
+                        alarms: Vec::new(),
+                        problems: Vec::new(),
+                        endpoints: vec![endpoint("00:0e:d8:00:00:01", EndpointState::Ok), down],
+                    },
+                    DeviceReport {
+                        device: "gam-b".into(),
+                        reachable: false,
+                        reason: Some("timeout".into()),
+                        model: None,
+                        firmware: None,
+                        uptime_s: None,
+                        temperature_c: None,
+                        alarms: Vec::new(),
+                        problems: Vec::new(),
+                        endpoints: Vec::new(),
+                    },
+                ],
+            },
+            uplinks: [(
+                "gam-a".to_string(),
+                vec![super::super::Uplink {
+                    if_index: 1000,
+                    name: "10GigabitEthernet 1/1".into(),
+                    in_octets: u64::MAX - 5,
+                    out_octets: 7,
+                    speed_mbps: 10_000,
+                    in_bytes_per_s: Some(125.0),
+                    out_bytes_per_s: None,
+                }],
+            )]
+            .into_iter()
+            .collect(),
+            plans: vec![("p500".into(), 500, 100)],
+            ..Snapshot::default()
+        }
+    }
+
+    fn render(endpoint_metrics: bool) -> String {
+        let monitor = Arc::new(Monitor::default());
+        monitor.set_latest(snapshot(endpoint_metrics));
+        Metrics::new()
+            .with_collector(Box::new(MonitorCollector(monitor)))
+            .render()
+    }
+
+    #[test]
+    fn device_and_endpoint_series_in_base_units() {
+        let text = render(true);
+        for line in [
+            "gamops_device_up{device=\"gam-a\"} 1",
+            "gamops_device_up{device=\"gam-b\"} 0",
+            "gamops_device_info{device=\"gam-a\",model=\"GAM-12-C\",firmware=\"1.5.4\"} 1",
+            "gamops_device_temperature_celsius{device=\"gam-a\"} 41.5",
+            "gamops_device_endpoints{device=\"gam-a\",state=\"ok\"} 1",
+            "gamops_device_endpoints{device=\"gam-a\",state=\"not-detected\"} 1",
+            "gamops_uplink_receive_bytes_total{device=\"gam-a\",interface=\"10GigabitEthernet 1/1\"} 18446744073709551610",
+            "gamops_uplink_speed_bytes_per_second{device=\"gam-a\",interface=\"10GigabitEthernet 1/1\"} 1250000000.0",
+            "gamops_plan_rate_bytes_per_second{plan=\"p500\",direction=\"down\"} 62500000.0",
+            "gamops_endpoint_state{device=\"gam-a\",mac=\"00:0e:d8:00:00:01\",state=\"ok\"} 1",
+            "gamops_endpoint_phy_rate_bytes_per_second{device=\"gam-a\",mac=\"00:0e:d8:00:00:01\",direction=\"down\"} 212500000.0",
+            "gamops_endpoint_uptime_seconds{device=\"gam-a\",mac=\"00:0e:d8:00:00:01\"} 86405.0",
+            "gamops_endpoint_info{device=\"gam-a\",mac=\"00:0e:d8:00:00:01\",subscriber=\"sub-1\",plan=\"p500\",port=\"3\",model=\"G1001-C\",firmware=\"v7 \\\"beta\\\"\"} 1",
+        ] {
+            assert!(text.contains(line), "{line} not in:\n{text}");
+        }
+        // No rate without a previous reading; no PHY rate for a CPE not detected.
+        assert!(!text.contains("gamops_uplink_transmit_bytes_per_second{"));
+        assert!(!text.contains("mac=\"00:0e:d8:00:00:02\",direction"));
+    }
+
+    #[test]
+    fn the_switch_drops_the_per_endpoint_series_only() {
+        let text = render(false);
+        assert!(!text.contains("gamops_endpoint_"), "{text}");
+        assert!(text.contains("gamops_device_endpoints{device=\"gam-a\",state=\"ok\"} 1"));
+        let with = render(true).lines().count();
+        assert!(with > text.lines().count());
+    }
 
     #[test]
     fn counters_are_renamed_for_the_prometheus_text_format() {
