@@ -299,6 +299,29 @@ async fn an_offline_endpoint_fires_once_and_resolves_once() {
     let mac = healthy_endpoint(&poll, &device);
     let key = format!("endpoint-offline/{device}/{mac}");
     assert!(!bed.firing(&read).await.contains(&key));
+    // What the controller tells its Server-Sent Events listeners.
+    let events = Arc::new(std::sync::Mutex::new(String::new()));
+    let listener = {
+        let (events, url, read) = (
+            events.clone(),
+            format!("{}/api/v1/events", bed.base),
+            read.clone(),
+        );
+        tokio::spawn(async move {
+            let mut resp = reqwest::Client::new()
+                .get(url)
+                .bearer_auth(read)
+                .send()
+                .await
+                .unwrap();
+            while let Ok(Some(chunk)) = resp.chunk().await {
+                events
+                    .lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&chunk));
+            }
+        })
+    };
 
     bed.link(&device, json!({"fault": "offline", "mac": mac}))
         .await;
@@ -343,6 +366,17 @@ async fn an_offline_endpoint_fires_once_and_resolves_once() {
     // Still firing a few polls later: said once.
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert!(bed.firing(&read).await.contains(&key));
+
+    // The event stream said it too.
+    let said = events.lock().unwrap().clone();
+    assert!(
+        said.lines().any(|l| l.starts_with("data:")
+            && l.contains("\"type\":\"alert\"")
+            && l.contains(&key)
+            && l.contains("\"status\":\"firing\"")),
+        "{said}"
+    );
+    listener.abort();
 
     // A restarted controller takes the firing alert back from the store: it does not fire
     // again, and resolves once.

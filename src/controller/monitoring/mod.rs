@@ -429,6 +429,7 @@ impl Poll {
             now.as_millis(),
         );
         let views = engine.views();
+        snap.firing = RuleKind::ALL.iter().map(|r| (r.as_str(), 0)).collect();
         for v in views.iter().filter(|v| v.state == "firing") {
             *snap.firing.entry(v.rule.as_str()).or_default() += 1;
         }
