@@ -583,6 +583,61 @@ async fn a_gam_answering_config_but_not_status_is_unreachable_for_status() {
     bed.lab.shutdown().await;
 }
 
+/// A GAM rebooted through the lab's admin API: the reboot is a transition in the store, and
+/// `device_rebooted` fires once and resolves once its `reboot_window` has passed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rebooted_gam_fires_once_and_resolves_after_its_window() {
+    let settings = "monitoring:
+  interval: 1s
+  alerts:
+    device_unreachable:
+      for: 10s
+    reboot_window: 4s
+";
+    let mut bed = Bed::start(1, 3, settings).await;
+    let read = bed.token("read");
+    bed.polled(&read).await;
+    let device = bed.lab.devices()[0].name().to_string();
+    let key = format!("device-rebooted/{device}");
+    // The lab's GAM has just booted: wait until it has been up longer than the window.
+    assert!(
+        eventually_for(Duration::from_secs(20), || async {
+            !bed.firing(&read).await.contains(&key)
+        })
+        .await
+    );
+    bed.admin(
+        &format!("/devices/{device}/reboot"),
+        json!({"downtime_ms": 300}),
+    )
+    .await;
+    assert!(
+        eventually_for(Duration::from_secs(20), || async {
+            bed.firing(&read).await.contains(&key)
+        })
+        .await,
+        "{key} never fired"
+    );
+    assert!(
+        eventually_for(Duration::from_secs(20), || async {
+            !bed.firing(&read).await.contains(&key)
+        })
+        .await,
+        "{key} never resolved"
+    );
+    let log = bed.stop().await;
+    // Once at start (the lab had just booted, unless the first poll came after the window),
+    // once for the reboot: each firing resolved.
+    let fired = count(&log, "alert firing", &key);
+    assert!(fired == 1 || fired == 2, "{log}");
+    assert_eq!(count(&log, "alert resolved", &key), fired, "{log}");
+    let store = bed.store().await;
+    let t = store.transitions(Some(&device), 1000).await.unwrap();
+    assert_eq!(t.iter().filter(|r| r.kind == "reboot").count(), 1, "{t:?}");
+    store.close().await;
+    bed.lab.shutdown().await;
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

@@ -76,6 +76,8 @@ pub struct Snapshot {
     pub plans: Vec<(String, u32, u32)>,
     /// Alerts firing, by rule.
     pub firing: BTreeMap<&'static str, usize>,
+    /// Each device's boot time (unix ms), kept across polls that cannot read it.
+    pub booted: BTreeMap<String, i64>,
 }
 
 /// What the poll shares with the HTTP side and the loop.
@@ -228,6 +230,7 @@ pub fn snapshot(
         usage,
         plans,
         firing: BTreeMap::new(),
+        booted: BTreeMap::new(),
     }
 }
 
@@ -257,7 +260,16 @@ pub async fn poll(
             now,
             seconds,
         );
-        let changes = transitions::between(&previous.report, &snap.report, now);
+        let mut snap = snap;
+        let mut changes = transitions::between(&previous.report, &snap.report, now);
+        let (booted, rebooted) = transitions::reboots(
+            &previous.booted,
+            &snap.report,
+            now,
+            (seconds * 1000.0) as i64,
+        );
+        snap.booted = booted;
+        changes.extend(rebooted);
         (snap, changes)
     })
 }

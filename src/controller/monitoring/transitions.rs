@@ -28,7 +28,58 @@ fn endpoint_id(e: &EndpointReport) -> Option<String> {
         .or_else(|| e.subscriber.clone())
 }
 
-/// What changed from `before` to `after`.
+/// Each device's boot time (unix ms) as of the poll `after` that ended at `at` and took
+/// `poll_ms`, from `known` (kept for a device not read now), and the reboots since: a boot time
+/// later than the one known, also when polls in between found the device unreachable. Each
+/// device was read at some moment of the poll and its uptime is in whole seconds, so a boot
+/// time is later only by more than the poll's duration and two seconds.
+pub fn reboots(
+    known: &BTreeMap<String, i64>,
+    after: &FleetStatus,
+    at: Timestamp,
+    poll_ms: i64,
+) -> (BTreeMap<String, i64>, Vec<TransitionRecord>) {
+    let slack = poll_ms.max(0).saturating_add(2000);
+    let mut booted = BTreeMap::new();
+    let mut out = Vec::new();
+    for d in &after.devices {
+        let name = d.device.clone();
+        let was = known.get(&name).copied();
+        let Some(up) = d.uptime_s.filter(|_| d.reachable) else {
+            if let Some(was) = was {
+                booted.insert(name, was);
+            }
+            continue;
+        };
+        let now = at
+            .as_millis()
+            .saturating_sub(i64::try_from(up).unwrap_or(i64::MAX).saturating_mul(1000));
+        match was {
+            Some(was) if now > was.saturating_add(slack) => {
+                out.push(TransitionRecord {
+                    at,
+                    device: name.clone(),
+                    subject: name.clone(),
+                    kind: REBOOT.to_string(),
+                    from: Some(format!("booted {}", Timestamp::from_millis(was))),
+                    to: format!("booted {}", Timestamp::from_millis(now)),
+                    detail: format!("{name} rebooted: up {up} s"),
+                });
+                booted.insert(name, now);
+            }
+            // The same boot: keep the earliest estimate.
+            Some(was) => {
+                booted.insert(name, was.min(now));
+            }
+            None => {
+                booted.insert(name, now);
+            }
+        }
+    }
+    (booted, out)
+}
+
+/// What changed from `before` to `after` (reboots apart: see [`reboots`]).
 pub fn between(before: &FleetStatus, after: &FleetStatus, at: Timestamp) -> Vec<TransitionRecord> {
     let old: BTreeMap<&str, &DeviceReport> = before
         .devices
@@ -68,18 +119,6 @@ pub fn between(before: &FleetStatus, after: &FleetStatus, at: Timestamp) -> Vec<
         let Some(prev) = prev.filter(|p| p.reachable && d.reachable) else {
             continue;
         };
-        if let (Some(was), Some(now)) = (prev.uptime_s, d.uptime_s)
-            && now < was
-        {
-            push(
-                name,
-                name.to_string(),
-                REBOOT,
-                Some(format!("up {was} s")),
-                format!("up {now} s"),
-                format!("{name} rebooted: uptime went from {was} s to {now} s"),
-            );
-        }
         let was: BTreeMap<String, &EndpointReport> = prev
             .endpoints
             .iter()
@@ -201,7 +240,7 @@ mod tests {
         );
         // Nothing changed: nothing recorded.
         assert!(between(&first, &first, at).is_empty());
-        // A goes offline, B goes away, a reboot.
+        // A goes offline, B goes away.
         let second = fleet(vec![device(
             "g",
             true,
@@ -223,7 +262,6 @@ mod tests {
         assert_eq!(
             kinds,
             [
-                (REBOOT, "g", Some("up 100 s"), "up 5 s"),
                 (ENDPOINT_STATE, A, Some("ok"), "offline"),
                 (ENDPOINT_STATE, B, Some("ok"), "absent"),
             ]
@@ -234,5 +272,27 @@ mod tests {
         assert_eq!(t.len(), 1);
         assert_eq!(t[0].to, "unreachable");
         assert_eq!(t[0].detail, "timeout");
+    }
+
+    #[test]
+    fn a_reboot_is_found_by_its_boot_time_also_across_an_unreachable_poll() {
+        let min = |m: i64| Timestamp::from_millis(1_000_000_000 + m * 60_000);
+        let up = |s: u64| fleet(vec![device("g", true, s, &[])]);
+        let down = fleet(vec![device("g", false, 0, &[])]);
+        // Up an hour at minute 0; a minute later, up an hour and a minute: the same boot.
+        let (known, t) = reboots(&BTreeMap::new(), &up(3600), min(0), 500);
+        assert!(t.is_empty());
+        let (known, t) = reboots(&known, &up(3660), min(1), 500);
+        assert!(t.is_empty());
+        // Unreachable (rebooting), then up 30 s: a reboot.
+        let (known, t) = reboots(&known, &down, min(2), 500);
+        assert!(t.is_empty());
+        assert_eq!(known.len(), 1);
+        let (known, t) = reboots(&known, &up(30), min(3), 500);
+        assert_eq!(t.len(), 1);
+        assert_eq!(t[0].kind, REBOOT);
+        assert_eq!(t[0].detail, "g rebooted: up 30 s");
+        let (_, t) = reboots(&known, &up(90), min(4), 500);
+        assert!(t.is_empty());
     }
 }
