@@ -319,6 +319,7 @@ pub fn spawn(
             notifications,
             engine: None,
             pruned: None,
+            cancel: cancel.clone(),
         };
         let mut next = Instant::now();
         loop {
@@ -355,6 +356,8 @@ struct Poll {
     engine: Option<Engine>,
     /// When transitions were last pruned.
     pruned: Option<Instant>,
+    /// Stops a poll's reads (a stopping controller does not wait for a slow fleet).
+    cancel: CancellationToken,
 }
 
 impl Poll {
@@ -376,8 +379,10 @@ impl Poll {
         let concurrency = settings
             .concurrency
             .map_or(self.concurrency, |c| usize::from(c).max(1));
-        let (mut snap, changes) =
-            poll(desired, concurrency, &previous, settings.endpoint_metrics).await;
+        let (mut snap, changes) = tokio::select! {
+            done = poll(desired, concurrency, &previous, settings.endpoint_metrics) => done,
+            () = self.cancel.cancelled() => return None,
+        };
         let now = snap.at.unwrap_or_else(Timestamp::now);
         if let Err(e) = shared.store.record_transitions(&changes).await {
             tracing::warn!(

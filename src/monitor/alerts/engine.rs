@@ -235,17 +235,21 @@ impl Engine {
             (None, None) => return None,
         };
         let rc = self.config.rule(rule);
-        let t = self
-            .alerts
-            .entry(key.to_string())
-            .or_insert_with(|| Tracked {
-                condition: condition.clone().expect("a new alert has its condition"),
-                phase: Phase::Inactive,
-                holds: false,
-                changes: VecDeque::new(),
-                flapping: false,
-                suppressed: false,
-            });
+        if !self.alerts.contains_key(key) {
+            let c = condition.clone()?;
+            self.alerts.insert(
+                key.to_string(),
+                Tracked {
+                    condition: c,
+                    phase: Phase::Inactive,
+                    holds: false,
+                    changes: VecDeque::new(),
+                    flapping: false,
+                    suppressed: false,
+                },
+            );
+        }
+        let t = self.alerts.get_mut(key)?;
         t.suppressed = suppressed;
         if suppressed {
             // Not decided: a firing alert stays as it is, a pending one starts over.
