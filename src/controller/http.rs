@@ -21,6 +21,7 @@ use serde_json::{Value, json};
 
 use crate::store::{RunFilter, RunId};
 
+use super::monitoring::api as monitoring;
 use super::status::FleetState;
 use super::{Shared, Trigger};
 
@@ -42,10 +43,11 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/reconcile", post(reconcile))
         .route("/pause", post(pause))
         .route("/resume", post(resume))
-        .route("/monitoring", get(super::monitoring::api::latest))
-        .route("/alerts", get(super::monitoring::api::alerts))
-        .route("/alerts/history", get(super::monitoring::api::history))
-        .route("/alerts/{key}/ack", post(super::monitoring::api::ack))
+        .route("/monitoring", get(monitoring::latest))
+        .route("/monitoring/transitions", get(monitoring::transitions))
+        .route("/alerts", get(monitoring::alerts))
+        .route("/alerts/history", get(monitoring::history))
+        .route("/alerts/{key}/ack", post(monitoring::ack))
         .layer(middleware::from_fn_with_state(shared.clone(), authorize));
     let public = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))

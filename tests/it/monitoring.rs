@@ -378,6 +378,25 @@ async fn an_offline_endpoint_fires_once_and_resolves_once() {
     );
     listener.abort();
 
+    // The transition is in the API too.
+    let (code, t) = bed
+        .call(
+            "GET",
+            &format!("/api/v1/monitoring/transitions?device={device}"),
+            &read,
+        )
+        .await;
+    assert_eq!(code, 200, "{t}");
+    assert!(
+        t.as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["kind"] == "endpoint-state"
+                && r["subject"] == mac.as_str()
+                && r["to"] == "offline"),
+        "{t}"
+    );
+
     // A restarted controller takes the firing alert back from the store: it does not fire
     // again, and resolves once.
     let first = bed.stop().await;

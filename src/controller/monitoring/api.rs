@@ -1,5 +1,5 @@
 //! Monitoring's part of the API (mounted by [`super::super::http`] under `/api/v1`, behind its
-//! tokens): the latest poll, the alerts firing and pending, their history, and acknowledging
+//! tokens): the latest poll and the state transitions, the alerts firing and pending, their history, and acknowledging
 //! one (the `operate` scope; who is the token's name).
 
 use std::sync::Arc;
@@ -32,6 +32,25 @@ pub async fn latest(State(shared): State<Arc<Shared>>) -> Response {
     match body {
         Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct TransitionsQuery {
+    device: Option<String>,
+    limit: Option<u32>,
+}
+
+/// `GET /api/v1/monitoring/transitions[?device=NAME][&limit=N]`: state transitions the polls
+/// saw (endpoint states, reachability, reboots), newest first.
+pub async fn transitions(
+    State(shared): State<Arc<Shared>>,
+    Query(q): Query<TransitionsQuery>,
+) -> Response {
+    let limit = q.limit.unwrap_or(100).min(10_000);
+    match shared.store.transitions(q.device.as_deref(), limit).await {
+        Ok(rows) => Json(rows).into_response(),
+        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
     }
 }
 
