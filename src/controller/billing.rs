@@ -84,6 +84,7 @@ fn on_sync(shared: Arc<Shared>) -> crate::billing::debounce::Notify {
                 .map(|e| e.at.elapsed().as_secs_f64())
                 .reduce(f64::max);
             let system = batch.source.as_str();
+            shared.monitor.billing_synced(system, None);
             match &done.commit {
                 Some(commit) => {
                     shared.metrics.billing_synced(system, "committed", lag);
@@ -113,6 +114,9 @@ fn on_sync(shared: Arc<Shared>) -> crate::billing::debounce::Notify {
         } => {
             let system = batch.source.as_str();
             shared.metrics.billing_synced(system, "failed", None);
+            shared
+                .monitor
+                .billing_synced(system, Some(error.to_string()));
             match retry_in {
                 Some(wait) => tracing::warn!(
                     system,

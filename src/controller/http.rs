@@ -21,6 +21,7 @@ use serde_json::{Value, json};
 
 use crate::store::{RunFilter, RunId};
 
+use super::monitoring::api as monitoring;
 use super::status::FleetState;
 use super::{Shared, Trigger};
 
@@ -43,6 +44,11 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/reconcile", post(reconcile))
         .route("/pause", post(pause))
         .route("/resume", post(resume))
+        .route("/monitoring", get(monitoring::latest))
+        .route("/monitoring/transitions", get(monitoring::transitions))
+        .route("/alerts", get(monitoring::alerts))
+        .route("/alerts/history", get(monitoring::history))
+        .route("/alerts/{key}/ack", post(monitoring::ack))
         .layer(middleware::from_fn_with_state(shared.clone(), authorize));
     let public = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
@@ -178,15 +184,33 @@ async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
         .into_response()
 }
 
-async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
-    (
-        [(
-            header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
-        shared.metrics.render(),
-    )
-        .into_response()
+/// OpenMetrics to a client that accepts it (Prometheus does), else Prometheus's text format
+/// 0.0.4 (curl, `promtool check metrics`).
+async fn metrics(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    let openmetrics = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/openmetrics-text"));
+    let text = super::off_the_workers(|| shared.metrics.render());
+    if openmetrics {
+        (
+            [(
+                header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response()
+    } else {
+        (
+            [(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            super::monitoring::metrics::prometheus_text(&text),
+        )
+            .into_response()
+    }
 }
 
 async fn status(State(shared): State<Arc<Shared>>) -> Response {

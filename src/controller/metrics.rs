@@ -64,7 +64,10 @@ impl Default for Metrics {
 
 impl Metrics {
     pub fn new() -> Metrics {
-        let mut registry = Registry::with_prefix("gamops_controller");
+        // The controller's own metrics under `gamops_controller_`; collectors added with
+        // `with_collector` name their own (the status poll's are `gamops_device_...`).
+        let mut root = Registry::default();
+        let registry = root.sub_registry_with_prefix("gamops_controller");
         let pass_seconds = Histogram::new(exponential_buckets(0.05, 2.0, 14));
         let apply_seconds = Histogram::new(exponential_buckets(0.1, 2.0, 14));
         let devices = Family::<StateLabels, Gauge>::default();
@@ -114,7 +117,7 @@ impl Metrics {
             billing_syncs.clone(),
         );
         Metrics {
-            registry,
+            registry: root,
             pass_seconds,
             apply_seconds,
             devices,
@@ -125,6 +128,15 @@ impl Metrics {
             billing_lag,
             billing_syncs,
         }
+    }
+
+    /// The metrics with `collector`'s too, encoded at each scrape.
+    pub fn with_collector(
+        mut self,
+        collector: Box<dyn prometheus_client::collector::Collector>,
+    ) -> Metrics {
+        self.registry.register_collector(collector);
+        self
     }
 
     /// A billing sync of `system` ended with `outcome`; `lag` is how long its oldest event

@@ -22,9 +22,11 @@
 //! requests; it shares the state with the loop and never blocks it.
 
 pub mod billing;
+pub mod delivery;
 pub mod hooks;
 pub mod http;
 pub mod metrics;
+pub mod monitoring;
 pub mod pulls;
 pub mod search;
 pub mod source;
@@ -172,12 +174,22 @@ pub enum Event {
         commit: String,
         summary: String,
     },
+    /// An alert fired or resolved (see [`monitoring`]).
+    Alert {
+        key: String,
+        rule: String,
+        status: crate::notifications::AlertStatus,
+        severity: crate::notifications::Severity,
+        summary: String,
+    },
 }
 
 /// What the loop and the HTTP side share.
 pub struct Shared {
     pub state: RwLock<FleetState>,
     pub metrics: Metrics,
+    /// The status poll's latest reads and alerts ([`monitoring`]).
+    pub monitor: Arc<monitoring::Monitor>,
     pub store: Store,
     /// Every [`Event`], to whoever listens (slow listeners miss the oldest).
     pub events: tokio::sync::broadcast::Sender<Event>,
@@ -204,6 +216,9 @@ pub struct Shared {
     wake: mpsc::UnboundedSender<Trigger>,
     /// Plans on pull requests: their settings, reviews and queue.
     pub pulls: pulls::Pulls,
+    /// `notifications:` of the target commit, which delivery follows.
+    notification_settings:
+        tokio::sync::watch::Sender<Option<Arc<crate::model::notifications::NotificationSettings>>>,
 }
 
 impl Shared {
@@ -377,12 +392,16 @@ pub async fn run(
     let owner = format!("{} pid {}", options.actor, std::process::id());
     let (wake, mut triggers) = mpsc::unbounded_channel();
     let (pull_requests, pull_jobs) = pulls::Pulls::new();
+    let monitor = Arc::new(monitoring::Monitor::default());
     let shared = Arc::new(Shared {
         state: RwLock::new(FleetState {
             paused: options.paused,
             ..FleetState::default()
         }),
-        metrics: Metrics::new(),
+        metrics: Metrics::new().with_collector(Box::new(monitoring::metrics::MonitorCollector(
+            monitor.clone(),
+        ))),
+        monitor,
         store: store.clone(),
         events: tokio::sync::broadcast::channel(1024).0,
         owner: owner.clone(),
@@ -399,6 +418,7 @@ pub async fn run(
         devices_json: std::sync::Mutex::new((u64::MAX, axum::body::Bytes::new())),
         wake,
         pulls: pull_requests,
+        notification_settings: tokio::sync::watch::Sender::new(None),
     });
     shared.update(|_| {});
 
@@ -490,6 +510,15 @@ pub async fn run(
             cancel.clone(),
         ));
     }
+    // The status poll, on its own task; its notifications go to delivery.
+    let (notify, notifications) = mpsc::channel(monitoring::CHANNEL);
+    let delivery = tokio::spawn(delivery::run(
+        store.clone(),
+        shared.notification_settings.subscribe(),
+        notifications,
+        cancel.clone(),
+    ));
+    let poll = monitoring::spawn(shared.clone(), options.concurrency, notify, cancel.clone());
 
     let mut looper = Loop {
         shared: shared.clone(),
@@ -568,6 +597,8 @@ pub async fn run(
     }
 
     drop(watcher);
+    let _ = poll.await;
+    let _ = delivery.await;
     let served = server
         .await
         .map_err(|e| ControllerError::Server(std::io::Error::other(e)));
@@ -664,6 +695,15 @@ impl Loop {
         self.shared
             .pulls
             .configure(self.settings.pull_requests.clone());
+        self.shared.monitor.set_target(&target);
+        let notifications = desired.fleet().notifications.map(Arc::new);
+        self.shared.notification_settings.send_if_modified(|shown| {
+            let changed = *shown != notifications;
+            if changed {
+                *shown = notifications;
+            }
+            changed
+        });
         if let Ok(mut public) = self.shared.public.write() {
             *public = self.settings.public.clone();
         }

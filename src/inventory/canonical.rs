@@ -29,9 +29,9 @@ pub fn format_file(kind: FileKind, original: &str) -> Result<String, CanonicalEr
     let parsed = parse(kind, SourceId(0), original.as_bytes())
         .map_err(|d| CanonicalError::Parse(format!("{}: {}", d.pos, d.message)))?;
     let text = match &parsed {
-        Parsed::Fleet(v) => render(kind, v, Some(original)),
+        Parsed::Fleet(v) => render(kind, v.as_ref(), Some(original)),
         Parsed::Plans(v) => render(kind, v, Some(original)),
-        Parsed::Device(v) => render(kind, v, Some(original)),
+        Parsed::Device(v) => render(kind, v.as_ref(), Some(original)),
         Parsed::Subscriber(v) => render(kind, v, Some(original)),
     }?;
     match parse(kind, SourceId(0), text.as_bytes()) {

@@ -285,9 +285,9 @@ fn take(
         Ok(Some(parsed)) => {
             check_names(source, rel, &parsed, diagnostics);
             match parsed {
-                Parsed::Fleet(v) => desired.fleet = Some(Doc { source, value: v }),
+                Parsed::Fleet(v) => desired.fleet = Some(Doc { source, value: *v }),
                 Parsed::Plans(v) => desired.plans = Some(Doc { source, value: v }),
-                Parsed::Device(v) => desired.devices.push(Doc { source, value: v }),
+                Parsed::Device(v) => desired.devices.push(Doc { source, value: *v }),
                 Parsed::Subscriber(v) => desired.subscribers.push(Doc { source, value: v }),
             }
         }

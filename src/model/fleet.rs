@@ -7,6 +7,7 @@ use super::billing::BillingMapping;
 use super::controller::ControllerSettings;
 use super::device::{SnmpSettings, SshSettings};
 use super::located::Located;
+use super::monitoring::MonitoringSettings;
 use super::notifications::NotificationSettings;
 use super::types::{Ident, Vlan};
 
@@ -38,6 +39,11 @@ pub struct Fleet {
     /// Where alerts are delivered: channels (email, webhooks, Slack, Alertmanager) and routes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notifications: Option<NotificationSettings>,
+    /// How `gamops controller` watches the fleet's health: the status poll's interval, the
+    /// metrics it exports, and the alert rules' thresholds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// (Boxed: it is large.)
+    pub monitoring: Option<Box<MonitoringSettings>>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]

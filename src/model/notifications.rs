@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::controller::Interval;
 use super::diagnostic::{Code, Diagnostic, SourceId};
 use super::located::Located;
+use super::monitoring::AlertSeverity;
 use super::types::{Credential, Ident};
 
 /// Where alert notifications are delivered.
@@ -164,17 +165,6 @@ pub struct AlertmanagerChannel {
     /// How long one delivery may take: default 30s.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<Interval>,
-}
-
-/// A severity as routes name it.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum AlertSeverity {
-    Info,
-    Warning,
-    Critical,
 }
 
 /// One route: which notifications go to which channels.

@@ -10,9 +10,13 @@
 //! - [`report`]: `gamops report capacity|firmware|plans` (capacity sold against measured, firmware
 //!   and plan distributions) as CSV, JSON or an HTML page with inline SVG charts.
 //!
+//! - [`alerts`]: the built-in alert rules and their states (`for`, hysteresis, flap suppression,
+//!   dedup), pure: fed what was seen, they return each firing and resolving once.
+//!
 //! Invariant: nothing here changes a device or knows the lab; the report is computed from what
 //! was read and what the inventory says, nothing else.
 
+pub mod alerts;
 pub mod render;
 pub mod report;
 pub mod status;

@@ -65,6 +65,15 @@ pub struct FleetStatus {
     pub devices: Vec<DeviceReport>,
 }
 
+impl Default for FleetStatus {
+    fn default() -> Self {
+        FleetStatus {
+            format_version: FORMAT_VERSION,
+            devices: Vec::new(),
+        }
+    }
+}
+
 impl FleetStatus {
     /// Whether any device could not be read.
     pub fn has_unreachable(&self) -> bool {
@@ -233,17 +242,31 @@ pub async fn fleet_status(
     options: &StatusOptions,
     progress: impl Fn(usize, usize, &str),
 ) -> FleetStatus {
+    let all = read_fleet(desired, names, options.concurrency, progress).await;
+    report(desired, &all, options.problems_only)
+}
+
+/// Reads the status of the devices `names` (in that order), at most `concurrency` at once: a
+/// device whose status could not be read completely (no answer, a table that times out half
+/// way, no target) is `Unknown` with its reason. What [`fleet_status`] reports on, for a
+/// caller that also wants the raw reads (the controller's counters).
+pub async fn read_fleet(
+    desired: &Desired,
+    names: &[String],
+    concurrency: usize,
+    progress: impl Fn(usize, usize, &str),
+) -> Vec<(String, StatusObservation)> {
     let (targets, failed) = snmp::target::of_fleet(desired, names).await;
     let failed = failed
         .into_iter()
         .map(|(name, reason)| (name, StatusObservation::Unknown { reason }));
-    let read = snmp::read_status_all(targets, options.concurrency, |done, total, n: &String| {
+    let read = snmp::read_status_all(targets, concurrency.max(1), |done, total, n: &String| {
         progress(done, total, n)
     })
     .await;
     let mut all: Vec<(String, StatusObservation)> = read.into_iter().chain(failed).collect();
     all.sort_by_key(|(n, _)| names.iter().position(|x| x == n));
-    report(desired, &all, options.problems_only)
+    all
 }
 
 /// The report of observations already made (pure).

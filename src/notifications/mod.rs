@@ -10,14 +10,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// How bad an alert is. Ordered: `Info < Warning < Critical`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Info,
-    Warning,
-    Critical,
-}
+/// How bad an alert is (the model's type: rules and routes name severities the same way).
+pub use crate::model::AlertSeverity as Severity;
 
 /// Whether a notification says an alert started or ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

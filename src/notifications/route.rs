@@ -2,22 +2,14 @@
 //! severity and by labels, the first match ending the search unless it says `continue`; the
 //! default channels when none matched.
 
-use crate::model::notifications::{AlertSeverity, NotificationSettings, Route};
+use crate::model::notifications::{NotificationSettings, Route};
 
-use super::{Notification, Severity};
-
-fn severity(s: AlertSeverity) -> Severity {
-    match s {
-        AlertSeverity::Info => Severity::Info,
-        AlertSeverity::Warning => Severity::Warning,
-        AlertSeverity::Critical => Severity::Critical,
-    }
-}
+use super::Notification;
 
 /// Whether `route` takes `n`: its severity at least the route's, and each of the route's
 /// labels carried with the same value (`device` is also the notification's device).
 fn matches(route: &Route, n: &Notification) -> bool {
-    if route.severity.is_some_and(|s| n.severity < severity(s)) {
+    if route.severity.is_some_and(|s| n.severity < s) {
         return false;
     }
     route.matchers.iter().all(|(name, value)| {
@@ -57,7 +49,7 @@ pub(super) fn channels(settings: &NotificationSettings, n: &Notification) -> Vec
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::notifications::AlertStatus;
+    use crate::notifications::{AlertStatus, Severity};
 
     fn note(severity: Severity, labels: &[(&str, &str)]) -> Notification {
         Notification {

@@ -1,6 +1,6 @@
 //! The store: operational records of applies (runs, per-device outcomes, the command journal),
 //! device leases, the webhook deliveries already seen, the controller's API tokens (hashed) and
-//! the notification outbox, on sqlx with embedded migrations.
+//! the notification outbox, monitoring's transitions and alerts, on sqlx with embedded migrations.
 //!
 //! SQLite in a state directory is the default and needs no server; PostgreSQL (a
 //! `postgres://` URL) serves a controller with several replicas. Both run the same migrations
@@ -17,6 +17,7 @@ mod events;
 mod host_keys;
 mod lease;
 mod location;
+mod monitoring;
 mod outbox;
 mod records;
 mod redact;
@@ -32,6 +33,7 @@ use sqlx::{AnyPool, ConnectOptions, Connection};
 pub use error::{LeaseError, StoreError};
 pub use lease::{KeptLeases, Lease, LeaseKeeper};
 pub use location::{STATE_DIR, STATE_FILE, StoreLocation, hide_password};
+pub use monitoring::{AlertHistoryRecord, AlertRecord, TransitionRecord};
 pub use outbox::{NewOutboxRow, OutboxRow, OutboxState};
 pub use records::{
     DeviceOutcomeRecord, DeviceStatus, JournalEntry, JournalRow, NewRun, OutcomeRow, RunDetail,

@@ -15,6 +15,7 @@ mod lab_mib;
 mod lab_snmp;
 mod lab_ssh;
 mod lab_up;
+mod monitoring;
 mod notifications;
 mod observe;
 mod plan_cli;

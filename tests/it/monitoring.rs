@@ -1,0 +1,961 @@
+//! Monitoring in `gamops controller`, through the binary against a lab over real sockets: a
+//! link fault injected through the lab's admin API fires its alert once (API, store, log,
+//! notification), is acknowledged, survives a restart of the controller without firing again,
+//! and resolves once when cleared; a GAM made unreachable holds its endpoints' alerts; a GAM
+//! that answers its configuration but not its status is unreachable for status; a real Prometheus server scrapes the controller and answers a PromQL query with
+//! what the lab serves, and `promtool check metrics` passes on the output. Then the store's
+//! monitoring records on both backends.
+
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use gamops::device::live::CpeState;
+use gamops::device::snmp::{Security, SnmpTarget, read_status};
+use gamops::device::status::StatusObservation;
+use gamops::lab::runtime::{Lab, LabOptions};
+use gamops::lab::seed::Seed;
+use gamops::lab::testbed::{Testbed, TestbedSpec};
+use gamops::secret::Secret;
+use gamops::store::{AlertRecord, Store, StoreLocation, Timestamp, TransitionRecord};
+use serde_json::{Value, json};
+
+use crate::apply::expect_exit;
+
+/// A converged lab with its admin API, its inventory in git with `monitoring:` settings, and a
+/// controller started on it.
+struct Bed {
+    lab: Arc<Lab>,
+    tmp: tempfile::TempDir,
+    dir: std::path::PathBuf,
+    admin: String,
+    http: reqwest::Client,
+    controller: Option<Child>,
+    base: String,
+    log: std::path::PathBuf,
+}
+
+fn git(dir: &std::path::Path, args: &[&str]) {
+    crate::support::git(dir, args);
+}
+
+impl Bed {
+    async fn start(devices: usize, subscribers: usize, monitoring: &str) -> Bed {
+        let tmp = tempfile::tempdir().unwrap();
+        let bed = Testbed::start(
+            &TestbedSpec {
+                devices,
+                subscribers_per_device: subscribers,
+                seed: Seed::Converged,
+                snmp_timeout_ms: 300,
+                snmp_retries: 0,
+                options: LabOptions::default(),
+                ..TestbedSpec::default()
+            },
+            &tmp.path().join("inventory"),
+        )
+        .await
+        .unwrap();
+        let admin = gamops::lab::admin::serve(
+            Arc::clone(&bed.lab),
+            "127.0.0.1:0".parse().unwrap(),
+            bed.lab.shutdown_token(),
+        )
+        .await
+        .unwrap();
+        let fleet = bed.dir.join("gamops.yaml");
+        let mut text = std::fs::read_to_string(&fleet).unwrap();
+        text.push_str(monitoring);
+        std::fs::write(&fleet, text).unwrap();
+        git(&bed.dir, &["init", "-q", "-b", "main"]);
+        git(&bed.dir, &["add", "-A"]);
+        git(&bed.dir, &["commit", "-qm", "fleet"]);
+        let mut b = Bed {
+            lab: bed.lab,
+            log: tmp.path().join("controller.log"),
+            tmp,
+            dir: bed.dir,
+            admin: admin.url(),
+            http: reqwest::Client::new(),
+            controller: None,
+            base: String::new(),
+        };
+        b.start_controller().await;
+        b
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("gamops"));
+        cmd.current_dir(crate::support::root())
+            .env("NO_COLOR", "1")
+            .env("GAMOPS_SNMP_COMMUNITY", "public")
+            .env("GAMOPS_SSH_PASSWORD", "")
+            .env_remove("GAMOPS_INVENTORY")
+            .env_remove("GAMOPS_STATE_DIR")
+            .env_remove("GAMOPS_DATABASE_URL")
+            .env_remove("GAMOPS_LOG")
+            .args(args)
+            .arg("--inventory")
+            .arg(&self.dir);
+        cmd
+    }
+
+    async fn start_controller(&mut self) {
+        let log = std::fs::File::create(&self.log).unwrap();
+        let mut child = self
+            .command(&["controller", "--listen", "127.0.0.1:0", "--interval", "2s"])
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let line = tokio::task::spawn_blocking(move || {
+            use std::io::BufRead;
+            let mut line = String::new();
+            std::io::BufReader::new(stdout)
+                .read_line(&mut line)
+                .unwrap();
+            line
+        })
+        .await
+        .unwrap();
+        self.base = line
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("listening="))
+            .unwrap_or_else(|| panic!("no listening line: {line:?}"))
+            .to_string();
+        self.controller = Some(child);
+    }
+
+    /// Stops the controller with SIGTERM; its log.
+    async fn stop(&mut self) -> String {
+        let child = self.controller.take().unwrap();
+        let term = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(term.success());
+        crate::apply::wait_child(child).await;
+        std::fs::read_to_string(&self.log).unwrap()
+    }
+
+    fn token(&self, scope: &str) -> String {
+        let out = self
+            .command(&["token", "create", "--name", scope, "--scope", scope])
+            .output()
+            .unwrap();
+        expect_exit(&out, 0).trim().to_string()
+    }
+
+    async fn call(&self, method: &str, path: &str, token: &str) -> (u16, Value) {
+        let url = format!("{}{path}", self.base);
+        let req = match method {
+            "POST" => self.http.post(&url),
+            _ => self.http.get(&url),
+        };
+        let resp = req.bearer_auth(token).send().await.unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    async fn admin(&self, path: &str, body: Value) {
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.admin))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let code = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        assert!(
+            code == 200 || code == 202,
+            "POST {path} {body}: {code} {text}"
+        );
+    }
+
+    async fn link(&self, device: &str, body: Value) {
+        self.admin(&format!("/devices/{device}/link"), body).await;
+    }
+
+    /// The firing alerts' keys.
+    async fn firing(&self, token: &str) -> Vec<String> {
+        let (code, v) = self.call("GET", "/api/v1/alerts", token).await;
+        assert_eq!(code, 200, "{v}");
+        v["firing"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["key"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    /// The latest poll, once it has one with every device reachable.
+    async fn polled(&self, token: &str) -> Value {
+        let started = Instant::now();
+        loop {
+            let (_, v) = self.call("GET", "/api/v1/monitoring", token).await;
+            let done = v["polled_at"].is_string()
+                && v["status"]["devices"]
+                    .as_array()
+                    .is_some_and(|d| !d.is_empty() && d.iter().all(|d| d["reachable"] == true));
+            if done {
+                return v;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "no complete poll: {v}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// The controller's store (SQLite, `.gamops` beside the inventory folder).
+    async fn store(&self) -> Store {
+        Store::open(&StoreLocation::Sqlite(self.tmp.path().join(".gamops")))
+            .await
+            .unwrap()
+    }
+}
+
+impl Drop for Bed {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.controller.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let _ = &self.tmp;
+    }
+}
+
+/// Polls `check` until it holds or `limit` passes; whether it held.
+async fn eventually_for<F: std::future::Future<Output = bool>>(
+    limit: Duration,
+    mut check: impl FnMut() -> F,
+) -> bool {
+    let started = Instant::now();
+    loop {
+        if check().await {
+            return true;
+        }
+        if started.elapsed() > limit {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// A healthy endpoint of an active subscriber in a poll: (device, MAC).
+fn healthy_endpoint(poll: &Value, device: &str) -> String {
+    poll["status"]["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["device"] == device)
+        .unwrap()["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| {
+            e["state"] == "ok"
+                && e["subscriber_status"] == "active"
+                && e["problems"].as_array().unwrap().is_empty()
+        })
+        .unwrap_or_else(|| panic!("no healthy endpoint on {device}: {poll}"))["mac"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn count(log: &str, needle: &str, key: &str) -> usize {
+    log.lines()
+        .filter(|l| l.contains(needle) && l.contains(key))
+        .count()
+}
+
+const SETTINGS: &str = "monitoring:
+  interval: 1s
+  alerts:
+    endpoint_offline:
+      for: 2s
+    device_unreachable:
+      for: 0s
+    device_rebooted:
+      enabled: false
+";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offline_endpoint_fires_once_and_resolves_once() {
+    let mut bed = Bed::start(2, 6, SETTINGS).await;
+    let read = bed.token("read");
+    let operate = bed.token("operate");
+    let poll = bed.polled(&read).await;
+    let device = bed.lab.devices()[0].name().to_string();
+    let mac = healthy_endpoint(&poll, &device);
+    let key = format!("endpoint-offline/{device}/{mac}");
+    assert!(!bed.firing(&read).await.contains(&key));
+    // What the controller tells its Server-Sent Events listeners.
+    let events = Arc::new(std::sync::Mutex::new(String::new()));
+    let listener = {
+        let (events, url, read) = (
+            events.clone(),
+            format!("{}/api/v1/events", bed.base),
+            read.clone(),
+        );
+        tokio::spawn(async move {
+            let mut resp = reqwest::Client::new()
+                .get(url)
+                .bearer_auth(read)
+                .send()
+                .await
+                .unwrap();
+            while let Ok(Some(chunk)) = resp.chunk().await {
+                events
+                    .lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&chunk));
+            }
+        })
+    };
+
+    bed.link(&device, json!({"fault": "offline", "mac": mac}))
+        .await;
+    assert!(
+        eventually_for(Duration::from_secs(20), || async {
+            bed.firing(&read).await.contains(&key)
+        })
+        .await,
+        "{key} never fired"
+    );
+    let (_, alerts) = bed.call("GET", "/api/v1/alerts", &read).await;
+    let alert = alerts["firing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["key"] == key.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(alert["rule"], "endpoint_offline", "{alert}");
+    assert_eq!(alert["device"], device.as_str());
+    assert_eq!(alert["labels"]["mac"], mac.as_str());
+    assert!(
+        alert["summary"].as_str().unwrap().contains("offline"),
+        "{alert}"
+    );
+
+    // Acknowledging needs `operate`; the key goes percent-encoded.
+    let path = format!(
+        "/api/v1/alerts/{}/ack",
+        key.replace('/', "%2F").replace(':', "%3A")
+    );
+    assert_eq!(bed.call("POST", &path, &read).await.0, 403);
+    let (code, acked) = bed.call("POST", &path, &operate).await;
+    assert_eq!(code, 200, "{acked}");
+    assert_eq!(acked["acked_by"], "operate");
+    assert!(acked["acked_at"].is_string());
+    let (code, _) = bed
+        .call("POST", "/api/v1/alerts/no-such-alert/ack", &operate)
+        .await;
+    assert_eq!(code, 404);
+
+    // Still firing a few polls later: said once.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(bed.firing(&read).await.contains(&key));
+
+    // The event stream said it too.
+    let said = events.lock().unwrap().clone();
+    assert!(
+        said.lines().any(|l| l.starts_with("data:")
+            && l.contains("\"type\":\"alert\"")
+            && l.contains(&key)
+            && l.contains("\"status\":\"firing\"")),
+        "{said}"
+    );
+    listener.abort();
+
+    // The transition is in the API too.
+    let (code, t) = bed
+        .call(
+            "GET",
+            &format!("/api/v1/monitoring/transitions?device={device}"),
+            &read,
+        )
+        .await;
+    assert_eq!(code, 200, "{t}");
+    assert!(
+        t.as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["kind"] == "endpoint-state"
+                && r["subject"] == mac.as_str()
+                && r["to"] == "offline"),
+        "{t}"
+    );
+
+    // A restarted controller takes the firing alert back from the store: it does not fire
+    // again, and resolves once.
+    let first = bed.stop().await;
+    assert_eq!(count(&first, "alert firing", &key), 1, "{first}");
+    assert_eq!(count(&first, "notification:", &key), 1, "{first}");
+    assert!(
+        first
+            .lines()
+            .any(|l| l.contains("notification:") && l.contains(&key) && l.contains("firing")),
+        "{first}"
+    );
+    bed.start_controller().await;
+    bed.polled(&read).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (_, alerts) = bed.call("GET", "/api/v1/alerts", &read).await;
+    let kept = alerts["firing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["key"] == key.as_str())
+        .unwrap_or_else(|| panic!("{key} not firing after the restart: {alerts}"))
+        .clone();
+    assert_eq!(kept["started_at"], alert["started_at"]);
+    assert_eq!(kept["acked_by"], "operate");
+
+    bed.link(&device, json!({"fault": "online", "mac": mac}))
+        .await;
+    assert!(
+        eventually_for(Duration::from_secs(20), || async {
+            !bed.firing(&read).await.contains(&key)
+        })
+        .await,
+        "{key} never resolved"
+    );
+    let (_, history) = bed
+        .call(
+            "GET",
+            &format!(
+                "/api/v1/alerts/history?key={}",
+                key.replace('/', "%2F").replace(':', "%3A")
+            ),
+            &read,
+        )
+        .await;
+    let history = history.as_array().unwrap();
+    assert_eq!(history.len(), 1, "{history:?}");
+    assert!(history[0]["ended_at"].is_string(), "{:?}", history[0]);
+    assert_eq!(history[0]["acked_by"], "operate");
+    assert!(
+        history[0]["resolved"]
+            .as_str()
+            .unwrap()
+            .contains("back online"),
+        "{:?}",
+        history[0]
+    );
+    // A few more polls: nothing more about it.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    let log = bed.stop().await;
+    assert_eq!(count(&log, "alert firing", &key), 0, "{log}");
+    assert_eq!(count(&log, "alert resolved", &key), 1, "{log}");
+    assert_eq!(count(&log, "notification:", &key), 1, "{log}");
+
+    // The store holds the endpoint's transitions: offline, then ok again.
+    let store = bed.store().await;
+    let t: Vec<TransitionRecord> = store.transitions(Some(&device), 1000).await.unwrap();
+    let of_mac: Vec<(&str, &str)> = t
+        .iter()
+        .rev()
+        .filter(|r| r.subject == mac)
+        .map(|r| (r.from.as_deref().unwrap_or("-"), r.to.as_str()))
+        .collect();
+    assert_eq!(of_mac, [("ok", "offline"), ("offline", "ok")], "{t:?}");
+    store.close().await;
+    bed.lab.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_gam_holds_its_endpoints_offline_alerts() {
+    let mut bed = Bed::start(2, 4, &SETTINGS.replace("      for: 2s", "      for: 3s")).await;
+    let read = bed.token("read");
+    let poll = bed.polled(&read).await;
+    let device = bed.lab.devices()[0].name().to_string();
+    let mac = healthy_endpoint(&poll, &device);
+    let offline = format!("endpoint-offline/{device}/{mac}");
+    let unreachable = format!("device-unreachable/{device}");
+
+    // The GAM stops answering SNMP; then its CPE goes offline.
+    bed.admin(
+        &format!("/devices/{device}/faults"),
+        json!({"snmp_loss_percent": 100}),
+    )
+    .await;
+    bed.link(&device, json!({"fault": "offline", "mac": mac}))
+        .await;
+    assert!(
+        eventually_for(Duration::from_secs(20), || async {
+            bed.firing(&read).await.contains(&unreachable)
+        })
+        .await,
+        "{unreachable} never fired"
+    );
+    // Longer than the offline rule's `for`, over several polls: held, not even pending.
+    for _ in 0..6 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let (_, alerts) = bed.call("GET", "/api/v1/alerts", &read).await;
+        let text = alerts.to_string();
+        assert!(!text.contains(&offline), "{text}");
+    }
+
+    // It answers again: unreachable resolves, and the offline CPE now fires after its `for`.
+    bed.admin(
+        &format!("/devices/{device}/faults"),
+        json!({"snmp_loss_percent": 0}),
+    )
+    .await;
+    assert!(
+        eventually_for(Duration::from_secs(30), || async {
+            let firing = bed.firing(&read).await;
+            firing.contains(&offline) && !firing.contains(&unreachable)
+        })
+        .await,
+        "after the GAM answered: {:?}",
+        bed.firing(&read).await
+    );
+    let log = bed.stop().await;
+    assert_eq!(count(&log, "alert firing", &unreachable), 1, "{log}");
+    assert_eq!(count(&log, "alert resolved", &unreachable), 1, "{log}");
+    assert_eq!(count(&log, "alert firing", &offline), 1, "{log}");
+    bed.lab.shutdown().await;
+}
+
+/// A GAM that answers its configuration but not its status tables (they time out half way) is
+/// unreachable for status, with the reason, while the reconcile loop still reads it; the next
+/// poll after it answers resolves the alert.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gam_answering_config_but_not_status_is_unreachable_for_status() {
+    let mut bed = Bed::start(2, 3, SETTINGS).await;
+    let read = bed.token("read");
+    bed.polled(&read).await;
+    let device = bed.lab.devices()[1].name().to_string();
+    let unreachable = format!("device-unreachable/{device}");
+    bed.admin(
+        &format!("/devices/{device}/faults"),
+        json!({"snmp_timeout_oids": ["1.3.6.1.4.1.20095.2001.143.1.3.20"]}),
+    )
+    .await;
+    assert!(
+        eventually_for(Duration::from_secs(20), || async {
+            bed.firing(&read).await.contains(&unreachable)
+        })
+        .await,
+        "{unreachable} never fired"
+    );
+    let (_, alerts) = bed.call("GET", "/api/v1/alerts", &read).await;
+    let alert = alerts["firing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["key"] == unreachable.as_str())
+        .unwrap()
+        .clone();
+    assert!(
+        alert["description"]
+            .as_str()
+            .unwrap()
+            .contains("timeout after 1 tries reading 1.3.6.1.4.1.20095.2001.143.1.3."),
+        "{alert}"
+    );
+    // The reconcile loop still reads its configuration.
+    let (_, state) = bed
+        .call("GET", &format!("/api/v1/devices/{device}"), &read)
+        .await;
+    assert_eq!(state["status"]["reachable"], true, "{state}");
+    // The other GAM's status is read as usual meanwhile.
+    let (_, poll) = bed.call("GET", "/api/v1/monitoring", &read).await;
+    let other = bed.lab.devices()[0].name();
+    assert!(
+        poll["status"]["devices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["device"] == other && d["reachable"] == true),
+        "{poll}"
+    );
+
+    bed.admin(
+        &format!("/devices/{device}/faults"),
+        json!({"snmp_timeout_oids": []}),
+    )
+    .await;
+    assert!(
+        eventually_for(Duration::from_secs(20), || async {
+            !bed.firing(&read).await.contains(&unreachable)
+        })
+        .await,
+        "{unreachable} never resolved"
+    );
+    let log = bed.stop().await;
+    assert_eq!(count(&log, "alert firing", &unreachable), 1, "{log}");
+    assert_eq!(count(&log, "alert resolved", &unreachable), 1, "{log}");
+    bed.lab.shutdown().await;
+}
+
+/// A GAM rebooted through the lab's admin API: the reboot is a transition in the store, and
+/// `device_rebooted` fires once and resolves once its `reboot_window` has passed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rebooted_gam_fires_once_and_resolves_after_its_window() {
+    let settings = "monitoring:
+  interval: 1s
+  alerts:
+    device_unreachable:
+      for: 10s
+    reboot_window: 4s
+";
+    let mut bed = Bed::start(1, 3, settings).await;
+    let read = bed.token("read");
+    bed.polled(&read).await;
+    let device = bed.lab.devices()[0].name().to_string();
+    let key = format!("device-rebooted/{device}");
+    // The lab's GAM has just booted: wait until it has been up longer than the window.
+    assert!(
+        eventually_for(Duration::from_secs(20), || async {
+            !bed.firing(&read).await.contains(&key)
+        })
+        .await
+    );
+    bed.admin(
+        &format!("/devices/{device}/reboot"),
+        json!({"downtime_ms": 300}),
+    )
+    .await;
+    assert!(
+        eventually_for(Duration::from_secs(20), || async {
+            bed.firing(&read).await.contains(&key)
+        })
+        .await,
+        "{key} never fired"
+    );
+    assert!(
+        eventually_for(Duration::from_secs(20), || async {
+            !bed.firing(&read).await.contains(&key)
+        })
+        .await,
+        "{key} never resolved"
+    );
+    let log = bed.stop().await;
+    // Once at start (the lab had just booted, unless the first poll came after the window),
+    // once for the reboot: each firing resolved.
+    let fired = count(&log, "alert firing", &key);
+    assert!(fired == 1 || fired == 2, "{log}");
+    assert_eq!(count(&log, "alert resolved", &key), fired, "{log}");
+    let store = bed.store().await;
+    let t = store.transitions(Some(&device), 1000).await.unwrap();
+    assert_eq!(t.iter().filter(|r| r.kind == "reboot").count(), 1, "{t:?}");
+    store.close().await;
+    bed.lab.shutdown().await;
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Endpoints in state ok, as the lab serves them (read with the status read, not through the
+/// controller).
+async fn ok_endpoints(lab: &Lab) -> usize {
+    let mut n = 0;
+    for d in lab.devices() {
+        let target = SnmpTarget::new(
+            d.snmp_addr(),
+            Security::V2c {
+                community: Secret::new("public"),
+            },
+        );
+        let StatusObservation::Live(s) = read_status(&target).await else {
+            panic!("{} did not answer", d.name());
+        };
+        n += s
+            .endpoints
+            .iter()
+            .filter(|e| e.state == CpeState::Ok)
+            .count();
+    }
+    n
+}
+
+/// Prometheus's answer to an instant query: the first sample's value.
+async fn query(http: &reqwest::Client, prometheus: SocketAddr, promql: &str) -> Option<f64> {
+    let url = reqwest::Url::parse_with_params(
+        &format!("http://{prometheus}/api/v1/query"),
+        &[("query", promql)],
+    )
+    .ok()?;
+    let v: Value = http.get(url).send().await.ok()?.json().await.ok()?;
+    v["data"]["result"][0]["value"][1].as_str()?.parse().ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_scrapes_the_controller_and_counts_what_the_lab_serves() {
+    let mut bed = Bed::start(3, 8, SETTINGS).await;
+    let read = bed.token("read");
+    bed.polled(&read).await;
+    // One CPE offline, so that "ok" is not simply "all".
+    let device = bed.lab.devices()[1].name().to_string();
+    let poll = bed.polled(&read).await;
+    let mac = healthy_endpoint(&poll, &device);
+    bed.link(&device, json!({"fault": "offline", "mac": mac}))
+        .await;
+    let expected = ok_endpoints(&bed.lab).await;
+    assert!(expected > 0);
+
+    // promtool checks the metrics as a plain client gets them (Prometheus's text format).
+    assert!(
+        eventually_for(Duration::from_secs(20), || async {
+            let (_, v) = bed.call("GET", "/api/v1/monitoring", &read).await;
+            let ok = v["status"]["devices"]
+                .as_array()
+                .map(|d| {
+                    d.iter()
+                        .flat_map(|d| d["endpoints"].as_array().cloned().unwrap_or_default())
+                        .filter(|e| e["state"] == "ok")
+                        .count()
+                })
+                .unwrap_or(0);
+            ok == expected
+        })
+        .await
+    );
+    let text = bed
+        .http
+        .get(format!("{}/metrics", bed.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("gamops_endpoint_phy_rate_bytes_per_second{"),
+        "{text}"
+    );
+    assert!(text.contains("gamops_device_info{"), "{text}");
+    let checked = {
+        let mut child = Command::new("promtool")
+            .args(["check", "metrics"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("promtool (Debian's prometheus package) is needed");
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    assert!(
+        checked.status.success(),
+        "promtool check metrics: {}{}",
+        String::from_utf8_lossy(&checked.stdout),
+        String::from_utf8_lossy(&checked.stderr)
+    );
+
+    // A real Prometheus scraping the controller every second.
+    let target = bed.base.trim_start_matches("http://").to_string();
+    let config = bed.tmp.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: gamops\n    static_configs:\n      - targets: ['{target}']\n"
+        ),
+    )
+    .unwrap();
+    let listen: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let mut prometheus = KillOnDrop(
+        Command::new("prometheus")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                bed.tmp.path().join("tsdb").display()
+            ))
+            .arg(format!("--web.listen-address={listen}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("prometheus (Debian's prometheus package) is needed"),
+    );
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    let mut answer;
+    let answered = loop {
+        answer = query(&http, listen, "sum(gamops_device_endpoints{state=\"ok\"})").await;
+        if answer == Some(expected as f64) {
+            break true;
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            break false;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    assert!(
+        answered,
+        "Prometheus answered {answer:?}, the lab serves {expected} ok"
+    );
+    let per_endpoint = query(&http, listen, "count(gamops_endpoint_state{state=\"ok\"})").await;
+    assert_eq!(per_endpoint, Some(expected as f64));
+    let up = query(&http, listen, "sum(gamops_device_up)").await;
+    assert_eq!(up, Some(3.0));
+    prometheus.0.kill().ok();
+    let _ = prometheus.0.wait();
+    bed.stop().await;
+    bed.lab.shutdown().await;
+}
+
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The store's monitoring records, on both backends.
+mod store {
+    use super::*;
+
+    async fn on_both<F, Fut>(body: F)
+    where
+        F: Fn(Store) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let sqlite = Store::open(&StoreLocation::Sqlite(dir.path().join("state")))
+            .await
+            .unwrap();
+        body(sqlite.clone()).await;
+        sqlite.close().await;
+        let pg = crate::store::TestDb::postgres().await;
+        body(pg.store.clone()).await;
+        pg.store.close().await;
+    }
+
+    fn alert(key: &str, started: i64) -> AlertRecord {
+        AlertRecord {
+            key: key.into(),
+            rule: "endpoint_offline".into(),
+            subject: "gam-0000".into(),
+            severity: "warning".into(),
+            device: Some("gam-0000".into()),
+            labels: "{\"mac\":\"00:0e:d8:00:00:01\"}".into(),
+            summary: "offline".into(),
+            description: "the CPE is offline".into(),
+            resolved_text: "back online".into(),
+            started_at: Timestamp::from_millis(started),
+            acked_by: None,
+            acked_at: None,
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn alerts_fire_are_acknowledged_and_resolve_into_the_history() {
+        on_both(|store| async move {
+            let a = alert("endpoint-offline/gam-0000/00:0e:d8:00:00:01", 1000);
+            store.alert_fired(&a).await.unwrap();
+            // Recording the same firing again changes nothing.
+            store.alert_fired(&a).await.unwrap();
+            store
+                .alert_fired(&alert("device-unreachable/gam-0001", 2000))
+                .await
+                .unwrap();
+            let active = store.active_alerts().await.unwrap();
+            assert_eq!(active.len(), 2);
+            assert_eq!(active[0], a);
+
+            let acked = store
+                .ack_alert(&a.key, "alice", Timestamp::from_millis(1500))
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(acked.acked_by.as_deref(), Some("alice"));
+            assert!(
+                store
+                    .ack_alert("nope", "alice", Timestamp::from_millis(1500))
+                    .await
+                    .unwrap()
+                    .is_none()
+            );
+
+            assert!(
+                store
+                    .alert_resolved(&a.key, Timestamp::from_millis(3000), "back online")
+                    .await
+                    .unwrap()
+            );
+            // Resolving again: it is no longer active.
+            assert!(
+                !store
+                    .alert_resolved(&a.key, Timestamp::from_millis(3001), "again")
+                    .await
+                    .unwrap()
+            );
+            let active = store.active_alerts().await.unwrap();
+            assert_eq!(active.len(), 1);
+            // It fires again later: a second firing in the history, not acknowledged.
+            store.alert_fired(&alert(&a.key, 5000)).await.unwrap();
+            let h = store.alert_history(Some(&a.key), 10).await.unwrap();
+            assert_eq!(h.len(), 2);
+            assert_eq!(h[0].started_at.as_millis(), 5000);
+            assert_eq!(h[0].ended_at, None);
+            assert_eq!(h[0].acked_by, None);
+            assert_eq!(h[1].ended_at.map(|t| t.as_millis()), Some(3000));
+            assert_eq!(h[1].resolved_text.as_deref(), Some("back online"));
+            assert_eq!(h[1].acked_by.as_deref(), Some("alice"));
+            assert_eq!(h[1].acked_at.map(|t| t.as_millis()), Some(1500));
+            assert_eq!(store.alert_history(None, 10).await.unwrap().len(), 3);
+        })
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn transitions_are_recorded_listed_and_pruned() {
+        on_both(|store| async move {
+            let t = |at: i64, device: &str, to: &str| TransitionRecord {
+                at: Timestamp::from_millis(at),
+                device: device.into(),
+                subject: "00:0e:d8:00:00:01".into(),
+                kind: "endpoint-state".into(),
+                from: Some("ok".into()),
+                to: to.into(),
+                detail: "CPE 00:0e:d8:00:00:01 is offline".into(),
+            };
+            store
+                .record_transitions(&[t(1, "a", "offline"), t(2, "b", "offline"), t(3, "a", "ok")])
+                .await
+                .unwrap();
+            let all = store.transitions(None, 10).await.unwrap();
+            assert_eq!(all.len(), 3);
+            assert_eq!(all[0], t(3, "a", "ok"));
+            let of_a = store.transitions(Some("a"), 10).await.unwrap();
+            assert_eq!(of_a.len(), 2);
+            assert_eq!(store.transitions(None, 1).await.unwrap().len(), 1);
+            assert_eq!(
+                store
+                    .prune_transitions(Timestamp::from_millis(3))
+                    .await
+                    .unwrap(),
+                2
+            );
+            assert_eq!(store.transitions(None, 10).await.unwrap().len(), 1);
+        })
+        .await;
+    }
+}
