@@ -13,7 +13,10 @@ use crate::model::{Code, Device, Diagnostic, Fleet, Plans, Pos, Severity, Source
 /// fleet and the devices, two or three times larger, are boxed; plans.yaml, which is one, is not
 /// worth a box.
 #[derive(Clone, Debug, PartialEq)]
-#[expect(clippy::large_enum_variant, reason = "the large variant is the common one")]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "the large variant is the common one"
+)]
 pub enum Parsed {
     Fleet(Box<Fleet>),
     Plans(Plans),

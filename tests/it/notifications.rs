@@ -119,16 +119,16 @@ fn certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
 }
 
 /// aiosmtpd running `smtp_server.py`, killed when dropped.
-struct Smtp {
+pub(crate) struct Smtp {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
     out: tempfile::TempDir,
 }
 
 impl Smtp {
     /// `security`: none, starttls or tls; with TLS, `certs` from [`certificates`]; with
     /// `login`, AUTH is required.
-    fn start(
+    pub(crate) fn start(
         security: &str,
         certs: Option<&(PathBuf, PathBuf, PathBuf)>,
         login: Option<(&str, &str)>,
@@ -166,7 +166,7 @@ impl Smtp {
     }
 
     /// The messages received so far, in order.
-    fn mails(&self) -> Vec<Value> {
+    pub(crate) fn mails(&self) -> Vec<Value> {
         let mut names: Vec<PathBuf> = std::fs::read_dir(self.out.path())
             .unwrap()
             .map(|e| e.unwrap().path())
