@@ -161,6 +161,7 @@ pub fn write_fleet(spec: &FleetSpec, out: &Path) -> Result<GenSummary, GenError>
             ports: Vec::new(),
             safety: Default::default(),
             prune: None,
+            labels: Default::default(),
         };
         write(
             format!("devices/{name}.yaml"),

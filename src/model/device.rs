@@ -1,5 +1,7 @@
 //! `devices/<name>.yaml`: one GAM, how to reach it, and its device-wide settings.
 
+use std::collections::BTreeMap;
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -47,6 +49,9 @@ pub struct Device {
     /// Overrides the fleet's `prune` for this device.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prune: Option<bool>,
+    /// Labels of the device, carried by its alerts for routing notifications: `site: north`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<Ident, String>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]

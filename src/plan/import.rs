@@ -99,6 +99,7 @@ pub fn import_device(
         ports,
         safety: Default::default(),
         prune: None,
+        labels: Default::default(),
     };
     Ok(Imported {
         device,

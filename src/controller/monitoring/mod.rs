@@ -302,6 +302,7 @@ pub fn evaluate(
             devices.contains(subject)
         }
     }));
+    alerts::with_device_labels(&mut out, desired);
     out
 }
 

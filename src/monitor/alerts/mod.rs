@@ -21,8 +21,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::model::{AlarmLevel, AlertSettings, RuleSettings};
-use crate::notifications::Severity;
+use crate::model::{AlarmLevel, AlertSettings, Desired, RuleSettings};
+use crate::notifications::{Notification, Severity};
 
 pub use engine::{AlertView, Engine};
 pub use rules::{BillingHealth, DeviceSync};
@@ -267,5 +267,20 @@ impl Observed {
         self.suppressed.extend(other.suppressed);
         self.conditions.extend(other.conditions);
         self
+    }
+}
+
+/// Gives each notification its device's labels from the inventory (`site: north`), which
+/// routes match on; the rule's own labels (port, MAC, subscriber) win a clash.
+pub fn with_device_labels(notifications: &mut [Notification], desired: &Desired) {
+    for n in notifications {
+        let Some(device) = n.device.as_deref().and_then(|d| desired.device(d)) else {
+            continue;
+        };
+        for (name, value) in &device.labels {
+            n.labels
+                .entry(name.to_string())
+                .or_insert_with(|| value.clone());
+        }
     }
 }

@@ -426,3 +426,50 @@ fn billing_sync_failing_for_ten_minutes() {
     assert_eq!(got[0].1.device, None);
     assert_eq!(got[0].1.labels["system"], "splynx");
 }
+
+#[test]
+fn notifications_carry_their_device_labels_under_the_rules_own() {
+    let gam: crate::model::Device = serde_saphyr::from_str(
+        "name: gam\nmodel: GAM-12-C\naddress: 127.0.0.1\nlabels: {site: north, port: not-this}\n",
+    )
+    .unwrap();
+    let mut desired = Desired::default();
+    desired.devices.push(crate::model::Doc {
+        source: crate::model::SourceId(0),
+        value: gam,
+    });
+    let mut engine = Engine::new(Config::default());
+    let mut got = Vec::new();
+    for i in 0..8usize {
+        let state = if i < 1 {
+            EndpointState::Ok
+        } else {
+            EndpointState::NotDetected
+        };
+        let o = from_status(
+            engine.config(),
+            &engine,
+            &desired,
+            &fleet(device(endpoint(state))),
+        );
+        got.extend(engine.evaluate(i as i64 * MIN, o));
+    }
+    let mut billing = engine.evaluate(
+        9 * MIN,
+        from_billing(
+            engine.config(),
+            &engine,
+            &[BillingHealth {
+                system: "splynx".into(),
+                failing: None,
+            }],
+        ),
+    );
+    assert!(!got.is_empty(), "the offline endpoint fired");
+    crate::monitor::alerts::with_device_labels(&mut got, &desired);
+    crate::monitor::alerts::with_device_labels(&mut billing, &desired);
+    let offline = &got[0];
+    assert_eq!(offline.labels["site"], "north");
+    assert_eq!(offline.labels["port"], "3", "the rule's own label wins");
+    assert!(billing.iter().all(|n| !n.labels.contains_key("site")));
+}
