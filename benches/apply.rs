@@ -21,9 +21,10 @@ use gamops::apply::{DEFAULT_CONCURRENCY, DeviceJob, NoJournal, Status, Timing, a
 use gamops::device::snmp::{self, Security, SnmpTarget, observe_all};
 use gamops::device::ssh::{CliAuth, CliTarget, HostKeyPolicy};
 use gamops::inventory::Inventory;
+use gamops::lab::control::FaultSettings;
 use gamops::lab::fleetgen::{FleetSpec, write_fleet};
 use gamops::lab::prepare::from_inventory;
-use gamops::lab::runtime::{FaultSettings, Lab, LabOptions};
+use gamops::lab::runtime::{Lab, LabOptions};
 use gamops::lab::seed::Seed;
 use gamops::plan::{Outcome, Plan, PlanOptions};
 use gamops::secret::Secret;

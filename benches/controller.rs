@@ -22,7 +22,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gamops::lab::runtime::{FaultSettings, Lab};
+use gamops::lab::control::FaultSettings;
+use gamops::lab::runtime::Lab;
 use gamops::lab::seed::Seed;
 use gamops::lab::testbed::{Testbed, TestbedSpec};
 use serde_json::Value;

@@ -22,7 +22,8 @@ use gamops::controller::monitoring::metrics::{MonitorCollector, prometheus_text}
 use gamops::controller::monitoring::{self, Monitor, Snapshot};
 use gamops::device::status::Uptime;
 use gamops::inventory::Inventory;
-use gamops::lab::runtime::{FaultSettings, LabOptions};
+use gamops::lab::control::FaultSettings;
+use gamops::lab::runtime::LabOptions;
 use gamops::lab::seed::Seed;
 use gamops::lab::testbed::{Testbed, TestbedSpec};
 use gamops::model::{Credential, Located, Status};

@@ -14,9 +14,10 @@ use std::time::{Duration, Instant};
 use gamops::device::snmp::{Security, SnmpTarget, read_status_with_stats};
 use gamops::device::status::StatusObservation;
 use gamops::inventory::Inventory;
+use gamops::lab::control::FaultSettings;
 use gamops::lab::fleetgen::{FleetSpec, write_fleet};
 use gamops::lab::prepare::from_inventory;
-use gamops::lab::runtime::{FaultSettings, Lab, LabOptions};
+use gamops::lab::runtime::{Lab, LabOptions};
 use gamops::lab::seed::Seed;
 use gamops::secret::Secret;
 

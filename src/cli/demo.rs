@@ -8,8 +8,9 @@ use clap::Parser;
 use crate::inventory::Inventory;
 use crate::inventory::canonical::render;
 use crate::inventory::layout::FileKind;
+use crate::lab::control::Drift;
 use crate::lab::prepare::from_inventory;
-use crate::lab::runtime::{Drift, Lab, LabOptions};
+use crate::lab::runtime::{Lab, LabOptions};
 use crate::lab::seed::Seed;
 use crate::model::Located;
 

@@ -37,10 +37,9 @@ use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::lab::control::{DeviceInfo, Drift, FaultSettings, FaultState, HealthChange, LinkFault};
 use crate::lab::device::state::Health;
-use crate::lab::runtime::{
-    DeviceInfo, Drift, FaultSettings, FaultState, HealthChange, Lab, LabError, LinkFault,
-};
+use crate::lab::runtime::{Lab, LabError};
 
 /// The admin server could not start.
 #[derive(Debug, thiserror::Error)]

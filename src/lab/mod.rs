@@ -12,6 +12,7 @@
 pub mod admin;
 pub mod bench;
 pub mod billing;
+pub mod control;
 pub mod device;
 pub mod file_shell;
 pub mod fleetgen;

@@ -476,9 +476,10 @@ fn the_demo_runs_the_whole_loop_and_leaves_nothing_running() {
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use gamops::lab::control::FaultSettings;
 use gamops::lab::device::config::render as render_config;
 use gamops::lab::fleetgen::{FleetSpec, write_fleet};
-use gamops::lab::runtime::{FaultSettings, Lab, LabDevice, LabOptions};
+use gamops::lab::runtime::{Lab, LabDevice, LabOptions};
 use gamops::lab::testbed::{Testbed, TestbedSpec};
 use gamops::store::{Store, StoreLocation};
 
@@ -1013,7 +1014,7 @@ async fn a_host_key_accepted_on_first_contact_is_recorded_and_a_changed_one_refu
     store.close().await;
     let id = *f.state(name).running.subscribers.keys().next().unwrap();
     device
-        .drift(&gamops::lab::runtime::Drift {
+        .drift(&gamops::lab::control::Drift {
             subscriber: id,
             vid: None,
             name: None,

@@ -7,7 +7,7 @@ use std::io::BufRead;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use gamops::lab::runtime::Drift;
+use gamops::lab::control::Drift;
 use serde_json::Value;
 
 use crate::apply::{FleetLab, code_and_text, expect_exit, wait_child};
@@ -416,7 +416,7 @@ async fn a_follower_takes_over_from_a_killed_leader_on_postgresql() {
         expect_exit(&out, 0).trim().to_string()
     };
     // Slow devices, so the leader is killed with its apply half done.
-    f.faults(&gamops::lab::runtime::FaultSettings {
+    f.faults(&gamops::lab::control::FaultSettings {
         ssh_latency_ms: Some(40),
         ..Default::default()
     });
@@ -458,7 +458,7 @@ async fn a_follower_takes_over_from_a_killed_leader_on_postgresql() {
         "the follower took over {:?} after the kill",
         killed.elapsed()
     );
-    f.faults(&gamops::lab::runtime::FaultSettings {
+    f.faults(&gamops::lab::control::FaultSettings {
         ssh_latency_ms: Some(0),
         ..Default::default()
     });
