@@ -26,14 +26,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::lab::control::{
     DeviceInfo, Drift, FaultSettings, FaultState, HealthChange, LinkFault, ProfileChoice,
-    Unthrottled,
 };
 use crate::lab::device::state::{ActiveAlarm, BwRef, DetectedCpe, Health, PortMode, Revisions};
 use crate::lab::device::{DeviceState, Mac, Session, SharedDevice, share};
