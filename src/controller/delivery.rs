@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::model::notifications::NotificationSettings;
-use crate::notifications::{AlertStatus, Notification, Notifier, deliver};
+use crate::notifications::{Notification, Notifier, deliver};
 use crate::store::Store;
 
 /// Delivery as configured now: where to hand notifications, and how to stop it.
@@ -25,6 +25,8 @@ struct Running {
 }
 
 impl Running {
+    /// Stops delivery once every notification handed over is in the outbox (delivery reads
+    /// its queue before it looks at `stop`); what is not sent yet stays there for the next.
     async fn stop(self) {
         drop(self.hand);
         self.stop.cancel();
@@ -37,14 +39,15 @@ impl Running {
 fn start(
     settings: Option<&NotificationSettings>,
     store: &Store,
-    cancel: &CancellationToken,
 ) -> Result<Running, Option<String>> {
     let Some(settings) = settings else {
         return Err(None);
     };
     let notifier = Notifier::new(settings).map_err(|e| Some(e.to_string()))?;
     let (hand, rx) = mpsc::channel(super::monitoring::CHANNEL);
-    let stop = cancel.child_token();
+    // Not a child of the controller's token: [`Running::stop`] stops it only once what was
+    // handed over is in the outbox.
+    let stop = CancellationToken::new();
     let task = tokio::spawn(deliver(notifier, store.clone(), rx, stop.clone()));
     Ok(Running { hand, stop, task })
 }
@@ -58,7 +61,7 @@ pub async fn run(
     cancel: CancellationToken,
 ) {
     let current = settings.borrow_and_update().clone();
-    let mut running = start(current.as_deref(), &store, &cancel);
+    let mut running = start(current.as_deref(), &store);
     if let Err(Some(why)) = &running {
         tracing::error!("notifications cannot be delivered: {why}");
     }
@@ -73,7 +76,7 @@ pub async fn run(
                 if let Ok(old) = running {
                     old.stop().await;
                 }
-                running = start(new.as_deref(), &store, &cancel);
+                running = start(new.as_deref(), &store);
                 match &running {
                     Ok(_) => tracing::info!("notifications: delivering with the target commit's settings"),
                     Err(Some(why)) => tracing::error!("notifications cannot be delivered: {why}"),
@@ -82,27 +85,31 @@ pub async fn run(
             }
             n = rx.recv() => {
                 let Some(n) = n else { break };
-                let status = match n.status {
-                    AlertStatus::Firing => "firing",
-                    AlertStatus::Resolved => "resolved",
-                };
-                tracing::info!(key = %n.key, status, "notification: {}", n.summary);
-                match &running {
-                    Ok(r) => {
-                        if r.hand.send(n).await.is_err() {
-                            tracing::error!("notifications: delivery stopped; this one is only logged");
-                        }
-                    }
-                    Err(Some(why)) => tracing::error!(
-                        "notification {} ({status}) not delivered: {why}",
-                        n.key
-                    ),
-                    Err(None) => {}
-                }
+                hand_over(n, &running).await;
             }
         }
     }
+    // What the poll handed over before it stopped still goes to the outbox.
+    rx.close();
+    while let Some(n) = rx.recv().await {
+        hand_over(n, &running).await;
+    }
     if let Ok(r) = running {
         r.stop().await;
+    }
+}
+
+/// Logs `n` and hands it to delivery, or says why it cannot be delivered.
+async fn hand_over(n: Notification, running: &Result<Running, Option<String>>) {
+    let status = n.status.as_str();
+    tracing::info!(key = %n.key, status, "notification: {}", n.summary);
+    match running {
+        Ok(r) => {
+            if r.hand.send(n).await.is_err() {
+                tracing::error!("notifications: delivery stopped; this one is only logged");
+            }
+        }
+        Err(Some(why)) => tracing::error!("notification {} ({status}) not delivered: {why}", n.key),
+        Err(None) => {}
     }
 }

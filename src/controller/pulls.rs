@@ -486,7 +486,10 @@ async fn plan_head(
         tracing::warn!(pr = event.number, "{e}; {}", e.hint());
     }
 
-    let outcome = plan(shared, ctx, &event).await;
+    let Some(outcome) = plan(shared, ctx, &event).await else {
+        tracing::info!(pr = event.number, head = %short(&event.head), "the pull request's head moved on; this plan is dropped");
+        return;
+    };
     // A newer head of this pull request came meanwhile: this plan is moot.
     queue.drain(rx);
     if queue
@@ -585,19 +588,32 @@ type Planned = (State, String, String, Option<Plan>, Option<String>);
 
 /// Fetches, validates and plans the head: the status, its description, the comment's body,
 /// the plan and the target compared with.
-async fn plan(shared: &Shared, ctx: &Context, event: &PullEvent) -> Planned {
-    let fail = |why: String, body: String| (State::Failure, why, body, None, None);
+/// `None` when the pull request's head is no longer `event.head`.
+async fn plan(shared: &Shared, ctx: &Context, event: &PullEvent) -> Option<Planned> {
+    let fail = |why: String, body: String| Some((State::Failure, why, body, None, None));
     let refspec = match event.forge {
         ForgeKind::Gitlab => format!("refs/merge-requests/{}/head", event.number),
         _ => format!("refs/pull/{}/head", event.number),
     };
     let local = format!("refs/gamops/pull/{}", event.number);
-    if let Err(e) = crate::git::remote::fetch_ref(&ctx.clone, "origin", &refspec, &local).await {
-        let why = format!("cannot fetch {refspec}: {e}");
-        return fail(
-            why.clone(),
-            format!("### gamops plan: not planned\n\n{why}\n"),
-        );
+    match crate::git::remote::fetch_ref(&ctx.clone, "origin", &refspec, &local).await {
+        // The forge's head moved on (an event delivered late or again): a plan of this head
+        // must not be posted over the newer one's.
+        Ok(fetched)
+            if !fetched
+                .to_string()
+                .starts_with(&event.head.to_ascii_lowercase()) =>
+        {
+            return None;
+        }
+        Ok(_) => {}
+        Err(e) => {
+            let why = format!("cannot fetch {refspec}: {e}");
+            return fail(
+                why.clone(),
+                format!("### gamops plan: not planned\n\n{why}\n"),
+            );
+        }
     }
     let head = event.head.clone();
     let Some(target) = shared.read(|s| s.target.clone()).flatten() else {
@@ -658,13 +674,30 @@ async fn plan(shared: &Shared, ctx: &Context, event: &PullEvent) -> Planned {
         .map(|d| d.name.to_string())
         .filter(|n| touched.contains(n))
         .collect();
-    let observations = crate::reconcile::observe(
-        &head_inv.desired,
-        &names,
+    // The devices are read as the target (the reviewed, merged inventory) says to reach them,
+    // never as the pull request says: its YAML could name another address and `env:`/`file:`
+    // secrets, and the controller would send those secrets there. A device the pull request
+    // adds, or whose address or credentials it changes, is not read.
+    let (readable, unread): (Vec<String>, Vec<String>) =
+        names.iter().cloned().partition(|n| {
+            match (base.desired.device(n), head_inv.desired.device(n)) {
+                (Some(b), Some(h)) => b.address == h.address && b.snmp == h.snmp && b.ssh == h.ssh,
+                _ => false,
+            }
+        });
+    let mut observations = crate::reconcile::observe(
+        &base.desired,
+        &readable,
         ctx.concurrency.max(1),
         |_, _, _| {},
     )
     .await;
+    observations.extend(unread.into_iter().map(|n| {
+        let reason = "not read: the pull request adds the device or changes how it is reached,                       and the controller reaches devices only as the target commit says"
+            .to_string();
+        (n, crate::device::live::Observation::Unknown { reason })
+    }));
+    observations.sort_by_key(|(n, _)| names.iter().position(|x| x == n));
     let plan = super::off_the_workers(|| {
         Plan::build(
             &head_inv.desired,
@@ -675,7 +708,7 @@ async fn plan(shared: &Shared, ctx: &Context, event: &PullEvent) -> Planned {
     });
     let (state, description) = verdict(&plan);
     let body = render(&plan, &names, &target);
-    (state, description, body, Some(plan), Some(target))
+    Some((state, description, body, Some(plan), Some(target)))
 }
 
 /// The status a plan earns, and why.

@@ -268,7 +268,8 @@ impl Forge {
         })
     }
 
-    /// The id of the comment carrying [`MARKER`], looking through every page.
+    /// The id of the comment that starts with [`MARKER`] (as gamops writes it; a reply quoting
+    /// it does not), looking through every page.
     pub async fn find_comment(&self, number: u64) -> Result<Option<u64>, ForgeError> {
         const PER_PAGE: usize = 100;
         for page in 1..=100u32 {
@@ -289,7 +290,7 @@ impl Forge {
             };
             if let Some(c) = list
                 .iter()
-                .find(|c| c["body"].as_str().is_some_and(|b| b.contains(MARKER)))
+                .find(|c| c["body"].as_str().is_some_and(|b| b.starts_with(MARKER)))
             {
                 return Ok(c["id"].as_u64());
             }

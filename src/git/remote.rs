@@ -115,13 +115,14 @@ pub async fn fetch(workdir: &Path, remote: &str, branch: &str) -> Result<Option<
 }
 
 /// Fetches `refspec` of `remote` (a pull request's head, say) into the local ref `local`,
-/// forced, without writing `FETCH_HEAD` (which a concurrent [`fetch`] reads).
+/// forced, without writing `FETCH_HEAD` (which a concurrent [`fetch`] reads). Returns the
+/// commit fetched.
 pub async fn fetch_ref(
     workdir: &Path,
     remote: &str,
     refspec: &str,
     local: &str,
-) -> Result<(), RemoteError> {
+) -> Result<Oid, RemoteError> {
     let mapping = format!("+{refspec}:{local}");
     let args = [
         "fetch",
@@ -132,11 +133,19 @@ pub async fn fetch_ref(
         mapping.as_str(),
     ];
     let out = git(workdir, &args).await?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(failed(&args, &out))
+    if !out.status.success() {
+        return Err(failed(&args, &out));
     }
+    let commit = format!("{local}^{{commit}}");
+    let args = ["rev-parse", "--verify", commit.as_str()];
+    let out = git(workdir, &args).await?;
+    if !out.status.success() {
+        return Err(failed(&args, &out));
+    }
+    Oid::from_str(String::from_utf8_lossy(&out.stdout).trim()).map_err(|e| RemoteError::Failed {
+        args: args.join(" "),
+        message: e.message().to_string(),
+    })
 }
 
 /// Clones `url` into `dest` (which must not exist) with `branch` checked out, as `origin`.

@@ -175,9 +175,12 @@ pub async fn deliver(
                 Err(e) => tracing::warn!("cannot prune the notification outbox: {e}"),
             }
         }
+        // Biased to what is handed over: a stop (cancel after the sender is dropped) first
+        // writes every notification already queued to the outbox.
         let received = tokio::select! {
-            _ = cancel.cancelled() => break,
+            biased;
             n = rx.recv(), if open => n,
+            _ = cancel.cancelled() => break,
             _ = tokio::time::sleep_until(prune_at) => continue,
         };
         let Some(n) = received else {
@@ -361,7 +364,7 @@ async fn channel_task(
             if cancel.is_cancelled() {
                 return;
             }
-            send_row(&name, &sender, &notifier, &store, row, &cancel).await;
+            send_row(&name, &sender, &notifier, &store, row).await;
         }
         if full {
             continue;
@@ -382,14 +385,7 @@ async fn channel_task(
 }
 
 /// Claims, sends and records one row.
-async fn send_row(
-    name: &str,
-    sender: &Sender,
-    notifier: &Notifier,
-    store: &Store,
-    row: OutboxRow,
-    cancel: &CancellationToken,
-) {
+async fn send_row(name: &str, sender: &Sender, notifier: &Notifier, store: &Store, row: OutboxRow) {
     let now = Timestamp::now();
     let until = now.plus(sender.timeout() + CLAIM_MARGIN);
     match store.outbox_claim(&row.id, now, until).await {
@@ -416,18 +412,12 @@ async fn send_row(
             return;
         }
     };
-    let result = tokio::select! {
-        biased;
-        _ = cancel.cancelled() => None,
-        r = sender.send(&row.id, &n) => Some(r),
-    };
+    // Not raced against `cancel`: a send cut off half way may have reached the receiver, and
+    // sending it again would duplicate an email or a chat message. The send is bounded by the
+    // channel's timeout, which is what a stop may wait.
+    let result = sender.send(&row.id, &n).await;
     match result {
-        None => {
-            // Stopped while sending: try again first thing next time (the receiver may have
-            // it already; the delivery id is the same).
-            let _ = store.outbox_retry_at(&row.id, Timestamp::now(), None).await;
-        }
-        Some(Ok(())) => {
+        Ok(()) => {
             let mut tries = 0;
             loop {
                 match store.outbox_delivered(&row.id, Timestamp::now()).await {
@@ -459,7 +449,7 @@ async fn send_row(
                 row.status
             );
         }
-        Some(Err(error)) => {
+        Err(error) => {
             let wait = notifier.backoff(attempt);
             let next = Timestamp::now().plus(wait);
             tracing::warn!(

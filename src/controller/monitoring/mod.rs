@@ -358,6 +358,10 @@ impl Poll {
             .read(|s| s.leader.as_deref() == Some(shared.owner.as_str()))
             .unwrap_or(false);
         if !leading {
+            // Another controller leads and fires the alerts meanwhile: when this one leads
+            // again, its engine starts from what the store says is firing, not from its own
+            // memory of an older time (which would fire those alerts a second time).
+            self.engine = None;
             return None;
         }
         let target = shared.monitor.target()?;
@@ -422,6 +426,7 @@ impl Poll {
                         drifted: d.sync == SyncState::Drifted,
                         changes: d.changes,
                         failed: (d.sync == SyncState::Failed).then(|| d.message.clone()),
+                        unknown: matches!(d.sync, SyncState::Unknown | SyncState::Applying),
                     })
                     .collect()
             })

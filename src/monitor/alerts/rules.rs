@@ -22,6 +22,9 @@ pub struct DeviceSync {
     pub changes: usize,
     /// Its last apply failed or was rolled back: the controller's message.
     pub failed: Option<String>,
+    /// The controller cannot tell now (the device is unread, or being changed): its drift and
+    /// failure alerts stay as they are rather than resolve.
+    pub unknown: bool,
 }
 
 /// A billing system's syncs.
@@ -397,10 +400,16 @@ pub fn from_sync(config: &Config, engine: &Engine, devices: &[DeviceSync]) -> Ob
     };
     for d in devices {
         let name = d.device.as_str();
-        b.out.covered.insert((RuleKind::Drift, name.to_string()));
-        b.out
-            .covered
-            .insert((RuleKind::ApplyFailed, name.to_string()));
+        let seen = if d.unknown {
+            &mut b.out.suppressed
+        } else {
+            &mut b.out.covered
+        };
+        seen.insert((RuleKind::Drift, name.to_string()));
+        seen.insert((RuleKind::ApplyFailed, name.to_string()));
+        if d.unknown {
+            continue;
+        }
         if d.drifted {
             b.push(
                 RuleKind::Drift,

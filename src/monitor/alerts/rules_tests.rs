@@ -366,6 +366,7 @@ fn drift_and_failed_applies() {
             drifted,
             changes: 3,
             failed: failed.then(|| "rolled back: verification failed".to_string()),
+            unknown: false,
         }]
     };
     let steps = [
@@ -472,4 +473,43 @@ fn notifications_carry_their_device_labels_under_the_rules_own() {
     assert_eq!(offline.labels["site"], "north");
     assert_eq!(offline.labels["port"], "3", "the rule's own label wins");
     assert!(billing.iter().all(|n| !n.labels.contains_key("site")));
+}
+
+#[test]
+fn drift_stays_firing_while_the_device_is_unread() {
+    let mut engine = Engine::new(config(AlertSettings {
+        drift: RuleSettings {
+            for_: Some(Interval(Duration::from_secs(0))),
+            ..RuleSettings::default()
+        },
+        ..AlertSettings::default()
+    }));
+    let sync = |drifted: bool, unknown: bool| {
+        vec![DeviceSync {
+            device: "gam".into(),
+            drifted,
+            changes: 3,
+            failed: None,
+            unknown,
+        }]
+    };
+    let mut got = Vec::new();
+    // Drifted; then unreadable for a while (no resolve); then read again, still drifted.
+    let steps = [
+        sync(true, false),
+        sync(false, true),
+        sync(false, true),
+        sync(true, false),
+        sync(false, false),
+    ];
+    for (i, o) in steps.iter().enumerate() {
+        let o = from_sync(engine.config(), &engine, o);
+        for n in engine.evaluate(i as i64 * MIN, o) {
+            got.push((i, n));
+        }
+    }
+    assert_eq!(
+        of(&got, "drift/gam"),
+        [(0, AlertStatus::Firing), (4, AlertStatus::Resolved)]
+    );
 }
