@@ -2,9 +2,12 @@
 //! link fault injected through the lab's admin API fires its alert once (API, store, log,
 //! notification), is acknowledged, survives a restart of the controller without firing again,
 //! and resolves once when cleared; a GAM made unreachable holds its endpoints' alerts; a GAM
-//! that answers its configuration but not its status is unreachable for status; a real Prometheus server scrapes the controller and answers a PromQL query with
-//! what the lab serves, and `promtool check metrics` passes on the output. Then the store's
-//! monitoring records on both backends.
+//! that answers its configuration but not its status is unreachable for status; every other
+//! fault the lab can cause (a CPE moved or unknown, asymmetric or degraded PHY, firmware
+//! mismatch, a hot GAM, a GAM alarm) fires its rule once and resolves once; a real Prometheus
+//! server scrapes the controller and answers a PromQL query with what the lab serves, and
+//! `promtool check metrics` passes on the output. Then the store's monitoring records on both
+//! backends.
 
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -163,7 +166,8 @@ impl Bed {
         )
     }
 
-    async fn admin(&self, path: &str, body: Value) {
+    /// A POST to the lab's admin API; its answer.
+    async fn admin(&self, path: &str, body: Value) -> Value {
         let resp = self
             .http
             .post(format!("{}{path}", self.admin))
@@ -177,6 +181,7 @@ impl Bed {
             code == 200 || code == 202,
             "POST {path} {body}: {code} {text}"
         );
+        serde_json::from_str(&text).unwrap_or(Value::Null)
     }
 
     async fn link(&self, device: &str, body: Value) {
@@ -250,8 +255,8 @@ async fn eventually_for<F: std::future::Future<Output = bool>>(
     }
 }
 
-/// A healthy endpoint of an active subscriber in a poll: (device, MAC).
-fn healthy_endpoint(poll: &Value, device: &str) -> String {
+/// The healthy endpoints of active subscribers on `device` in a poll, as the API gives them.
+fn healthy_endpoints(poll: &Value, device: &str) -> Vec<Value> {
     poll["status"]["devices"]
         .as_array()
         .unwrap()
@@ -261,11 +266,19 @@ fn healthy_endpoint(poll: &Value, device: &str) -> String {
         .as_array()
         .unwrap()
         .iter()
-        .find(|e| {
+        .filter(|e| {
             e["state"] == "ok"
                 && e["subscriber_status"] == "active"
                 && e["problems"].as_array().unwrap().is_empty()
         })
+        .cloned()
+        .collect()
+}
+
+/// A healthy endpoint of an active subscriber in a poll: its MAC.
+fn healthy_endpoint(poll: &Value, device: &str) -> String {
+    healthy_endpoints(poll, device)
+        .first()
         .unwrap_or_else(|| panic!("no healthy endpoint on {device}: {poll}"))["mac"]
         .as_str()
         .unwrap()
@@ -654,6 +667,233 @@ async fn a_rebooted_gam_fires_once_and_resolves_after_its_window() {
     let t = store.transitions(Some(&device), 1000).await.unwrap();
     assert_eq!(t.iter().filter(|r| r.kind == "reboot").count(), 1, "{t:?}");
     store.close().await;
+    bed.lab.shutdown().await;
+}
+
+/// Every status rule fires and resolves within a poll or two (`for` and `clear_for` of 0 s, or
+/// 1 s for some, so that pending and clearing are passed through too); a rebooted GAM is the
+/// reboot test's, so it is off (the lab has just booted), and an unreachable GAM only fires
+/// after 30 s: a slow poll on a loaded machine holds the others rather than firing an alert of
+/// its own. The controller's rules (drift, apply failed, billing) keep their defaults.
+const RULE_SETTINGS: &str = "monitoring:
+  interval: 1s
+  alerts:
+    device_rebooted:
+      enabled: false
+    device_unreachable:
+      for: 30s
+    endpoint_offline:
+      for: 0s
+    endpoint_quarantined:
+      for: 0s
+      clear_for: 0s
+    phy_asymmetry:
+      for: 0s
+      clear_for: 1s
+    capacity_below_plan:
+      for: 1s
+      clear_for: 0s
+    firmware_mismatch:
+      for: 0s
+      clear_for: 0s
+    temperature:
+      for: 1s
+      clear_for: 1s
+    device_alarm:
+      for: 0s
+      clear_for: 0s
+";
+
+/// How a [`RuleCase`]'s fault is taken back.
+enum Clear {
+    /// This body, to the same path.
+    With(Value),
+    /// Clearing the alarm the fault raised (its index is in the lab's answer).
+    RaisedAlarm,
+}
+
+/// A fault the lab's admin API injects and the alert it must fire.
+struct RuleCase {
+    rule: &'static str,
+    key: String,
+    /// Words of the firing alert's summary.
+    says: String,
+    path: String,
+    fault: Value,
+    clear: Clear,
+}
+
+/// For every rule a fault in the lab can cause (besides offline, unreachable and reboot, which
+/// have their own tests), on one bed, one after the other: the fault fires its alert (its key,
+/// rule and summary in `GET /api/v1/alerts`, and nothing else firing), the fault taken back
+/// resolves it; the controller's log then says each fired once and resolved once, and that no
+/// other alert fired.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_lab_fault_fires_its_rule_once_and_resolves_once() {
+    let mut bed = Bed::start(1, 6, RULE_SETTINGS).await;
+    let read = bed.token("read");
+    let poll = bed.polled(&read).await;
+    let device = bed.lab.devices()[0].name().to_string();
+    let healthy = healthy_endpoints(&poll, &device);
+    let num = |e: &Value, field: &str| e[field].as_u64().unwrap_or(0);
+    // A subscriber with a plan whose link carries it with room to spare (so that its own rates
+    // back clear capacity-below-plan's hysteresis), and another on another port.
+    let ep = healthy
+        .iter()
+        .find(|e| {
+            let room = |usable: &str, plan: &str| num(e, usable) * 100 >= num(e, plan) * 110;
+            e["plan_down_mbps"].is_u64()
+                && room("usable_down_mbps", "plan_down_mbps")
+                && room("usable_up_mbps", "plan_up_mbps")
+        })
+        .unwrap_or_else(|| panic!("no planned endpoint with room on {device}: {poll}"))
+        .clone();
+    let mac = ep["mac"].as_str().unwrap().to_string();
+    let home = num(&ep, "port");
+    let elsewhere = healthy
+        .iter()
+        .map(|e| num(e, "port"))
+        .find(|p| *p != home && *p != 0)
+        .unwrap_or_else(|| panic!("no other port in use on {device}: {poll}"));
+    let (rx, tx) = (num(&ep, "phy_down_mbps"), num(&ep, "phy_up_mbps"));
+    assert!(rx > 0 && tx > 0, "{ep}");
+    let unknown = "00:0e:d8:fe:00:01";
+    let link = format!("/devices/{device}/link");
+    let health = format!("/devices/{device}/health");
+    let cases = [
+        RuleCase {
+            rule: "endpoint_quarantined",
+            key: format!("endpoint-quarantined/{device}/{mac}"),
+            says: format!("quarantined on {device} port {elsewhere} (moved)"),
+            path: link.clone(),
+            fault: json!({"fault": "move", "mac": mac, "port": elsewhere}),
+            clear: Clear::With(json!({"fault": "move", "mac": mac, "port": home})),
+        },
+        RuleCase {
+            rule: "endpoint_quarantined",
+            key: format!("endpoint-quarantined/{device}/{unknown}"),
+            says: format!("unknown CPE {unknown} quarantined on {device} port {home}"),
+            path: link.clone(),
+            fault: json!({"fault": "plug", "mac": unknown, "port": home}),
+            // Unplugged: the GAM no longer sees it.
+            clear: Clear::With(json!({"fault": "offline", "mac": unknown})),
+        },
+        RuleCase {
+            // 3000/1500 Mbps: 50 % apart, and both above every plan (no capacity alert).
+            rule: "phy_asymmetry",
+            key: format!("phy-asymmetry/{device}/{mac}"),
+            says: "PHY rates 3000/1500 Mbps (50 % apart)".into(),
+            path: link.clone(),
+            fault: json!({"fault": "phy", "mac": mac, "rx_mbps": 3000, "tx_mbps": 1500}),
+            clear: Clear::With(json!({"fault": "phy", "mac": mac, "rx_mbps": rx, "tx_mbps": tx})),
+        },
+        RuleCase {
+            // 100/100 Mbps of PHY carry 78 Mbps, under the smallest plan (118), symmetric.
+            rule: "capacity_below_plan",
+            key: format!("capacity-below-plan/{device}/{mac}"),
+            says: format!(
+                "the link carries 78/78 Mbps, the plan sells {}/{}",
+                num(&ep, "plan_down_mbps"),
+                num(&ep, "plan_up_mbps")
+            ),
+            path: link.clone(),
+            fault: json!({"fault": "phy", "mac": mac, "rx_mbps": 100, "tx_mbps": 100}),
+            clear: Clear::With(json!({"fault": "phy", "mac": mac, "rx_mbps": rx, "tx_mbps": tx})),
+        },
+        RuleCase {
+            rule: "firmware_mismatch",
+            key: format!("firmware-mismatch/{device}/{mac}"),
+            says: "CPE firmware differs from the GAM's".into(),
+            path: link.clone(),
+            fault: json!({"fault": "firmware-mismatch", "mac": mac, "on": true}),
+            clear: Clear::With(json!({"fault": "firmware-mismatch", "mac": mac, "on": false})),
+        },
+        RuleCase {
+            // Over the 70 °C threshold; back under the 65 °C clear one.
+            rule: "temperature",
+            key: format!("temperature/{device}"),
+            says: format!("{device} is at 85.0 °C"),
+            path: health.clone(),
+            fault: json!({"temperature_c": 85}),
+            clear: Clear::With(json!({"temperature_c": 25})),
+        },
+        RuleCase {
+            rule: "device_alarm",
+            key: format!("device-alarm/{device}/hightemp/0"),
+            says: "alarm hightemp (major, service-affecting)".into(),
+            path: health.clone(),
+            fault: json!({"raise_alarm": {
+                "condition": "hightemp", "severity": "major", "service_affecting": true
+            }}),
+            clear: Clear::RaisedAlarm,
+        },
+    ];
+
+    for case in &cases {
+        let answer = bed.admin(&case.path, case.fault.clone()).await;
+        assert!(
+            eventually_for(Duration::from_secs(20), || async {
+                bed.firing(&read).await.contains(&case.key)
+            })
+            .await,
+            "{} never fired; firing: {:?}",
+            case.key,
+            bed.firing(&read).await
+        );
+        let (_, alerts) = bed.call("GET", "/api/v1/alerts", &read).await;
+        let firing = alerts["firing"].as_array().unwrap();
+        assert_eq!(firing.len(), 1, "only {} fires: {alerts}", case.key);
+        let alert = &firing[0];
+        assert_eq!(alert["key"], case.key.as_str(), "{alert}");
+        assert_eq!(alert["rule"], case.rule, "{alert}");
+        assert_eq!(alert["device"], device.as_str(), "{alert}");
+        assert!(
+            alert["summary"].as_str().unwrap().contains(&case.says),
+            "{}: {alert}",
+            case.says
+        );
+
+        let clear = match &case.clear {
+            Clear::With(body) => body.clone(),
+            Clear::RaisedAlarm => {
+                let index = answer["alarms"]
+                    .as_array()
+                    .and_then(|a| a.iter().filter_map(|a| a["index"].as_u64()).max())
+                    .unwrap_or_else(|| panic!("no alarm raised: {answer}"));
+                json!({ "clear_alarm": index })
+            }
+        };
+        bed.admin(&case.path, clear).await;
+        assert!(
+            eventually_for(Duration::from_secs(20), || async {
+                !bed.firing(&read).await.contains(&case.key)
+            })
+            .await,
+            "{} never resolved",
+            case.key
+        );
+    }
+    // A few more polls: nothing fires again.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(bed.firing(&read).await, Vec::<String>::new());
+
+    let log = bed.stop().await;
+    for case in &cases {
+        assert_eq!(
+            count(&log, "alert firing", &case.key),
+            1,
+            "{}\n{log}",
+            case.key
+        );
+        assert_eq!(
+            count(&log, "alert resolved", &case.key),
+            1,
+            "{}\n{log}",
+            case.key
+        );
+    }
+    let fired = log.lines().filter(|l| l.contains("alert firing")).count();
+    assert_eq!(fired, cases.len(), "{log}");
     bed.lab.shutdown().await;
 }
 
