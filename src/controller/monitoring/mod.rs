@@ -140,6 +140,7 @@ impl Monitor {
                     .map(|(system, failing)| BillingHealth {
                         system: system.clone(),
                         failing: failing.clone(),
+                        unknown: false,
                     })
                     .collect()
             })
@@ -431,7 +432,33 @@ impl Poll {
                     .collect()
             })
             .unwrap_or_default();
-        let billing = shared.monitor.billing();
+        // The billing systems the target configures: one not synced since the start holds its
+        // alert as the store has it; one no longer configured resolves.
+        let configured: Vec<&str> = desired
+            .fleet()
+            .billing
+            .as_deref()
+            .map(|b| {
+                [
+                    b.sonar.is_some().then_some("sonar"),
+                    b.splynx.is_some().then_some("splynx"),
+                ]
+                .into_iter()
+                .flatten()
+                .collect()
+            })
+            .unwrap_or_default();
+        let mut billing = shared.monitor.billing();
+        billing.retain(|b| configured.contains(&b.system.as_str()));
+        for system in &configured {
+            if !billing.iter().any(|b| b.system == *system) {
+                billing.push(BillingHealth {
+                    system: system.to_string(),
+                    failing: None,
+                    unknown: true,
+                });
+            }
+        }
         let out = evaluate(
             engine,
             desired,

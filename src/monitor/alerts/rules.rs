@@ -33,6 +33,8 @@ pub struct BillingHealth {
     pub system: String,
     /// The last sync failed: its error.
     pub failing: Option<String>,
+    /// No sync has ended since the controller started: its alert stays as the store has it.
+    pub unknown: bool,
 }
 
 struct Builder<'a> {
@@ -452,6 +454,12 @@ pub fn from_billing(config: &Config, engine: &Engine, systems: &[BillingHealth])
     };
     for s in systems {
         let name = s.system.as_str();
+        if s.unknown {
+            b.out
+                .suppressed
+                .insert((RuleKind::BillingSync, name.to_string()));
+            continue;
+        }
         b.out
             .covered
             .insert((RuleKind::BillingSync, name.to_string()));

@@ -411,6 +411,7 @@ fn billing_sync_failing_for_ten_minutes() {
         vec![BillingHealth {
             system: "splynx".into(),
             failing: failing.then(|| "HTTP 500".to_string()),
+            unknown: false,
         }]
     };
     let mut got = Vec::new();
@@ -463,6 +464,7 @@ fn notifications_carry_their_device_labels_under_the_rules_own() {
             &[BillingHealth {
                 system: "splynx".into(),
                 failing: None,
+                unknown: false,
             }],
         ),
     );
@@ -511,5 +513,34 @@ fn drift_stays_firing_while_the_device_is_unread() {
     assert_eq!(
         of(&got, "drift/gam"),
         [(0, AlertStatus::Firing), (4, AlertStatus::Resolved)]
+    );
+}
+
+#[test]
+fn a_billing_alert_holds_until_its_system_has_synced_again() {
+    let mut engine = Engine::new(Config::default());
+    let health = |failing: bool, unknown: bool| {
+        vec![BillingHealth {
+            system: "splynx".into(),
+            failing: failing.then(|| "HTTP 500".to_string()),
+            unknown,
+        }]
+    };
+    let mut got = Vec::new();
+    // Failing long enough to fire; then (a restarted controller) no sync yet; then it works.
+    for i in 0..20usize {
+        let h = match i {
+            0..12 => health(true, false),
+            12..16 => health(false, true),
+            _ => health(false, false),
+        };
+        let o = from_billing(engine.config(), &engine, &h);
+        for n in engine.evaluate(i as i64 * MIN, o) {
+            got.push((i, n));
+        }
+    }
+    assert_eq!(
+        of(&got, "billing-sync/splynx"),
+        [(10, AlertStatus::Firing), (16, AlertStatus::Resolved)]
     );
 }
