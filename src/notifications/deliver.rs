@@ -187,7 +187,28 @@ pub async fn deliver(
             open = false;
             continue;
         };
-        let channels = notifier.route(&n);
+        let mut channels = notifier.route(&n);
+        if n.status == AlertStatus::Resolved {
+            // Where it fired, it resolves, though routes or labels changed meanwhile (an
+            // Alertmanager that never hears the end would keep the alert firing).
+            match store
+                .outbox_channels_of(&n.key, AlertStatus::Firing.as_str())
+                .await
+            {
+                Ok(fired) => {
+                    for c in fired {
+                        if notifier.channels.contains_key(&c) && !channels.contains(&c) {
+                            channels.push(c);
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(
+                    key = %n.key,
+                    "cannot look up where {} fired: {e}; its resolving goes where the routes say",
+                    n.key
+                ),
+            }
+        }
         if channels.is_empty() {
             tracing::warn!(
                 key = %n.key,

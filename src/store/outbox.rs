@@ -142,6 +142,9 @@ const NEXT_DUE: &str = "SELECT MIN(o.next_attempt_at) FROM notification_outbox o
       AND e.alert_key = o.alert_key AND e.state = 'pending' \
       AND (e.created_at < o.created_at OR (e.created_at = o.created_at AND e.id < o.id)))";
 
+const CHANNELS_OF: &str = "SELECT DISTINCT channel FROM notification_outbox \
+     WHERE alert_key = $1 AND alert_status = $2 ORDER BY channel";
+
 const CHANNELS: &str =
     "SELECT DISTINCT channel FROM notification_outbox WHERE state = 'pending' ORDER BY channel";
 
@@ -278,6 +281,21 @@ impl Store {
             .fetch_one(&self.pool)
             .await?;
         Ok(row.0.map(Timestamp::from_millis))
+    }
+
+    /// The channels that hold a row of alert `key` with `status` (a firing alert's channels,
+    /// which its resolving must reach whatever the routes say now).
+    pub async fn outbox_channels_of(
+        &self,
+        key: &str,
+        status: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<(String,)> = sqlx::query_as(CHANNELS_OF)
+            .bind(key)
+            .bind(status)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().map(|(c,)| c).collect())
     }
 
     /// The channels that have pending rows.

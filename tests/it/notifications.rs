@@ -1315,3 +1315,45 @@ async fn each_failed_try_is_logged_with_channel_key_attempt_and_next_try() {
         "{logs}"
     );
 }
+
+/// An alert resolves where it fired: routes changed between the two (here the default channel
+/// moved from one webhook to another) send the resolving to both, so the first never keeps
+/// an alert open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resolving_reaches_the_channels_its_firing_went_to() {
+    let (first, second) = (Receiver::start(0).await, Receiver::start(0).await);
+    let (_secret_dir, secret) = whsec_file();
+    let with_default = |default: &str| {
+        settings(&format!(
+            "channels:\n  first:\n    webhook: {{url: '{}', secret: '{secret}'}}\n  \
+             second:\n    webhook: {{url: '{}', secret: '{secret}'}}\n\
+             default: [{default}]\nretry: {{initial: 50ms, max: 400ms}}\n",
+            first.url, second.url
+        ))
+    };
+    let (_dir, _, store) = sqlite_store().await;
+    let run = Running::start(&with_default("first"), &store);
+    run.send(alert("k-moved", AlertStatus::Firing, 7_000)).await;
+    eventually("the firing", Duration::from_secs(10), || async {
+        first.got().len() == 1
+    })
+    .await;
+    run.stop().await;
+    // The routes change (a new commit), then the alert resolves.
+    let run = Running::start(&with_default("second"), &store);
+    run.send(alert("k-moved", AlertStatus::Resolved, 7_000))
+        .await;
+    eventually("the resolving on both", Duration::from_secs(10), || async {
+        first.got().len() == 2 && second.got().len() == 1
+    })
+    .await;
+    run.stop().await;
+    let kind = |r: &Received| {
+        serde_json::from_str::<Value>(&r.body).unwrap()["type"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(kind(&first.got()[1]), "alert.resolved");
+    assert_eq!(kind(&second.got()[0]), "alert.resolved");
+}
