@@ -509,6 +509,9 @@ pub async fn run(
             context,
             cancel.clone(),
         ));
+    } else {
+        // Nothing plans pull requests: what passes tell them is dropped, not queued.
+        drop(pull_jobs);
     }
     // The status poll, on its own task; its notifications go to delivery.
     let (notify, notifications) = mpsc::channel(monitoring::CHANNEL);
