@@ -321,7 +321,10 @@ async fn give_up_orphans(notifier: &Notifier, store: &Store) {
             .filter(|r| r.state == crate::store::OutboxState::Pending)
         {
             let why = format!("channel {channel} is no longer configured");
-            if let Ok(true) = store.outbox_failed(&row.id, Timestamp::now(), &why).await {
+            if let Ok(true) = store
+                .outbox_failed(&row.id, Timestamp::now(), &why, None)
+                .await
+            {
                 tracing::error!(
                     channel = %channel,
                     key = %row.key,
@@ -422,7 +425,9 @@ async fn send_row(name: &str, sender: &Sender, notifier: &Notifier, store: &Stor
         Ok(n) => n,
         Err(e) => {
             let why = format!("its stored form cannot be read: {e}");
-            let _ = store.outbox_failed(&row.id, Timestamp::now(), &why).await;
+            let _ = store
+                .outbox_failed(&row.id, Timestamp::now(), &why, Some(until))
+                .await;
             tracing::error!(
                 channel = %name,
                 key = %row.key,
@@ -441,7 +446,10 @@ async fn send_row(name: &str, sender: &Sender, notifier: &Notifier, store: &Stor
         Ok(()) => {
             let mut tries = 0;
             loop {
-                match store.outbox_delivered(&row.id, Timestamp::now()).await {
+                match store
+                    .outbox_delivered(&row.id, Timestamp::now(), Some(until))
+                    .await
+                {
                     Ok(_) => break,
                     Err(e) if tries < 3 => {
                         tries += 1;
@@ -485,7 +493,10 @@ async fn send_row(name: &str, sender: &Sender, notifier: &Notifier, store: &Stor
                 sender.kind(),
                 wait.as_secs_f64()
             );
-            if let Err(e) = store.outbox_retry_at(&row.id, next, Some(&error.0)).await {
+            if let Err(e) = store
+                .outbox_retry_at(&row.id, next, Some(&error.0), Some(until))
+                .await
+            {
                 tracing::warn!(
                     channel = %name,
                     key = %row.key,

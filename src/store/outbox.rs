@@ -128,12 +128,14 @@ const ADD: &str = "INSERT INTO notification_outbox (id, channel, alert_key, aler
 const CLAIM: &str = "UPDATE notification_outbox SET next_attempt_at = $1, attempts = attempts + 1 \
      WHERE id = $2 AND state = 'pending' AND next_attempt_at <= $3";
 
+// A claim's end (`next_attempt_at` as the claim set it) is its token: a sender whose claim ran
+// out and was taken by another changes nothing.
 const RELEASE: &str = "UPDATE notification_outbox SET next_attempt_at = $1, \
      last_error = COALESCE($2, last_error) \
-     WHERE id = $3 AND state = 'pending'";
+     WHERE id = $3 AND state = 'pending' AND ($4 IS NULL OR next_attempt_at = $4)";
 
 const FINISH: &str = "UPDATE notification_outbox SET state = $1, finished_at = $2, last_error = $3 \
-     WHERE id = $4 AND state = 'pending'";
+     WHERE id = $4 AND state = 'pending' AND ($5 IS NULL OR next_attempt_at = $5)";
 
 /// Of rows not waiting behind an earlier pending row of their key.
 const NEXT_DUE: &str = "SELECT MIN(o.next_attempt_at) FROM notification_outbox o \
@@ -224,36 +226,47 @@ impl Store {
     }
 
     /// A try of the pending row `id` failed (with `error`; `None` keeps the last one): it is
-    /// tried again at `next`.
+    /// tried again at `next`. With `claim` (the end of the claim the try was made under), only
+    /// while that claim holds. `false` when nothing changed.
     pub async fn outbox_retry_at(
         &self,
         id: &str,
         next: Timestamp,
         error: Option<&str>,
-    ) -> Result<(), StoreError> {
-        sqlx::query(RELEASE)
+        claim: Option<Timestamp>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(RELEASE)
             .bind(next.as_millis())
             .bind(error)
             .bind(id)
+            .bind(claim.map(|c| c.as_millis()))
             .execute(&self.pool)
             .await?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
     }
 
-    /// The pending row `id` was delivered at `at`. `false` when it was not pending.
-    pub async fn outbox_delivered(&self, id: &str, at: Timestamp) -> Result<bool, StoreError> {
-        self.outbox_finish(id, OutboxState::Delivered, at, None)
+    /// The pending row `id` was delivered at `at` (under `claim`, as for
+    /// [`Store::outbox_retry_at`]). `false` when it was not pending, or the claim was lost.
+    pub async fn outbox_delivered(
+        &self,
+        id: &str,
+        at: Timestamp,
+        claim: Option<Timestamp>,
+    ) -> Result<bool, StoreError> {
+        self.outbox_finish(id, OutboxState::Delivered, at, None, claim)
             .await
     }
 
-    /// The pending row `id` is given up at `at`, for `error`. `false` when it was not pending.
+    /// The pending row `id` is given up at `at`, for `error` (under `claim`, as for
+    /// [`Store::outbox_retry_at`]). `false` when it was not pending, or the claim was lost.
     pub async fn outbox_failed(
         &self,
         id: &str,
         at: Timestamp,
         error: &str,
+        claim: Option<Timestamp>,
     ) -> Result<bool, StoreError> {
-        self.outbox_finish(id, OutboxState::Failed, at, Some(error))
+        self.outbox_finish(id, OutboxState::Failed, at, Some(error), claim)
             .await
     }
 
@@ -263,12 +276,14 @@ impl Store {
         state: OutboxState,
         at: Timestamp,
         error: Option<&str>,
+        claim: Option<Timestamp>,
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(FINISH)
             .bind(state.as_str())
             .bind(at.as_millis())
             .bind(error)
             .bind(id)
+            .bind(claim.map(|c| c.as_millis()))
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected() == 1)

@@ -1042,9 +1042,31 @@ async fn outbox_rules(store: &Store) {
         due.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
         ["b1"]
     );
+    // A claim that ran out and was taken by another sender: the first sender's late answer
+    // changes nothing (its claim's end is its token), the second's does.
+    assert!(store.outbox_claim("b1", t(6_000), t(6_500)).await.unwrap());
+    assert!(store.outbox_claim("b1", t(6_600), t(66_600)).await.unwrap());
+    assert!(
+        !store
+            .outbox_retry_at("b1", t(6_700), Some("late"), Some(t(6_500)))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .outbox_delivered("b1", t(6_700), Some(t(6_500)))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .outbox_retry_at("b1", t(1_002), None, Some(t(66_600)))
+            .await
+            .unwrap()
+    );
     // A failed try: due again at its next time.
     store
-        .outbox_retry_at("a1", t(7_000), Some("HTTP 500"))
+        .outbox_retry_at("a1", t(7_000), Some("HTTP 500"), None)
         .await
         .unwrap();
     assert!(
@@ -1061,8 +1083,8 @@ async fn outbox_rules(store: &Store) {
     assert_eq!(a1[0].last_error.as_deref(), Some("HTTP 500"));
     // Delivered: never handed out again, and its resolved row is now due.
     assert!(store.outbox_claim("a1", t(7_000), t(67_000)).await.unwrap());
-    assert!(store.outbox_delivered("a1", t(7_100)).await.unwrap());
-    assert!(!store.outbox_delivered("a1", t(7_200)).await.unwrap());
+    assert!(store.outbox_delivered("a1", t(7_100), None).await.unwrap());
+    assert!(!store.outbox_delivered("a1", t(7_200), None).await.unwrap());
     assert!(
         !store
             .outbox_claim("a1", t(90_000), t(99_000))
@@ -1083,7 +1105,7 @@ async fn outbox_rules(store: &Store) {
             .is_empty()
     );
     assert!(store.outbox_claim("b1", t(8_000), t(9_000)).await.unwrap());
-    store.outbox_delivered("b1", t(8_100)).await.unwrap();
+    store.outbox_delivered("b1", t(8_100), None).await.unwrap();
     let firing = store
         .outbox_latest_delivered("mail", "firing")
         .await
@@ -1095,7 +1117,7 @@ async fn outbox_rules(store: &Store) {
     // Given up.
     assert!(
         store
-            .outbox_failed("a2", t(9_000), "channel gone")
+            .outbox_failed("a2", t(9_000), "channel gone", None)
             .await
             .unwrap()
     );
