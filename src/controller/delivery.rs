@@ -3,10 +3,10 @@
 //! Every notification is logged (`notification: ...`, with its key and status) and handed to
 //! [`crate::notifications::deliver`], which writes it to the outbox before anything is sent.
 //! Delivery is made from the target commit's settings; when a new target changes them, the
-//! running delivery is stopped (its pending rows stay in the outbox) and one with the new
-//! settings takes over the same outbox. Without a `notifications:` section, or while its
-//! channels cannot be made (a secret that does not resolve), notifications are only logged,
-//! each with an error saying why, never dropped silently.
+//! running delivery is stopped once what it was handed is in the outbox, and one with the new
+//! settings takes over the same outbox. A channel that cannot be made (a secret that does not
+//! resolve) is said in an error line; what is routed to it waits in the outbox, and the other
+//! channels go on. Without a `notifications:` section, notifications are only logged.
 
 use std::sync::Arc;
 
@@ -25,6 +25,22 @@ struct Running {
 }
 
 impl Running {
+    /// Starts delivery with `settings`; `None` when there are none.
+    fn start(settings: Option<&NotificationSettings>, store: &Store) -> Option<Running> {
+        let (notifier, broken) = Notifier::each(settings?);
+        for e in broken {
+            tracing::error!(
+                "notifications: {e}; what is routed to that channel waits in the outbox until a commit or a restart fixes it"
+            );
+        }
+        let (hand, rx) = mpsc::channel(super::monitoring::CHANNEL);
+        // Not a child of the controller's token: `stop` ends it only once what was handed
+        // over is in the outbox.
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(deliver(notifier, store.clone(), rx, stop.clone()));
+        Some(Running { hand, stop, task })
+    }
+
     /// Stops delivery once every notification handed over is in the outbox (delivery reads
     /// its queue before it looks at `stop`); what is not sent yet stays there for the next.
     async fn stop(self) {
@@ -32,24 +48,6 @@ impl Running {
         self.stop.cancel();
         let _ = self.task.await;
     }
-}
-
-/// Starts delivery with `settings`: `Err(None)` when there are none (notifications are then
-/// only logged, as configured), `Err(Some(why))` when they cannot be used.
-fn start(
-    settings: Option<&NotificationSettings>,
-    store: &Store,
-) -> Result<Running, Option<String>> {
-    let Some(settings) = settings else {
-        return Err(None);
-    };
-    let notifier = Notifier::new(settings).map_err(|e| Some(e.to_string()))?;
-    let (hand, rx) = mpsc::channel(super::monitoring::CHANNEL);
-    // Not a child of the controller's token: [`Running::stop`] stops it only once what was
-    // handed over is in the outbox.
-    let stop = CancellationToken::new();
-    let task = tokio::spawn(deliver(notifier, store.clone(), rx, stop.clone()));
-    Ok(Running { hand, stop, task })
 }
 
 /// Receives the notifications of `rx` until `cancel`, delivering each as the latest settings
@@ -61,10 +59,7 @@ pub async fn run(
     cancel: CancellationToken,
 ) {
     let current = settings.borrow_and_update().clone();
-    let mut running = start(current.as_deref(), &store);
-    if let Err(Some(why)) = &running {
-        tracing::error!("notifications cannot be delivered: {why}");
-    }
+    let mut running = Running::start(current.as_deref(), &store);
     loop {
         tokio::select! {
             () = cancel.cancelled() => break,
@@ -73,43 +68,37 @@ pub async fn run(
                     break;
                 }
                 let new = settings.borrow_and_update().clone();
-                if let Ok(old) = running {
+                if let Some(old) = running.take() {
                     old.stop().await;
                 }
-                running = start(new.as_deref(), &store);
-                match &running {
-                    Ok(_) => tracing::info!("notifications: delivering with the target commit's settings"),
-                    Err(Some(why)) => tracing::error!("notifications cannot be delivered: {why}"),
-                    Err(None) => {}
+                running = Running::start(new.as_deref(), &store);
+                if running.is_some() {
+                    tracing::info!("notifications: delivering with the target commit's settings");
                 }
             }
             n = rx.recv() => {
                 let Some(n) = n else { break };
-                hand_over(n, &running).await;
+                hand_over(n, running.as_ref()).await;
             }
         }
     }
     // What the poll handed over before it stopped still goes to the outbox.
     rx.close();
     while let Some(n) = rx.recv().await {
-        hand_over(n, &running).await;
+        hand_over(n, running.as_ref()).await;
     }
-    if let Ok(r) = running {
+    if let Some(r) = running {
         r.stop().await;
     }
 }
 
-/// Logs `n` and hands it to delivery, or says why it cannot be delivered.
-async fn hand_over(n: Notification, running: &Result<Running, Option<String>>) {
+/// Logs `n` and hands it to delivery, when there is one.
+async fn hand_over(n: Notification, running: Option<&Running>) {
     let status = n.status.as_str();
     tracing::info!(key = %n.key, status, "notification: {}", n.summary);
-    match running {
-        Ok(r) => {
-            if r.hand.send(n).await.is_err() {
-                tracing::error!("notifications: delivery stopped; this one is only logged");
-            }
-        }
-        Err(Some(why)) => tracing::error!("notification {} ({status}) not delivered: {why}", n.key),
-        Err(None) => {}
+    if let Some(r) = running
+        && r.hand.send(n).await.is_err()
+    {
+        tracing::error!("notifications: delivery stopped; this one is only logged");
     }
 }

@@ -55,6 +55,32 @@ impl Notifier {
         })
     }
 
+    /// Every channel that can be made, and the errors of those that cannot (a secret that does
+    /// not resolve, say). Notifications routed to a channel that cannot be made stay in the
+    /// outbox, pending, until a later delivery can make it; the other channels are not held up.
+    pub fn each(settings: &NotificationSettings) -> (Notifier, Vec<NotifyError>) {
+        let mut channels = BTreeMap::new();
+        let mut errors = Vec::new();
+        for (name, channel) in &settings.channels {
+            match Sender::new(name.as_str(), channel) {
+                Ok(sender) => {
+                    channels.insert(name.to_string(), Arc::new(sender));
+                }
+                Err(e) => errors.push(e),
+            }
+        }
+        let notifier = Notifier {
+            settings: settings.clone(),
+            channels,
+        };
+        (notifier, errors)
+    }
+
+    /// Whether gamops.yaml names the channel (it may still be one that cannot be made).
+    fn configured(&self, channel: &str) -> bool {
+        self.settings.channels.keys().any(|c| c.as_str() == channel)
+    }
+
     /// The channels `n` goes to.
     pub fn route(&self, n: &Notification) -> Vec<String> {
         route::channels(&self.settings, n)
@@ -306,7 +332,8 @@ async fn give_up_orphans(notifier: &Notifier, store: &Store) {
         }
     };
     for channel in pending {
-        if notifier.channels.contains_key(&channel) {
+        // A configured channel that cannot be made now keeps its rows for a later delivery.
+        if notifier.channels.contains_key(&channel) || notifier.configured(&channel) {
             continue;
         }
         let rows = match store.outbox_rows(Some(&channel)).await {

@@ -1379,3 +1379,63 @@ async fn a_resolving_reaches_the_channels_its_firing_went_to() {
     assert_eq!(kind(&first.got()[1]), "alert.resolved");
     assert_eq!(kind(&second.got()[0]), "alert.resolved");
 }
+
+/// A channel that cannot be made (its secret does not resolve) holds up no other: the webhook
+/// gets the alert, and the mail's row waits in the outbox, pending, for a delivery that can
+/// make the channel (it is not given up: the channel is still configured).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_that_cannot_be_made_holds_up_no_other() {
+    let hook = Receiver::start(0).await;
+    let (_secret_dir, secret) = whsec_file();
+    let s = settings(&format!(
+        "channels:\n  hook:\n    webhook: {{url: '{}', secret: '{secret}'}}\n  \
+         mail:\n    email:\n      host: 127.0.0.1\n      port: 2525\n      security: none\n      \
+         username: alerts\n      password: env:GAMOPS_TEST_NEVER_SET_SMTP_PASSWORD\n      \
+         from: gamops@example.net\n      to: [noc@example.net]\n\
+         default: [hook, mail]\nretry: {{initial: 50ms, max: 400ms}}\n",
+        hook.url
+    ));
+    let (notifier, broken) = Notifier::each(&s);
+    assert_eq!(broken.len(), 1, "{broken:?}");
+    assert!(
+        broken[0]
+            .to_string()
+            .contains("GAMOPS_TEST_NEVER_SET_SMTP_PASSWORD"),
+        "{}",
+        broken[0]
+    );
+    let (_dir, _, store) = sqlite_store().await;
+    let (tx, rx) = mpsc::channel(16);
+    let cancel = CancellationToken::new();
+    let task = tokio::spawn(deliver(notifier, store.clone(), rx, cancel.clone()));
+    tx.send(alert("k-broken", AlertStatus::Firing, 7_000))
+        .await
+        .unwrap();
+    eventually("the webhook", Duration::from_secs(10), || async {
+        hook.got().len() == 1
+    })
+    .await;
+    drop(tx);
+    cancel.cancel();
+    task.await.unwrap();
+    let rows = store.outbox_rows(None).await.unwrap();
+    let state = |channel: &str| {
+        rows.iter()
+            .find(|r| r.channel == channel)
+            .map(|r| r.state)
+            .unwrap()
+    };
+    assert_eq!(state("hook"), OutboxState::Delivered);
+    assert_eq!(state("mail"), OutboxState::Pending);
+    // A later delivery (the same settings: a restart) does not give the mail's row up.
+    let (notifier, _) = Notifier::each(&s);
+    let (tx, rx) = mpsc::channel(16);
+    let cancel = CancellationToken::new();
+    let task = tokio::spawn(deliver(notifier, store.clone(), rx, cancel.clone()));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    drop(tx);
+    cancel.cancel();
+    task.await.unwrap();
+    let rows = store.outbox_rows(Some("mail")).await.unwrap();
+    assert_eq!(rows[0].state, OutboxState::Pending);
+}
