@@ -269,6 +269,15 @@ pub async fn poll(
             now,
             (seconds * 1000.0) as i64,
         );
+        // A device whose sysUpTime wrapped (after some 497 days) is up since its known boot.
+        for d in &mut snap.report.devices {
+            if let (Some(up), Some(boot)) = (d.uptime_s, booted.get(&d.device)) {
+                let since_boot = u64::try_from((now.as_millis() - boot) / 1000).unwrap_or(0);
+                if since_boot > up.saturating_add(86_400) {
+                    d.uptime_s = Some(since_boot);
+                }
+            }
+        }
         snap.booted = booted;
         changes.extend(rebooted);
         (snap, changes)

@@ -28,6 +28,10 @@ fn endpoint_id(e: &EndpointReport) -> Option<String> {
         .or_else(|| e.subscriber.clone())
 }
 
+/// How long sysUpTime (TimeTicks, hundredths of a second in 32 bits) runs before it wraps to
+/// zero: about 497 days, in milliseconds.
+pub const UPTIME_WRAP_MS: i64 = (1i64 << 32) * 10;
+
 /// Each device's boot time (unix ms) as of the poll `after` that ended at `at` and took
 /// `poll_ms`, from `known` (kept for a device not read now), and the reboots since: a boot time
 /// later than the one known, also when polls in between found the device unreachable. Each
@@ -55,6 +59,10 @@ pub fn reboots(
             .as_millis()
             .saturating_sub(i64::try_from(up).unwrap_or(i64::MAX).saturating_mul(1000));
         match was {
+            // sysUpTime wrapped: the same boot, 2^32 ticks later, not a reboot.
+            Some(was) if (now - was - UPTIME_WRAP_MS).abs() <= slack => {
+                booted.insert(name, was);
+            }
             Some(was) if now > was.saturating_add(slack) => {
                 out.push(TransitionRecord {
                     at,
@@ -294,5 +302,21 @@ mod tests {
         assert_eq!(t[0].detail, "g rebooted: up 30 s");
         let (_, t) = reboots(&known, &up(90), min(4), 500);
         assert!(t.is_empty());
+    }
+
+    #[test]
+    fn a_wrapped_uptime_is_the_same_boot_not_a_reboot() {
+        let at = |ms: i64| Timestamp::from_millis(1_000_000_000_000 + ms);
+        let up = |s: u64| fleet(vec![device("g", true, s, &[])]);
+        // Just before sysUpTime wraps (2^32 hundredths of a second), then just after it.
+        let last = (UPTIME_WRAP_MS / 1000 - 30) as u64;
+        let (known, t) = reboots(&BTreeMap::new(), &up(last), at(0), 500);
+        assert!(t.is_empty());
+        let (known, t) = reboots(&known, &up(30), at(60_000), 500);
+        assert!(t.is_empty(), "{t:?}");
+        assert_eq!(known["g"], at(0).as_millis() - last as i64 * 1000);
+        // A real reboot later is still one.
+        let (_, t) = reboots(&known, &up(5), at(120_000), 500);
+        assert_eq!(t.len(), 1);
     }
 }
