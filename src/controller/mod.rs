@@ -222,6 +222,12 @@ pub struct Shared {
 }
 
 impl Shared {
+    /// Whether this controller holds the leadership lease, as far as it knows.
+    pub fn leading(&self) -> bool {
+        self.read(|s| s.leader.as_deref() == Some(self.owner.as_str()))
+            .unwrap_or(false)
+    }
+
     /// The subscriber search index of the target commit.
     pub fn search_index(&self) -> Arc<search::Subscribers> {
         self.subscribers

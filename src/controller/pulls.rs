@@ -184,9 +184,7 @@ pub fn receive(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Option<(u16
     };
     // Only the leader has a target to plan against and posts; a follower's answer lets the
     // forge show the delivery as failed rather than a plan against nothing.
-    let leading = shared
-        .read(|s| s.leader.as_deref() == Some(shared.owner.as_str()))
-        .unwrap_or(false);
+    let leading = shared.leading();
     if !leading {
         return Some((
             503,

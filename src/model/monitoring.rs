@@ -161,6 +161,32 @@ pub enum AlertSeverity {
     Critical,
 }
 
+impl AlertSeverity {
+    /// As gamops.yaml, the store and the notifications write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertSeverity::Info => "info",
+            AlertSeverity::Warning => "warning",
+            AlertSeverity::Critical => "critical",
+        }
+    }
+}
+
+impl std::str::FromStr for AlertSeverity {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<AlertSeverity, String> {
+        match s {
+            "info" => Ok(AlertSeverity::Info),
+            "warning" => Ok(AlertSeverity::Warning),
+            "critical" => Ok(AlertSeverity::Critical),
+            other => Err(format!(
+                "{other:?} is not a severity (info, warning, critical)"
+            )),
+        }
+    }
+}
+
 /// A GAM alarm's severity (GAM-ALARM-MIB), for `alarm_min_severity`.
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,

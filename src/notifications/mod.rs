@@ -57,16 +57,6 @@ pub use channel::{NotifyError, SendError, Sender};
 pub use deliver::{Notifier, deliver, send_test};
 pub use webhook::{sign as sign_webhook, webhook_key};
 
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Warning => "warning",
-            Severity::Critical => "critical",
-        }
-    }
-}
-
 impl AlertStatus {
     pub fn as_str(self) -> &'static str {
         match self {

@@ -364,9 +364,7 @@ impl Poll {
     /// One poll when leading with a target; the interval to wait before the next.
     async fn once(&mut self) -> Option<Duration> {
         let shared = self.shared.clone();
-        let leading = shared
-            .read(|s| s.leader.as_deref() == Some(shared.owner.as_str()))
-            .unwrap_or(false);
+        let leading = shared.leading();
         if !leading {
             // Another controller leads and fires the alerts meanwhile: when this one leads
             // again, its engine starts from what the store says is firing, not from its own
@@ -505,7 +503,7 @@ impl Poll {
         let store = &self.shared.store;
         match n.status {
             AlertStatus::Firing => {
-                tracing::warn!(key = %n.key, severity = severity(n.severity), "alert firing: {}", n.summary);
+                tracing::warn!(key = %n.key, severity = n.severity.as_str(), "alert firing: {}", n.summary);
                 if let Err(e) = store.alert_fired(&record(&n, resolved)).await {
                     tracing::warn!(key = %n.key, "the alert is not recorded in the store: {e}");
                 }
@@ -534,22 +532,6 @@ impl Poll {
     }
 }
 
-fn severity(s: Severity) -> &'static str {
-    match s {
-        Severity::Info => "info",
-        Severity::Warning => "warning",
-        Severity::Critical => "critical",
-    }
-}
-
-fn parse_severity(s: &str) -> Severity {
-    match s {
-        "info" => Severity::Info,
-        "critical" => Severity::Critical,
-        _ => Severity::Warning,
-    }
-}
-
 /// A firing notification as the store keeps it.
 fn record(n: &Notification, resolved_text: String) -> AlertRecord {
     let subject = n.key.split('/').nth(1).unwrap_or_default().to_string();
@@ -557,7 +539,7 @@ fn record(n: &Notification, resolved_text: String) -> AlertRecord {
         key: n.key.clone(),
         rule: n.rule.clone(),
         subject,
-        severity: severity(n.severity).to_string(),
+        severity: n.severity.as_str().to_string(),
         device: n.device.clone(),
         labels: serde_json::to_string(&n.labels).unwrap_or_else(|_| "{}".into()),
         summary: n.summary.clone(),
@@ -578,7 +560,8 @@ fn restored(a: AlertRecord) -> Option<(Condition, i64)> {
             rule,
             subject: a.subject,
             device: a.device,
-            severity: parse_severity(&a.severity),
+            // The store holds what gamops wrote; anything else is read as a warning.
+            severity: a.severity.parse().unwrap_or(Severity::Warning),
             labels: serde_json::from_str(&a.labels).unwrap_or_default(),
             summary: a.summary,
             description: a.description,
