@@ -8,6 +8,7 @@ pub mod billing;
 pub mod cli;
 pub mod controller;
 pub mod device;
+pub mod error_text;
 pub mod forge;
 pub mod git;
 pub mod http_server;

@@ -67,20 +67,7 @@ impl CommandError {
     }
 }
 
-/// An error and its causes as one line: each cause that does not already show in the message
-/// is added after a colon.
-pub fn flatten(e: &dyn std::error::Error) -> String {
-    let mut message = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !message.contains(&text) {
-            message = format!("{message}: {text}");
-        }
-        source = s.source();
-    }
-    message
-}
+pub use crate::error_text::flatten;
 
 impl From<crate::inventory::LoadError> for CommandError {
     fn from(e: crate::inventory::LoadError) -> Self {

@@ -179,18 +179,15 @@ pub(super) async fn post_json(
 
 /// A reqwest error with its causes (reqwest's own message is only "error sending request").
 fn describe_reqwest(e: &reqwest::Error) -> String {
-    let mut text = if e.is_timeout() {
-        "timed out".to_string()
+    let what = if e.is_timeout() {
+        "timed out"
     } else if e.is_connect() {
-        "cannot connect".to_string()
+        "cannot connect"
     } else {
-        "request failed".to_string()
+        "request failed"
     };
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
+    match std::error::Error::source(e) {
+        Some(cause) => format!("{what}: {}", crate::error_text::flatten(cause)),
+        None => what.to_string(),
     }
-    text
 }
