@@ -18,7 +18,7 @@ use crate::lab::billing::{FakeCustomer, beside};
 use crate::lab::control::FaultSettings;
 use crate::lab::file_shell::{FileShell, FileShellError};
 use crate::lab::fleetgen::{FleetSpec, write_fleet};
-use crate::lab::persist::{self, StateFile};
+use crate::lab::persist;
 use crate::lab::prepare::{self, Prepared};
 use crate::lab::runtime::{DeviceConfig, Lab, LabOptions};
 use crate::lab::seed::Seed;
@@ -290,13 +290,6 @@ fn prepare(args: &UpArgs) -> Result<(Prepared, Option<Desired>), CommandError> {
     Ok((prepared, Some(desired)))
 }
 
-fn write_state(path: &Path, lab: &Lab) {
-    if let Err(e) = persist::save(path, &StateFile::of(lab)) {
-        tracing::error!(error = %e, "cannot save the lab state");
-        eprintln!("gamops lab: {e}");
-    }
-}
-
 fn load_faults(path: &Path) -> Result<BTreeMap<String, FaultSettings>, CommandError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| CommandError::user(format!("cannot read {}: {e}", path.display())))?;
@@ -465,34 +458,17 @@ async fn serve_lab(
     let _ = printed.and_then(|()| out.flush());
     drop(out);
 
-    let saved = lab.saved();
-    let mut last = lab.change_count();
-    let mut tick = tokio::time::interval(Duration::from_secs(5));
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| CommandError::internal(format!("cannot watch SIGTERM: {e}")))?;
-    loop {
+    let stopped = async {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => break,
-            _ = term.recv() => break,
-            () = saved.notified() => {
-                if let Some(path) = &args.state {
-                    last = lab.change_count();
-                    write_state(path, &lab);
-                }
-            }
-            _ = tick.tick() => {
-                let now = lab.change_count();
-                if now != last {
-                    last = now;
-                    if let Some(path) = &args.state {
-                        write_state(path, &lab);
-                    }
-                }
-            }
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
         }
-    }
-    if let Some(path) = &args.state {
-        write_state(path, &lab);
+    };
+    match &args.state {
+        Some(path) => persist::keep(&lab, path, stopped).await,
+        None => stopped.await,
     }
     let _ = tokio::time::timeout(Duration::from_secs(10), lab.shutdown()).await;
     admin.wait().await;

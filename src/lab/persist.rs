@@ -160,6 +160,39 @@ pub fn save_device(path: &Path, name: &str, device: SavedDevice) -> Result<(), P
     save(path, &file)
 }
 
+/// Keeps the state file at `path` following the running `lab` until `stopped`: written at
+/// each save on a device, and every 5 s when anything else changed; written once more at the
+/// end. A write that fails is said in an error line and tried again at the next change.
+pub async fn keep(lab: &Lab, path: &Path, stopped: impl std::future::Future<Output = ()>) {
+    let write = || {
+        if let Err(e) = save(path, &StateFile::of(lab)) {
+            tracing::error!(error = %e, "cannot save the lab state");
+            eprintln!("gamops lab: {e}");
+        }
+    };
+    let saved = lab.saved();
+    let mut last = lab.change_count();
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+    tokio::pin!(stopped);
+    loop {
+        tokio::select! {
+            () = &mut stopped => break,
+            () = saved.notified() => {
+                last = lab.change_count();
+                write();
+            }
+            _ = tick.tick() => {
+                let now = lab.change_count();
+                if now != last {
+                    last = now;
+                    write();
+                }
+            }
+        }
+    }
+    write();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
