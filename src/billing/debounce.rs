@@ -337,10 +337,8 @@ async fn attempt(
         }
         Err(error) => {
             let attempts = p.attempts + 1;
-            let retry_in = (attempts < config.attempts).then(|| {
-                let factor = 2u32.saturating_pow(attempts - 1);
-                config.retry.saturating_mul(factor).min(config.max_retry)
-            });
+            let retry_in = (attempts < config.attempts)
+                .then(|| crate::retry::Backoff::new(config.retry, config.max_retry).wait(attempts));
             tracing::warn!(source = %source, scope = %batch.scope, %error, attempts, "billing sync failed");
             if let Some(n) = notify {
                 n(SyncNotice::Failed {

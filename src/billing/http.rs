@@ -41,8 +41,7 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// The wait before attempt `n + 1` (n >= 1), doubling from `base_delay`.
     pub fn backoff(&self, n: u32) -> Duration {
-        let factor = 2u32.saturating_pow(n.saturating_sub(1));
-        self.base_delay.saturating_mul(factor).min(self.max_delay)
+        crate::retry::Backoff::new(self.base_delay, self.max_delay).wait(n)
     }
 }
 
@@ -66,7 +65,7 @@ impl Default for HttpConfig {
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(60),
             retry: RetryPolicy::default(),
-            user_agent: concat!("gamops/", env!("CARGO_PKG_VERSION")).to_string(),
+            user_agent: crate::http_client::USER_AGENT.to_string(),
             max_per_minute: None,
         }
     }
@@ -109,9 +108,8 @@ pub struct Http {
 
 impl Http {
     pub fn new(system: &'static str, config: HttpConfig) -> Result<Http, BillingError> {
-        let client = Client::builder()
+        let client = crate::http_client::builder(config.request_timeout)
             .connect_timeout(config.connect_timeout)
-            .timeout(config.request_timeout)
             .user_agent(config.user_agent.clone())
             .build()
             .map_err(|e| BillingError::Config(format!("cannot build the HTTP client: {e}")))?;
@@ -273,14 +271,7 @@ fn retryable(status: StatusCode) -> bool {
 
 /// `Retry-After` in seconds, capped at five minutes.
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let secs: u64 = headers
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()?;
-    Some(Duration::from_secs(secs.min(300)))
+    crate::retry::retry_after(headers).map(|wait| wait.min(Duration::from_secs(300)))
 }
 
 #[cfg(test)]

@@ -117,9 +117,7 @@ impl DeviceState {
 
 /// The wait before the `n`th retry (n from 1): 10 s, 20 s, 40 s, ..., at most 10 minutes.
 pub fn backoff(n: u32) -> Duration {
-    let base = Duration::from_secs(10);
-    base.saturating_mul(1u32 << n.saturating_sub(1).min(6))
-        .min(Duration::from_secs(600))
+    crate::retry::Backoff::new(Duration::from_secs(10), Duration::from_secs(600)).wait(n)
 }
 
 /// The controller as a whole.

@@ -156,10 +156,7 @@ impl Forge {
             (None, ForgeKind::Gitlab) => "https://gitlab.com/api/v4".to_string(),
             (None, ForgeKind::Gitea) => "https://codeberg.org/api/v1".to_string(),
         };
-        let client = Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(retry.timeout)
-            .user_agent(concat!("gamops/", env!("CARGO_PKG_VERSION")))
+        let client = crate::http_client::builder(retry.timeout)
             .build()
             .map_err(|e| ForgeError::Transport {
                 forge: settings.kind.as_str(),
@@ -454,8 +451,7 @@ impl Forge {
     }
 
     fn backoff(&self, attempt: u32) -> Duration {
-        let factor = 2u32.saturating_pow(attempt.saturating_sub(1));
-        self.retry.base.saturating_mul(factor).min(self.retry.max)
+        crate::retry::Backoff::new(self.retry.base, self.retry.max).wait(attempt)
     }
 }
 
@@ -476,11 +472,11 @@ fn api_message(text: &str) -> String {
 
 /// `Retry-After` in seconds; failing that, GitHub's `x-ratelimit-reset` (a Unix time).
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    if let Some(wait) = crate::retry::retry_after(headers) {
+        return Some(wait);
+    }
     let number =
         |name: &str| -> Option<u64> { headers.get(name)?.to_str().ok()?.trim().parse().ok() };
-    if let Some(secs) = number("retry-after") {
-        return Some(Duration::from_secs(secs));
-    }
     let reset = number("x-ratelimit-reset")?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -142,10 +142,7 @@ pub(super) fn http_client(
     channel: &str,
     timeout: Duration,
 ) -> Result<reqwest::Client, NotifyError> {
-    reqwest::Client::builder()
-        .timeout(timeout)
-        .connect_timeout(timeout.min(Duration::from_secs(10)))
-        .user_agent(concat!("gamops/", env!("CARGO_PKG_VERSION")))
+    crate::http_client::builder(timeout)
         .build()
         .map_err(|e| NotifyError::Invalid {
             channel: channel.to_string(),

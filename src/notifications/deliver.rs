@@ -94,16 +94,9 @@ impl Notifier {
     /// The wait before try `attempt + 1` after `attempt` failed (attempt >= 1): `initial`
     /// doubled per failed try, at most `max`, less up to half at random.
     pub fn backoff(&self, attempt: i64) -> Duration {
-        let initial = self.settings.retry.initial.0;
-        let max = self.settings.retry.max.0;
-        let doublings = u32::try_from(attempt.saturating_sub(1).clamp(0, 30)).unwrap_or(30);
-        let full = initial.saturating_mul(1u32 << doublings).min(max);
-        let mut noise = [0u8; 2];
-        let fraction = match getrandom::fill(&mut noise) {
-            Ok(()) => f64::from(u16::from_le_bytes(noise)) / f64::from(u16::MAX),
-            Err(_) => 0.5,
-        };
-        full.mul_f64(1.0 - fraction / 2.0)
+        let n = u32::try_from(attempt.max(1)).unwrap_or(u32::MAX);
+        crate::retry::Backoff::new(self.settings.retry.initial.0, self.settings.retry.max.0)
+            .jittered(n)
     }
 }
 
