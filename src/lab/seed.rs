@@ -18,7 +18,7 @@ use crate::lab::device::state::{
     self as lab, DetectedCpe, EndpointPort, MAX_NAME_LEN, SubscriberModel,
 };
 use crate::lab::device::{DeviceState, Mac};
-use crate::model::{Desired, GamModel, Medium, Plans, Status, SuspensionMode, UNTHROTTLED};
+use crate::model::{Desired, GamModel, Medium, Plans, SubscriberStatus, SuspensionMode, UNTHROTTLED};
 
 /// How to seed a device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -280,12 +280,7 @@ pub fn converged_state(
         .device(name)
         .ok_or_else(|| SeedError::NoDevice(name.to_string()))?;
     let model = *device.model;
-    let mut subs: Vec<&crate::model::Subscriber> = desired
-        .subscribers
-        .iter()
-        .filter(|s| s.device.as_str() == name)
-        .map(|s| &s.value)
-        .collect();
+    let mut subs = desired.subscribers_of(name);
     subs.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
     let empty = Plans::default();
     let plans = desired.plans().unwrap_or(&empty);
@@ -336,7 +331,7 @@ pub fn converged_state(
     let on_device = |s: &crate::model::Subscriber| -> Option<(String, u16)> {
         let mut plan = s.plan.as_str().to_string();
         let mut vlan = s.vlan.get();
-        if *s.status == Status::Suspended {
+        if *s.status == SubscriberStatus::Suspended {
             match *fleet.suspension.mode {
                 SuspensionMode::Remove => return None,
                 SuspensionMode::Plan => {
@@ -497,12 +492,7 @@ mod tests {
             let name = d.name.as_str();
             let state = converged_state(&desired, name, 1).unwrap();
             assert!(!state.is_dirty(), "{name}: saved");
-            let subs: Vec<&crate::model::Subscriber> = desired
-                .subscribers
-                .iter()
-                .filter(|s| s.device.as_str() == name)
-                .map(|s| &s.value)
-                .collect();
+            let subs = desired.subscribers_of(name);
             let target = target_for(d, &subs, desired.plans().unwrap(), &desired.fleet());
             let again = diff(&target, &live_of(&state), DiffOptions { prune: false }).unwrap();
             assert!(again.changes.is_empty(), "{name}: {:#?}", again.changes);

@@ -1,5 +1,7 @@
 //! The whole desired state: every document of an inventory, each tagged with its source.
 
+use std::collections::BTreeMap;
+
 use super::bandwidth::Plans;
 use super::device::Device;
 use super::diagnostic::SourceId;
@@ -44,5 +46,25 @@ impl Desired {
 
     pub fn device(&self, name: &str) -> Option<&Doc<Device>> {
         self.devices.iter().find(|d| d.name.as_str() == name)
+    }
+
+    /// The subscribers of device `name`, in inventory order. For many devices at once,
+    /// [`Desired::subscribers_by_device`] reads the subscribers once rather than once a device.
+    pub fn subscribers_of(&self, name: &str) -> Vec<&Subscriber> {
+        self.subscribers
+            .iter()
+            .filter(|s| s.device.as_str() == name)
+            .map(|s| &s.value)
+            .collect()
+    }
+
+    /// Every device's subscribers, by device name, each list in inventory order; a device with
+    /// none is absent.
+    pub fn subscribers_by_device(&self) -> BTreeMap<&str, Vec<&Subscriber>> {
+        let mut map: BTreeMap<&str, Vec<&Subscriber>> = BTreeMap::new();
+        for s in &self.subscribers {
+            map.entry(s.device.as_str()).or_default().push(&s.value);
+        }
+        map
     }
 }

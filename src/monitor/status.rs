@@ -27,7 +27,7 @@ use crate::device::snmp;
 use crate::device::status::{
     Alarm, AlarmSeverity, DeviceStatus, EndpointStatus, StatusObservation, Uptime,
 };
-use crate::model::{Desired, Mac, Status, Subscriber, SubscriberModel};
+use crate::model::{Desired, Mac, SubscriberStatus, Subscriber, SubscriberModel};
 
 /// The version of the JSON report (`schemas/status.schema.json`).
 pub const FORMAT_VERSION: u32 = 1;
@@ -138,7 +138,7 @@ pub struct EndpointReport {
     pub name: Option<String>,
     /// The subscriber's status in the inventory (`active`, `suspended`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subscriber_status: Option<Status>,
+    pub subscriber_status: Option<SubscriberStatus>,
     /// The CPE's MAC, when known (a port-aware subscriber with no CPE seen has none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mac: Option<Mac>,
@@ -376,12 +376,7 @@ fn endpoints(desired: &Desired, device: &str, status: &DeviceStatus) -> Vec<Endp
     let port_aware = desired
         .device(device)
         .is_some_and(|d| *d.subscriber_model == SubscriberModel::PortAware);
-    let mut subs: Vec<&Subscriber> = desired
-        .subscribers
-        .iter()
-        .filter(|s| s.device.as_str() == device)
-        .map(|s| &s.value)
-        .collect();
+    let mut subs = desired.subscribers_of(device);
     subs.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
     let mut unclaimed: Vec<Option<&EndpointStatus>> = status.endpoints.iter().map(Some).collect();
     let mut out = Vec::new();
@@ -429,7 +424,7 @@ fn endpoint_report(
         None => EndpointState::NotConfigured,
     };
     let link = seen.and_then(|e| e.link.as_ref());
-    let active = sub.is_some_and(|s: &Subscriber| *s.status == Status::Active);
+    let active = sub.is_some_and(|s: &Subscriber| *s.status == SubscriberStatus::Active);
     let mut problems = Vec::new();
     match state {
         EndpointState::NotDetected if active => {

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::device::live::{LiveDevice, Observation};
-use crate::model::{Desired, Subscriber};
+use crate::model::Desired;
 pub use change::{
     Action, Change, Disruption, FieldChange, GlobalSetting, Object, ObjectKind, Orphan,
 };
@@ -199,6 +199,7 @@ impl Plan {
         let plans = desired.plans().unwrap_or(&empty);
         let mut devices = Vec::with_capacity(observations.len());
         let mut total = Summary::default();
+        let subscribers = desired.subscribers_by_device();
         for (name, obs) in observations {
             let outcome = match (desired.device(name), obs) {
                 (_, Observation::Unknown { reason }) => Outcome::Unknown {
@@ -209,13 +210,8 @@ impl Plan {
                     hint: "add devices/NAME.yaml, or leave the device out".to_string(),
                 },
                 (Some(dev), Observation::Live(live)) => {
-                    let subs: Vec<&Subscriber> = desired
-                        .subscribers
-                        .iter()
-                        .filter(|s| s.device.as_str() == name)
-                        .map(|s| &s.value)
-                        .collect();
-                    let target = target_for(dev, &subs, plans, &fleet);
+                    let subs = subscribers.get(name.as_str()).map_or(&[][..], Vec::as_slice);
+                    let target = target_for(dev, subs, plans, &fleet);
                     let prune = dev.prune.unwrap_or(fleet.prune);
                     match diff::diff(&target, live, DiffOptions { prune }) {
                         Ok(d) => match unsendable(&d.changes) {

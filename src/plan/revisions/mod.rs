@@ -209,14 +209,6 @@ struct Side<'a> {
     target: Target,
 }
 
-fn by_device(desired: &Desired) -> BTreeMap<&str, Vec<&Subscriber>> {
-    let mut map: BTreeMap<&str, Vec<&Subscriber>> = BTreeMap::new();
-    for s in &desired.subscribers {
-        map.entry(s.device.as_str()).or_default().push(&s.value);
-    }
-    map
-}
-
 /// One revision's side of device `name`, when the revision has it.
 fn side<'a>(
     devices: &BTreeMap<&str, &'a Device>,
@@ -267,8 +259,8 @@ pub fn compare(base: &Desired, head: &Desired) -> RevisionDiff {
     let empty = crate::model::Plans::default();
     let base_plans = base.plans().unwrap_or(&empty);
     let head_plans = head.plans().unwrap_or(&empty);
-    let base_subs = by_device(base);
-    let head_subs = by_device(head);
+    let base_subs = base.subscribers_by_device();
+    let head_subs = head.subscribers_by_device();
     let base_devices: BTreeMap<&str, &Device> = base
         .devices
         .iter()
