@@ -26,7 +26,7 @@ use gamops::lab::control::FaultSettings;
 use gamops::lab::runtime::LabOptions;
 use gamops::lab::seed::Seed;
 use gamops::lab::testbed::{Testbed, TestbedSpec};
-use gamops::model::{Credential, Located, Status};
+use gamops::model::{Credential, Located, SubscriberStatus};
 use gamops::monitor::alerts::{Config, Engine};
 use gamops::monitor::status::{DeviceReport, EndpointReport, EndpointState, FleetStatus};
 use gamops::store::Timestamp;
@@ -145,7 +145,7 @@ fn synthetic(devices: usize, per: usize, endpoint_metrics: bool) -> Snapshot {
                         EndpointReport {
                             subscriber: Some(format!("sub-{n:06}")),
                             name: None,
-                            subscriber_status: Some(Status::Active),
+                            subscriber_status: Some(SubscriberStatus::Active),
                             mac: Some(
                                 format!(
                                     "00:0e:d8:{:02x}:{:02x}:{:02x}",

@@ -12,7 +12,7 @@ use super::{BillingCustomer, BillingService, CustomerStatus};
 use crate::model::billing::{FieldNames, SonarMapping, SplynxMapping};
 use crate::model::{
     BandwidthPlan, Description, Device, Endpoint, Ident, Located, Mac, ManagedBy, Mbps, Medium,
-    PlanMatching, PlanStrategy, Plans, PortNumber, Status, Subscriber, SubscriberModel, Vlan,
+    PlanMatching, PlanStrategy, Plans, PortNumber, SubscriberStatus, Subscriber, SubscriberModel, Vlan,
 };
 
 /// The system whose records are mapped, with its section of the billing mapping.
@@ -378,8 +378,8 @@ fn map_one(
 ) -> Result<Option<Subscriber>, SkipReason> {
     let status = match standing(&c.status, rules) {
         Standing::Off => return Ok(None),
-        Standing::Active => Status::Active,
-        Standing::Suspended => Status::Suspended,
+        Standing::Active => SubscriberStatus::Active,
+        Standing::Suspended => SubscriberStatus::Suspended,
     };
     let fields = rules.fields();
     let id: Ident = format!("{}-{}", rules.prefix(), c.key)
@@ -816,7 +816,7 @@ plans: { strategy: nearest, tolerance_percent: 10 }
         assert_eq!(out.subscribers.len(), 1, "{out:?}");
         let s = &out.subscribers[0];
         assert_eq!(s.id.as_str(), "splynx-1");
-        assert_eq!(*s.status, Status::Suspended);
+        assert_eq!(*s.status, SubscriberStatus::Suspended);
         assert_eq!(s.managed_by, ManagedBy::Splynx);
         assert_eq!(s.name.as_ref().unwrap().as_str(), "Customer 1");
         assert_eq!(out.absent, vec!["2", "3"]);
@@ -1139,7 +1139,7 @@ plans: { strategy: nearest, tolerance_percent: 10 }
             ],
             &[],
         );
-        let got: Vec<(String, Status, Option<String>, Option<u16>)> = out
+        let got: Vec<(String, SubscriberStatus, Option<String>, Option<u16>)> = out
             .subscribers
             .iter()
             .map(|s| {
@@ -1156,14 +1156,14 @@ plans: { strategy: nearest, tolerance_percent: 10 }
             [
                 (
                     "sonar-1".into(),
-                    Status::Active,
+                    SubscriberStatus::Active,
                     Some("00:0e:d8:00:00:01".into()),
                     None
                 ),
-                ("sonar-2".into(), Status::Active, None, Some(120)),
+                ("sonar-2".into(), SubscriberStatus::Active, None, Some(120)),
                 (
                     "sonar-3".into(),
-                    Status::Suspended,
+                    SubscriberStatus::Suspended,
                     Some("00:0e:d8:00:00:03".into()),
                     None
                 ),

@@ -13,7 +13,7 @@
 use rayon::slice::ParallelSliceMut;
 use serde::Serialize;
 
-use crate::model::{Desired, Status};
+use crate::model::{Desired, SubscriberStatus};
 
 /// One subscriber as the search shows it.
 #[derive(Clone, Debug, Serialize)]
@@ -25,7 +25,7 @@ pub struct Row {
     pub mac: Option<String>,
     pub vlan: u16,
     pub plan: String,
-    pub status: Status,
+    pub status: SubscriberStatus,
 }
 
 /// The subscribers of one commit, ready to search.

@@ -12,7 +12,7 @@ use crate::model::device::{SnmpSettings, SshSettings};
 use crate::model::fleet::Defaults;
 use crate::model::{
     BandwidthPlan, Credential, Device, Endpoint, Fleet, GamModel, Ident, Located, Mac, ManagedBy,
-    Mbps, Plans, PortNumber, Status, Subscriber, SubscriberModel, Uplink, Vlan,
+    Mbps, Plans, PortNumber, SubscriberStatus, Subscriber, SubscriberModel, Uplink, Vlan,
 };
 
 /// What to generate.
@@ -204,9 +204,9 @@ pub fn write_fleet(spec: &FleetSpec, out: &Path) -> Result<GenSummary, GenError>
                 nni: None,
                 plan: ident(plan),
                 status: Located::bare(if j % 50 == 49 {
-                    Status::Suspended
+                    SubscriberStatus::Suspended
                 } else {
-                    Status::Active
+                    SubscriberStatus::Active
                 }),
                 protect: false,
                 managed_by: ManagedBy::Manual,

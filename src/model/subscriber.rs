@@ -44,7 +44,7 @@ pub struct Subscriber {
     /// A plan from plans.yaml, or `unthrottled`.
     pub plan: Located<Ident>,
     #[serde(default)]
-    pub status: Located<Status>,
+    pub status: Located<SubscriberStatus>,
     /// Never update or delete this subscriber unless the plan is forced past the safety limits.
     #[serde(default, skip_serializing_if = "is_false")]
     pub protect: bool,
@@ -88,9 +88,11 @@ impl Endpoint {
     }
 }
 
+/// Whether a subscriber's service runs (`active`) or is held (`suspended`, per the fleet's
+/// suspension mode).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
-pub enum Status {
+pub enum SubscriberStatus {
     #[default]
     Active,
     Suspended,

@@ -11,7 +11,7 @@ use super::diagnostic::{Code, Diagnostic, SourceId};
 use super::fleet::{Fleet, Suspension, SuspensionMode};
 use super::gam::Medium;
 use super::located::{Located, Pos};
-use super::subscriber::{Endpoint, Status, Subscriber};
+use super::subscriber::{Endpoint, SubscriberStatus, Subscriber};
 use super::types::{Credential, Vlan};
 
 /// The most subscribers, and endpoints, one GAM holds.
@@ -637,7 +637,7 @@ impl<'a> DeviceLoad<'a> {
         suspension: &'a Suspension,
         out: &mut Vec<Diagnostic>,
     ) {
-        let suspended = *s.status == Status::Suspended;
+        let suspended = *s.status == SubscriberStatus::Suspended;
         if suspended && *suspension.mode == SuspensionMode::Remove {
             return;
         }

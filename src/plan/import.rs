@@ -11,7 +11,7 @@ use crate::device::live::{EndpointBinding, LiveDevice, LivePortMode, LiveSubscri
 use crate::model::device::{SnmpSettings, SshSettings};
 use crate::model::{
     BandwidthPlan, Description, Device, Endpoint, GamModel, Ident, Located, ManagedBy, Mbps, Plans,
-    PortMode, PortNumber, PortSettings, Status, Subscriber, Vlan,
+    PortMode, PortNumber, PortSettings, SubscriberStatus, Subscriber, Vlan,
 };
 
 /// A device's live state as inventory documents.
@@ -284,7 +284,7 @@ impl Importer<'_> {
                 .and_then(|i| self.model.uplink_of_if_index(i))
                 .map(Located::bare),
             plan: Located::bare(plan),
-            status: Located::bare(Status::Active),
+            status: Located::bare(SubscriberStatus::Active),
             protect: false,
             managed_by: ManagedBy::Manual,
         })

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use crate::model::{
-    Device, Fleet, Plans, Status, Subscriber, SubscriberModel, SuspensionMode, UNTHROTTLED,
+    Device, Fleet, Plans, SubscriberStatus, Subscriber, SubscriberModel, SuspensionMode, UNTHROTTLED,
 };
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -108,7 +108,7 @@ pub fn target_for(
                 subscriber: s.id.to_string(),
             });
         }
-        let suspended = *s.status == Status::Suspended;
+        let suspended = *s.status == SubscriberStatus::Suspended;
         if suspended && *suspension.mode == SuspensionMode::Remove {
             continue;
         }

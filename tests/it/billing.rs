@@ -600,7 +600,7 @@ trait StatusText {
     fn to_string_lossy(&self) -> String;
 }
 
-impl StatusText for gamops::model::Status {
+impl StatusText for gamops::model::SubscriberStatus {
     fn to_string_lossy(&self) -> String {
         serde_json::to_value(self)
             .unwrap()

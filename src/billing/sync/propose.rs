@@ -14,7 +14,7 @@ use crate::inventory::Inventory;
 use crate::inventory::canonical::{CanonicalError, render};
 use crate::inventory::layout::FileKind;
 use crate::model::billing::RemovalPolicy;
-use crate::model::{BillingMapping, Doc, Ident, ManagedBy, Plans, Status, Subscriber};
+use crate::model::{BillingMapping, Doc, Ident, ManagedBy, Plans, SubscriberStatus, Subscriber};
 
 /// One file to write or delete, relative to the inventory folder.
 #[derive(Clone, Debug)]
@@ -132,10 +132,10 @@ pub(super) fn differences(old: &Subscriber, new: &Subscriber) -> Vec<String> {
     out
 }
 
-pub(super) fn status(s: Status) -> String {
+pub(super) fn status(s: SubscriberStatus) -> String {
     match s {
-        Status::Active => "active".into(),
-        Status::Suspended => "suspended".into(),
+        SubscriberStatus::Active => "active".into(),
+        SubscriberStatus::Suspended => "suspended".into(),
     }
 }
 
@@ -151,7 +151,7 @@ pub(super) fn summary(s: &Subscriber) -> String {
         parts.push(format!("MAC {}", e.mac));
     }
     parts.push(format!("plan {}", s.plan));
-    if *s.status == Status::Suspended {
+    if *s.status == SubscriberStatus::Suspended {
         parts.push("suspended".into());
     }
     parts.join(", ")
@@ -333,7 +333,7 @@ impl Proposal {
         let (kind, details) = match old {
             None => (ChangeKind::Created, vec![summary(&new)]),
             Some(o) => {
-                let kind = if *o.status == Status::Active && *new.status == Status::Suspended {
+                let kind = if *o.status == SubscriberStatus::Active && *new.status == SubscriberStatus::Suspended {
                     ChangeKind::Suspended
                 } else {
                     ChangeKind::Updated
@@ -383,12 +383,12 @@ impl Proposal {
         let (new, kind) = match policy {
             RemovalPolicy::Delete => (None, ChangeKind::Deleted),
             RemovalPolicy::Suspend => {
-                if *d.status == Status::Suspended {
+                if *d.status == SubscriberStatus::Suspended {
                     self.unchanged += 1;
                     return Ok(());
                 }
                 let mut new = d.value.clone();
-                new.status = crate::model::Located::bare(Status::Suspended);
+                new.status = crate::model::Located::bare(SubscriberStatus::Suspended);
                 let Some(text) =
                     self.render_or_skip(&new, original.as_deref(), &rel, &rel, &key)?
                 else {
@@ -498,7 +498,7 @@ impl Proposal {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Status;
+    use crate::model::SubscriberStatus;
 
     fn sub(yaml: &str) -> Subscriber {
         serde_saphyr::from_str(yaml).unwrap()
@@ -516,7 +516,7 @@ mod tests {
         assert_eq!(m.name.as_ref().unwrap().as_str(), "Unit 7B");
         assert_eq!((m.port.get(), m.vlan.get()), (8, 208));
         assert_eq!(m.plan.as_str(), "500M");
-        assert_eq!(*m.status, Status::Suspended);
+        assert_eq!(*m.status, SubscriberStatus::Suspended);
         let e = m.endpoint.as_ref().unwrap();
         assert_eq!(e.mac.to_string(), "00:0e:d8:00:00:08");
         assert_eq!(e.name.as_ref().unwrap().as_str(), "cpe-7", "kept");

@@ -244,7 +244,7 @@ mod tests {
         let suspended = out
             .subscribers
             .iter()
-            .filter(|s| *s.status == crate::model::Status::Suspended)
+            .filter(|s| *s.status == crate::model::SubscriberStatus::Suspended)
             .count();
         assert_eq!(suspended, 2);
     }

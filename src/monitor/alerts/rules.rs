@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use super::{Condition, Config, Engine, Observed, RuleKind};
 use crate::device::status::AlarmSeverity;
-use crate::model::{Desired, Status};
+use crate::model::{Desired, SubscriberStatus};
 use crate::monitor::status::{DeviceReport, EndpointReport, EndpointState, FleetStatus};
 use crate::notifications::Severity;
 
@@ -248,7 +248,7 @@ fn endpoint_rules(b: &mut Builder<'_>, desired: &Desired, device: &str, e: &Endp
         ("mac", mac.clone()),
         ("port", port.clone()),
     ]);
-    let active = e.subscriber_status == Some(Status::Active);
+    let active = e.subscriber_status == Some(SubscriberStatus::Active);
     if e.state == EndpointState::NotDetected && active && e.subscriber.is_some() {
         b.push(
             RuleKind::EndpointOffline,

@@ -15,7 +15,7 @@ fn endpoint(state: EndpointState) -> EndpointReport {
     EndpointReport {
         subscriber: Some("alice".into()),
         name: Some("Alice".into()),
-        subscriber_status: Some(Status::Active),
+        subscriber_status: Some(SubscriberStatus::Active),
         mac: Some(MAC.parse().unwrap()),
         state,
         port: Some(3),
@@ -151,7 +151,7 @@ fn a_suspended_subscriber_offline_is_no_alert() {
     let polls = vec![
         with(|d| {
             d.endpoints[0].state = EndpointState::NotDetected;
-            d.endpoints[0].subscriber_status = Some(Status::Suspended);
+            d.endpoints[0].subscriber_status = Some(SubscriberStatus::Suspended);
         });
         20
     ];
