@@ -93,14 +93,23 @@ impl Side {
 /// An error is a side that could not be read at all (no such revision, no repository, no
 /// folder); a side that reads but does not validate is a [`Review`] with `valid: false`.
 pub fn review(dir: &Path, base: &str, head: &Head) -> Result<Review, LoadError> {
-    // The head parses only the files that differ from the base: the rest come from the cache.
-    let mut cache = ParseCache::default();
-    let base_inv = Inventory::load_rev_cached(dir, base, &mut cache)?;
-    let head_inv = match head {
-        Head::WorkTree => Inventory::load_dir_cached(dir, &mut cache)?,
-        Head::Rev(rev) => Inventory::load_rev_cached(dir, rev, &mut cache)?,
+    // The head reads and parses only what differs from the base. A revision asks git which
+    // files differ between the two trees and patches the base with them (unchanged blobs are
+    // not even read); the work tree is read in full, and its files whose bytes the base had
+    // come parsed from the cache.
+    let (base_inv, head_inv) = match head {
+        Head::Rev(rev) => {
+            let base_inv = Inventory::load_rev(dir, base)?;
+            let head_inv = base_inv.load_rev_from(rev)?;
+            (base_inv, head_inv)
+        }
+        Head::WorkTree => {
+            let mut cache = ParseCache::default();
+            let base_inv = Inventory::load_rev_cached(dir, base, &mut cache)?;
+            let head_inv = Inventory::load_dir_cached(dir, &mut cache)?;
+            (base_inv, head_inv)
+        }
     };
-    drop(cache);
     let (base_side, head_side) =
         rayon::join(|| Side::of(&base_inv, dir), || Side::of(&head_inv, dir));
     let valid = base_side.valid && head_side.valid;
