@@ -126,7 +126,9 @@ enum Content {
 impl Inventory {
     /// Reads the inventory in folder `root` as it is on disk.
     pub fn load_dir(root: &Path) -> Result<Inventory, LoadError> {
-        Self::load_dir_cached(root, &mut ParseCache::default())
+        check_root(root)?;
+        let found = walk_dir(root);
+        Ok(Self::build(root, Origin::Dir, found, None))
     }
 
     /// [`Inventory::load_dir`], taking documents whose bytes `cache` has seen from it and
@@ -134,13 +136,13 @@ impl Inventory {
     pub fn load_dir_cached(root: &Path, cache: &mut ParseCache) -> Result<Inventory, LoadError> {
         check_root(root)?;
         let found = walk_dir(root);
-        Ok(Self::build(root, Origin::Dir, found, cache))
+        Ok(Self::build(root, Origin::Dir, found, Some(cache)))
     }
 
     /// Reads the inventory in folder `root` as it is at git revision `rev` of the repository that
     /// holds it, without touching the work tree.
     pub fn load_rev(root: &Path, rev: &str) -> Result<Inventory, LoadError> {
-        Self::load_rev_cached(root, rev, &mut ParseCache::default())
+        Self::load_rev_with(root, rev, None)
     }
 
     /// [`Inventory::load_rev`], taking documents whose bytes `cache` has seen from it and
@@ -149,6 +151,14 @@ impl Inventory {
         root: &Path,
         rev: &str,
         cache: &mut ParseCache,
+    ) -> Result<Inventory, LoadError> {
+        Self::load_rev_with(root, rev, Some(cache))
+    }
+
+    fn load_rev_with(
+        root: &Path,
+        rev: &str,
+        cache: Option<&mut ParseCache>,
     ) -> Result<Inventory, LoadError> {
         check_root(root)?;
         let read = git::read_tree_at(root, rev, MAX_FILE_BYTES)?;
@@ -175,14 +185,15 @@ impl Inventory {
         root: &Path,
         origin: Origin,
         mut found: Vec<Found>,
-        cache: &mut ParseCache,
+        mut cache: Option<&mut ParseCache>,
     ) -> Inventory {
         found.sort_by(|a, b| a.rel.cmp(&b.rel));
         let root_display = root.to_string_lossy().trim_end_matches('/').to_string();
         let display = |rel: &str| display_path(&root_display, rel);
 
         // Parse every file, in parallel; each result keeps its index, which becomes its SourceId.
-        let seen = &*cache;
+        // Without a cache nothing is looked up, and no file's bytes are kept or hashed.
+        let seen = cache.as_deref();
         let results: Vec<(SourceFile, Loaded)> = found
             .into_par_iter()
             .enumerate()
@@ -204,7 +215,8 @@ impl Inventory {
         let mut diagnostics = Vec::new();
         for (file, Loaded { result, fresh }) in results {
             let source = SourceId(files.len() as u32);
-            if let (Some(key), Ok(Some(parsed))) = (fresh, &result) {
+            if let (Some(cache), Some(key), Ok(Some(parsed))) = (cache.as_deref_mut(), fresh, &result)
+            {
                 cache.docs.insert(key, parsed.clone());
             }
             take(source, &file.rel, result, &mut desired, &mut diagnostics);
@@ -512,7 +524,14 @@ struct Loaded {
     fresh: Option<(FileKind, Vec<u8>)>,
 }
 
-fn load_one(source: SourceId, placed: &Placed, content: Content, cache: &ParseCache) -> Loaded {
+/// Reads and parses one file; with a `cache`, a document whose bytes it holds comes from it and
+/// a freshly parsed one returns its key (`fresh`) for the caller to add.
+fn load_one(
+    source: SourceId,
+    placed: &Placed,
+    content: Content,
+    cache: Option<&ParseCache>,
+) -> Loaded {
     let mut fresh = None;
     let result = load_one_inner(source, placed, content, cache, &mut fresh);
     Loaded { result, fresh }
@@ -522,7 +541,7 @@ fn load_one_inner(
     source: SourceId,
     placed: &Placed,
     content: Content,
-    cache: &ParseCache,
+    cache: Option<&ParseCache>,
     fresh: &mut Option<(FileKind, Vec<u8>)>,
 ) -> Result<Option<Parsed>, Diagnostic> {
     let problem = |code, message: String, hint: String| {
@@ -554,6 +573,9 @@ fn load_one_inner(
             Err(_) => return Ok(None),
         },
         Content::Problem(..) => return Ok(None),
+    };
+    let Some(cache) = cache else {
+        return parse::parse(kind, source, &bytes).map(Some);
     };
     let key = (kind, bytes);
     if let Some(parsed) = cache.docs.get(&key) {

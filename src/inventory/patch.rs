@@ -15,7 +15,7 @@ use std::collections::{HashMap, HashSet};
 use crate::model::{Diagnostic, SourceId};
 
 use super::layout::place;
-use super::{Content, Inventory, LoadError, MAX_FILE_BYTES, Origin, ParseCache, SourceFile};
+use super::{Content, Inventory, LoadError, MAX_FILE_BYTES, Origin, SourceFile};
 use super::{blob_content, display_path, load_one, take};
 
 /// A file to patch in: its relative path and its contents, `None` when it is removed.
@@ -98,7 +98,7 @@ impl Inventory {
             let source = SourceId(u32::try_from(i).unwrap_or(u32::MAX));
             sources.push(source);
             if let Some(content) = content {
-                let result = load_one(source, &place(&rel), content, &ParseCache::default()).result;
+                let result = load_one(source, &place(&rel), content, None).result;
                 parsed.push((source, rel, result));
             }
         }
