@@ -7,6 +7,8 @@ pub mod remote;
 
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
+
 /// A file read from a git tree.
 pub struct Blob {
     /// `/`-separated path relative to the folder that was read.
@@ -57,38 +59,48 @@ pub struct TreeRead {
 pub fn read_tree_at(dir: &Path, rev: &str, max_bytes: usize) -> Result<TreeRead, GitError> {
     let opened = Opened::discover(dir)?;
     let (commit, tree) = opened.tree_at(rev)?;
-    let repo = &opened.repo;
-    let mut blobs = Vec::new();
-    let mut failure = None;
+    // List the files first (the tree walk is quick), then read their blobs on all cores: reading
+    // is decompression and copying, and a repository handle is not shared between threads, so
+    // each batch opens its own.
+    let mut entries = Vec::new();
     tree.walk(git2::TreeWalkMode::PreOrder, |parent, entry| {
         let Ok(name) = entry.name() else {
             return git2::TreeWalkResult::Skip;
         };
-        if entry.filemode() == 0o040000 {
-            return git2::TreeWalkResult::Ok;
+        if entry.filemode() != 0o040000 {
+            entries.push((format!("{parent}{name}"), entry.filemode(), entry.id()));
         }
-        match read_blob(repo, entry.filemode(), entry.id(), max_bytes) {
-            Ok(content) => {
-                blobs.push(Blob {
-                    path: format!("{parent}{name}"),
-                    content,
-                });
-                git2::TreeWalkResult::Ok
-            }
-            Err(e) => {
-                failure = Some(e);
-                git2::TreeWalkResult::Abort
-            }
-        }
+        git2::TreeWalkResult::Ok
     })?;
-    if let Some(e) = failure {
-        return Err(GitError::Read(e));
+    let git_dir = opened.repo.path().to_path_buf();
+    let batches: Vec<Result<Vec<Blob>, git2::Error>> = entries
+        .par_chunks(BLOBS_PER_BATCH)
+        .map(|batch| {
+            let repo = git2::Repository::open(&git_dir)?;
+            batch
+                .iter()
+                .map(|(path, mode, id)| {
+                    Ok(Blob {
+                        path: path.clone(),
+                        content: read_blob(&repo, *mode, *id, max_bytes)?,
+                    })
+                })
+                .collect()
+        })
+        .collect();
+    let mut blobs = Vec::with_capacity(entries.len());
+    for batch in batches {
+        blobs.extend(batch.map_err(GitError::Read)?);
     }
     Ok(TreeRead {
         commit: commit.id().to_string(),
         blobs,
     })
 }
+
+/// How many blobs one thread reads with one repository handle (opening one costs about as much
+/// as reading a few dozen small blobs).
+const BLOBS_PER_BATCH: usize = 2048;
 
 /// What changed under a folder from one commit to a revision.
 pub struct ChangesRead {
@@ -161,6 +173,14 @@ fn read_blob(
     })
 }
 
+/// libgit2 hashes every object it reads again to check it against its id; the git CLI does not
+/// (it checks when objects arrive: `fetch.fsckObjects`, `git fsck`). Reading 100,000 blobs of an
+/// inventory, that hashing is a tenth of the read; gamops reads as the git CLI does.
+fn skip_hash_verification() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| git2::opts::strict_hash_verification(false));
+}
+
 /// The repository holding a folder, and where the folder is inside it.
 struct Opened {
     repo: git2::Repository,
@@ -171,6 +191,7 @@ struct Opened {
 
 impl Opened {
     fn discover(dir: &Path) -> Result<Opened, GitError> {
+        skip_hash_verification();
         let repo = git2::Repository::discover(dir).map_err(|source| GitError::NoRepository {
             path: dir.to_path_buf(),
             source,
