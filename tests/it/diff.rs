@@ -182,6 +182,32 @@ fn rate_only_and_interrupting_changes_are_classed_as_plan_classes_them() {
     assert!(!text.contains('\x1b'), "{text:?}");
 }
 
+/// What a reviewer reads, as text and as the Markdown posted on a pull request, recorded in full.
+#[test]
+fn the_text_and_markdown_a_reviewer_reads_are_as_recorded() {
+    let repo = Repo::new();
+    repo.edit(
+        &format!("{B12}/sonar-10424.yaml"),
+        "plan: 500M",
+        "plan: 250M",
+    );
+    repo.edit(
+        &format!("{B12}/sonar-10423.yaml"),
+        "vlan: 1409",
+        "vlan: 1499",
+    );
+    repo.remove("subscribers/campus-gam2/campus-01.yaml");
+    repo.commit_change();
+    let text = repo.diff(&["--rev", "main", "--rev", "change"]);
+    assert_eq!(text.status.code(), Some(0), "{}", stderr(&text));
+    let markdown = repo.diff(&["--rev", "main", "--rev", "change", "--format", "markdown"]);
+    assert_eq!(markdown.status.code(), Some(0), "{}", stderr(&markdown));
+    crate::support::redacted(|| {
+        insta::assert_snapshot!("diff_text", stdout(&text));
+        insta::assert_snapshot!("diff_markdown", stdout(&markdown));
+    });
+}
+
 #[test]
 fn a_port_move_interrupts_and_a_label_does_not() {
     let repo = Repo::new();

@@ -153,3 +153,24 @@ pub fn sshd_as_root() -> &'static std::path::Path {
     let _ = std::fs::create_dir_all("/run/sshd");
     sshd
 }
+
+/// Runs `check` (insta assertions on a command's output) with what changes from run to run
+/// replaced by a fixed word: temporary paths, loopback ports, commit ids, times and durations.
+/// The snapshots are in `tests/it/snapshots/`; after an intended change of output, review it
+/// with `cargo insta review` (or run with `INSTA_UPDATE=always` and read the diff).
+pub fn redacted<R>(check: impl FnOnce() -> R) -> R {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_prepend_module_to_snapshot(false);
+    for (pattern, replacement) in [
+        (r"/tmp/\.tmp[A-Za-z0-9]+", "[tmp]"),
+        (r"127\.0\.0\.1:\d+", "127.0.0.1:[port]"),
+        (r"\b[0-9a-f]{40}\b", "[commit]"),
+        (r"\(([0-9a-f]{8})\)", "([commit])"),
+        (r" on [0-9a-f]{8}\b", " on [commit]"),
+        (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", "[time]"),
+        (r"\b\d+(\.\d+)? ?(ms|s)\b", "[duration]"),
+    ] {
+        settings.add_filter(pattern, replacement);
+    }
+    settings.bind(check)
+}
