@@ -129,6 +129,8 @@ pub fn write_fleet(spec: &FleetSpec, out: &Path) -> Result<GenSummary, GenError>
                 password: Some(Located::bare(Credential::Env("GAMOPS_SSH_PASSWORD".into()))),
                 ..SshSettings::default()
             }),
+            driver: None,
+            jsonrpc: None,
         },
         ..Fleet::default()
     };
@@ -158,6 +160,8 @@ pub fn write_fleet(spec: &FleetSpec, out: &Path) -> Result<GenSummary, GenError>
                 port: Some(Located::bare(snmp_port + 1)),
                 ..SshSettings::default()
             }),
+            driver: None,
+            jsonrpc: None,
             ports: Vec::new(),
             safety: Default::default(),
             prune: None,
