@@ -401,10 +401,11 @@ async fn serve_lab(
             let mut text = String::new();
             for d in lab.devices() {
                 text.push_str(&format!(
-                    "{} snmp={} ssh={}\n",
+                    "{} snmp={} ssh={} jsonrpc={}\n",
                     d.name(),
                     d.snmp_addr(),
-                    d.ssh_addr()
+                    d.ssh_addr(),
+                    d.jsonrpc_addr()
                 ));
             }
             text.push_str(&format!("admin={}\n", admin.url()));
@@ -432,6 +433,8 @@ async fn serve_lab(
                         "ssh": d.ssh_addr().to_string(),
                         "snmp_port": d.snmp_addr().port(),
                         "ssh_port": d.ssh_addr().port(),
+                        "jsonrpc": d.jsonrpc_addr().to_string(),
+                        "jsonrpc_port": d.jsonrpc_addr().port(),
                         "host_key": d.host_key().public_key_openssh(),
                         "host_key_fingerprint": d.host_key().fingerprint_sha256(),
                     })

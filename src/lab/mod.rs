@@ -16,6 +16,7 @@ pub mod control;
 pub mod device;
 pub mod file_shell;
 pub mod fleetgen;
+pub mod jsonrpc;
 pub mod mib;
 pub mod persist;
 pub mod prepare;
