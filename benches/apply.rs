@@ -17,7 +17,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gamops::apply::{DEFAULT_CONCURRENCY, DeviceJob, NoJournal, Status, Timing, apply_all};
+use gamops::apply::{
+    DEFAULT_CONCURRENCY, DeviceJob, DriverTarget, NoJournal, Status, Timing, apply_all,
+};
 use gamops::device::snmp::{self, Security, SnmpTarget, observe_all};
 use gamops::device::ssh::{CliAuth, CliTarget, HostKeyPolicy};
 use gamops::inventory::Inventory;
@@ -112,14 +114,14 @@ async fn bench(devices: usize, subscribers: usize, latency_ms: u64) {
         jobs.push(DeviceJob {
             device: d.device.clone(),
             snmp: snmp_target(lab_dev.snmp_addr()),
-            cli: CliTarget {
+            driver: DriverTarget::Cli(CliTarget {
                 addr: lab_dev.ssh_addr(),
                 username: "admin".into(),
                 auth: CliAuth::Password(Secret::new("")),
                 host_key: HostKeyPolicy::Pinned(lab_dev.host_key().fingerprint_sha256()),
                 connect_timeout: Duration::from_secs(15),
                 command_timeout: Duration::from_secs(30),
-            },
+            }),
             uplink_base: 1_000_000 + u32::from(model.ghn_ports()),
             changes: changes.clone(),
             fingerprint: Some(fingerprint.clone()),
