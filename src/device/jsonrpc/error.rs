@@ -91,7 +91,7 @@ pub enum RpcError {
     #[error("{method}: the connection was lost ({reason})")]
     Lost { method: String, reason: String },
     /// The device refused the call. `message` is the device's own text (escaped for people).
-    #[error("{}", device_message(.method, *.code, *.vtss, .message))]
+    #[error("{}", device_message(.method, .code, .vtss, .message))]
     Device {
         method: String,
         code: i64,
@@ -107,8 +107,8 @@ pub enum RpcError {
     UnsafeValue(String),
 }
 
-fn device_message(method: &str, code: i64, vtss: Option<i64>, message: &str) -> String {
-    match vtss {
+fn device_message(method: &str, code: &i64, vtss: &Option<i64>, message: &str) -> String {
+    match *vtss {
         Some(v) => match known(v) {
             Some((what, _)) => format!("the device refused {method}: {what} ({message:?}, code {v})"),
             // Not one the reference explains: the device's own words, with its code.

@@ -754,7 +754,7 @@ mod tests {
             &mut d,
             &none,
             "ghnAgent.config.userByName.add",
-            &json!(["Subscriber 2", {"PortIfIndex": "G.hn 1/2", "BwProfileId": 3, "DoubleTags": true, "OuterTagVlanId": 2800, "VlanId": 1111, "VlanIsTagged": true, "RemappedVlanId": 201, "AllowedTaggedVlans": [301, 302, 310], "NNIIfIndex": "10G 1/1"}]),
+            &json!(["Subscriber 2", {"BwProfileId": 3, "DoubleTags": true, "OuterTagVlanId": 2800, "VlanId": 1111, "VlanIsTagged": true, "RemappedVlanId": 201, "AllowedTaggedVlans": [301, 302, 310], "NNIIfIndex": "10G 1/1"}]),
         )
         .unwrap();
         let s = &d.running.subscribers[&1];
