@@ -2,8 +2,8 @@
 //! counterpart of `commands.rs`. Every call is built by `device::jsonrpc::calls`, whose one check
 //! refuses a value with a control character; such a change is never sent.
 
-use crate::device::jsonrpc::calls::{self, Call};
 use crate::device::jsonrpc::RpcError;
+use crate::device::jsonrpc::calls::{self, Call};
 use crate::plan::{Action, Change, Object};
 
 /// The call that puts `obj` in place: `creating` it (the id-keyed add, at the plan's id), or
@@ -81,8 +81,10 @@ pub fn render(changes: &[Change], uplink_base: u32) -> Result<Calls, (usize, Rpc
         inverse: Vec::with_capacity(changes.len()),
     };
     for (i, c) in changes.iter().enumerate() {
-        out.forward.push(forward(c, uplink_base).map_err(|e| (i, e))?);
-        out.inverse.push(inverse(c, uplink_base).map_err(|e| (i, e))?);
+        out.forward
+            .push(forward(c, uplink_base).map_err(|e| (i, e))?);
+        out.inverse
+            .push(inverse(c, uplink_base).map_err(|e| (i, e))?);
     }
     Ok(out)
 }

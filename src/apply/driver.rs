@@ -77,7 +77,8 @@ pub fn render(
 ) -> Result<Steps, (usize, String)> {
     match target {
         DriverTarget::Cli(_) => {
-            let lines = commands::render(changes, uplink_base).map_err(|(i, e)| (i, e.to_string()))?;
+            let lines =
+                commands::render(changes, uplink_base).map_err(|(i, e)| (i, e.to_string()))?;
             let wrap = |v: Vec<Option<String>>| v.into_iter().map(|l| l.map(Step::Line)).collect();
             Ok(Steps {
                 forward: wrap(lines.forward),
@@ -158,7 +159,10 @@ impl Session {
                 let result = s.call(c).await?;
                 let mut text = result.to_string();
                 if text.len() > 200 {
-                    let cut = (0..=200).rev().find(|i| text.is_char_boundary(*i)).unwrap_or(0);
+                    let cut = (0..=200)
+                        .rev()
+                        .find(|i| text.is_char_boundary(*i))
+                        .unwrap_or(0);
                     text.truncate(cut);
                     text.push('…');
                 }

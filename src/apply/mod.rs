@@ -30,9 +30,9 @@ use crate::device::live::{LiveDevice, Observation};
 use crate::device::snmp::{self, SnmpTarget};
 use crate::device::ssh::dialect;
 
-pub use driver::{DriverError, DriverTarget, Session, Step};
 use crate::plan::simulate::apply_changes;
 use crate::plan::{Change, fingerprint};
+pub use driver::{DriverError, DriverTarget, Session, Step};
 
 /// How many devices `gamops apply` changes at once unless told otherwise.
 pub const DEFAULT_CONCURRENCY: usize = 8;
@@ -405,7 +405,10 @@ pub async fn apply_device(
             e.to_string()
         }
     };
-    if let Err(e) = { let step = session.begin(); attempt.bracket(&mut session, step).await } {
+    if let Err(e) = {
+        let step = session.begin();
+        attempt.bracket(&mut session, step).await
+    } {
         failure = Some(lost(&e, 0));
     } else {
         for step in &steps.forward {
@@ -427,7 +430,10 @@ pub async fn apply_device(
             }
         }
     }
-    let _ = { let step = session.end(); attempt.bracket(&mut session, step).await };
+    let _ = {
+        let step = session.end();
+        attempt.bracket(&mut session, step).await
+    };
 
     // Verify over SNMP against the intended state.
     if failure.is_none() {
@@ -468,7 +474,12 @@ pub async fn apply_device(
 
     // Roll back what was sent (a refused command changed nothing), newest first.
     let mut rollback_error = None;
-    if { let step = session.begin(); attempt.bracket(&mut session, step).await }.is_ok() {
+    if {
+        let step = session.begin();
+        attempt.bracket(&mut session, step).await
+    }
+    .is_ok()
+    {
         for step in steps.inverse[..done.min(steps.inverse.len())].iter().rev() {
             if let Some(step) = step
                 && let Err(e) = attempt.send(&mut session, step).await
@@ -476,7 +487,10 @@ pub async fn apply_device(
                 rollback_error = Some(e.to_string());
             }
         }
-        let _ = { let step = session.end(); attempt.bracket(&mut session, step).await };
+        let _ = {
+            let step = session.end();
+            attempt.bracket(&mut session, step).await
+        };
     } else {
         rollback_error = Some("the CLI session was lost".to_string());
     }

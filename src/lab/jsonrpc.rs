@@ -79,7 +79,10 @@ pub fn serve(listener: TcpListener, face: Arc<Face>) -> JsonRpcServer {
 }
 
 /// Binds `addr` and serves.
-pub async fn bind(addr: SocketAddr, face: Arc<Face>) -> std::io::Result<(SocketAddr, JsonRpcServer)> {
+pub async fn bind(
+    addr: SocketAddr,
+    face: Arc<Face>,
+) -> std::io::Result<(SocketAddr, JsonRpcServer)> {
     let listener = TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     Ok((local, serve(listener, face)))
@@ -136,11 +139,7 @@ async fn handle(State(face): State<Arc<Face>>, headers: HeaderMap, body: Bytes) 
             "error": {"code": -32600, "message": "Invalid Request"}}));
     };
     let params = request.get("params").cloned().unwrap_or(json!([]));
-    let omitted = face
-        .omitted
-        .lock()
-        .map(|o| o.clone())
-        .unwrap_or_default();
+    let omitted = face.omitted.lock().map(|o| o.clone()).unwrap_or_default();
     let reply = match face.backend.call(&omitted, method, &params) {
         Ok(result) => json!({"id": id, "error": null, "result": result}),
         Err(fault) => json!({"id": id, "error": fault.to_json(), "result": null}),

@@ -156,10 +156,8 @@ pub fn from_inventory(desired: &Desired, seed: Seed) -> Result<Prepared, Devices
         );
         // The lab serves plain HTTP: a device set to HTTPS gets a free port instead.
         let tls = jsonrpc.tls.as_ref().is_some_and(|t| t.value);
-        cfg.jsonrpc_bind = SocketAddr::new(
-            ip,
-            jsonrpc.port.filter(|_| !tls).map_or(0, |p| p.value),
-        );
+        cfg.jsonrpc_bind =
+            SocketAddr::new(ip, jsonrpc.port.filter(|_| !tls).map_or(0, |p| p.value));
         apply_credentials(&mut cfg, device, &fleet, &mut notes);
         devices.push(cfg);
     }

@@ -934,13 +934,14 @@ async fn start_device(
         faults: Arc::clone(&ssh_config.faults),
         omitted: Arc::new(Mutex::new(std::collections::BTreeSet::new())),
     });
-    let (jsonrpc_addr, jsonrpc) = crate::lab::jsonrpc::bind(jsonrpc_bind, Arc::clone(&jsonrpc_face))
-        .await
-        .map_err(|source| LabError::JsonRpcBind {
-            device: name.clone(),
-            addr: jsonrpc_bind,
-            source,
-        })?;
+    let (jsonrpc_addr, jsonrpc) =
+        crate::lab::jsonrpc::bind(jsonrpc_bind, Arc::clone(&jsonrpc_face))
+            .await
+            .map_err(|source| LabError::JsonRpcBind {
+                device: name.clone(),
+                addr: jsonrpc_bind,
+                source,
+            })?;
     Ok(LabDevice {
         jsonrpc: tokio::sync::Mutex::new(Some(jsonrpc)),
         jsonrpc_addr,

@@ -304,7 +304,9 @@ fn check_devices<'a>(
         }
         if let Some(driver) = &d.driver
             && **driver == Driver::Jsonrpc
-            && d.ssh.as_ref().is_some_and(|s| s.private_key.is_some() && s.password.is_none())
+            && d.ssh
+                .as_ref()
+                .is_some_and(|s| s.private_key.is_some() && s.password.is_none())
             && d.jsonrpc.as_ref().is_none_or(|j| j.password.is_none())
         {
             out.push(
@@ -340,8 +342,13 @@ fn check_jsonrpc(src: SourceId, j: &JsonRpcSettings, out: &mut Vec<Diagnostic>) 
         && **p == 0
     {
         out.push(
-            Diagnostic::error(Code::InvalidValue, src, p.pos, "jsonrpc port 0 is not a port")
-                .with_hint("write the web server's port: 80, or 443 with tls"),
+            Diagnostic::error(
+                Code::InvalidValue,
+                src,
+                p.pos,
+                "jsonrpc port 0 is not a port",
+            )
+            .with_hint("write the web server's port: 80, or 443 with tls"),
         );
     }
     if let Some(t) = &j.timeout_s
@@ -359,9 +366,14 @@ fn check_jsonrpc(src: SourceId, j: &JsonRpcSettings, out: &mut Vec<Diagnostic>) 
                 Code::InvalidValue,
                 src,
                 c.pos,
-                format!("jsonrpc certificate {:?} is not a SHA-256 fingerprint", c.as_str()),
+                format!(
+                    "jsonrpc certificate {:?} is not a SHA-256 fingerprint",
+                    c.as_str()
+                ),
             )
-            .with_hint("write `SHA256:` and the base64 digest, or the 64 hex digits (colons allowed)"),
+            .with_hint(
+                "write `SHA256:` and the base64 digest, or the 64 hex digits (colons allowed)",
+            ),
         ),
         Some(c) if !tls => out.push(
             Diagnostic::error(
@@ -1073,7 +1085,9 @@ mod tests {
     fn jsonrpc_settings_are_checked_where_they_are_written() {
         let dev = |text: &str| Doc {
             source: SourceId(100),
-            value: yaml::<Device>(&format!("name: g\nmodel: GAM-12-C\naddress: 127.0.0.1\n{text}")),
+            value: yaml::<Device>(&format!(
+                "name: g\nmodel: GAM-12-C\naddress: 127.0.0.1\n{text}"
+            )),
         };
         let ok = dev(
             "driver: jsonrpc\njsonrpc:\n  port: 8443\n  tls: true\n  certificate: SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU\n  password: env:WEB\n",
@@ -1097,17 +1111,25 @@ mod tests {
         );
         assert!(!format!("{found:?}").contains("s3cret"));
         let unpinned_off = dev("jsonrpc:\n  certificate: 'ab:cd'\n");
-        assert_eq!(codes(&desired(vec![unpinned_off], vec![])), vec![Code::InvalidValue]);
+        assert_eq!(
+            codes(&desired(vec![unpinned_off], vec![])),
+            vec![Code::InvalidValue]
+        );
         let pin_without_tls = dev(&format!("jsonrpc:\n  certificate: {}\n", "ab".repeat(32)));
         assert_eq!(
             codes(&desired(vec![pin_without_tls], vec![])),
             vec![Code::IncompleteSettings]
         );
         let key_only = dev("driver: jsonrpc\nssh: {private_key: file:/k}\n");
-        assert_eq!(codes(&desired(vec![key_only], vec![])), vec![Code::IncompleteSettings]);
+        assert_eq!(
+            codes(&desired(vec![key_only], vec![])),
+            vec![Code::IncompleteSettings]
+        );
         assert!(
-            serde_saphyr::from_str::<Device>("name: g\nmodel: GAM-12-C\naddress: a\ndriver: netconf\n")
-                .is_err(),
+            serde_saphyr::from_str::<Device>(
+                "name: g\nmodel: GAM-12-C\naddress: a\ndriver: netconf\n"
+            )
+            .is_err(),
             "an unknown driver is refused by the parser (with its line)"
         );
     }

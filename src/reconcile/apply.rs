@@ -401,10 +401,12 @@ pub(crate) async fn job_for(
         .map(|d| d.value)
         .unwrap_or_default();
     let driver = match driver {
-        Driver::Cli => DriverTarget::Cli(cli_target(dev, &ssh, accept_new, recorded_host_key).await?),
-        Driver::Jsonrpc => DriverTarget::JsonRpc(
-            jsonrpc_target(dev, &ssh, fleet.defaults.jsonrpc.as_ref()).await?,
-        ),
+        Driver::Cli => {
+            DriverTarget::Cli(cli_target(dev, &ssh, accept_new, recorded_host_key).await?)
+        }
+        Driver::Jsonrpc => {
+            DriverTarget::JsonRpc(jsonrpc_target(dev, &ssh, fleet.defaults.jsonrpc.as_ref()).await?)
+        }
     };
     Ok(DeviceJob {
         device: dev.name.to_string(),
@@ -418,7 +420,10 @@ pub(crate) async fn job_for(
     })
 }
 
-async fn resolve_addr(dev: &Device, port: u16) -> Result<std::net::SocketAddr, (String, Option<Remedy>)> {
+async fn resolve_addr(
+    dev: &Device,
+    port: u16,
+) -> Result<std::net::SocketAddr, (String, Option<Remedy>)> {
     tokio::net::lookup_host((dev.address.as_str(), port))
         .await
         .map_err(|e| (format!("cannot resolve {}: {e}", *dev.address), None))?
@@ -488,7 +493,10 @@ async fn jsonrpc_target(
         (false, _) => None,
         (true, Some(c)) => Some(parse_certificate_fingerprint(c).ok_or_else(|| {
             (
-                format!("jsonrpc.certificate of {} is not a SHA-256 fingerprint", dev.name),
+                format!(
+                    "jsonrpc.certificate of {} is not a SHA-256 fingerprint",
+                    dev.name
+                ),
                 None,
             )
         })?),
@@ -516,7 +524,8 @@ async fn jsonrpc_target(
         Some(p) => resolve(p).map_err(|e| (format!("JSON-RPC password: {e}"), None))?,
         None => Secret::new(""),
     };
-    let timeout = Duration::from_secs(u64::from(j.timeout_s.as_ref().map_or(45, |t| t.value)).max(1));
+    let timeout =
+        Duration::from_secs(u64::from(j.timeout_s.as_ref().map_or(45, |t| t.value)).max(1));
     Ok(JsonRpcTarget {
         addr,
         tls_pin,

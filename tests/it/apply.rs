@@ -658,15 +658,19 @@ pub(crate) fn assert_no_duplicates(state: &DeviceState) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_hundred_subscribers_on_three_devices_converge_then_nothing_is_sent() {
-    three_hundred_subscribers_on_three_devices_converge_then_nothing_is_sent_with(Driver::Cli).await;
+    three_hundred_subscribers_on_three_devices_converge_then_nothing_is_sent_with(Driver::Cli)
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_hundred_subscribers_on_three_devices_converge_then_nothing_is_sent_over_jsonrpc() {
-    three_hundred_subscribers_on_three_devices_converge_then_nothing_is_sent_with(Driver::Jsonrpc).await;
+    three_hundred_subscribers_on_three_devices_converge_then_nothing_is_sent_with(Driver::Jsonrpc)
+        .await;
 }
 
-async fn three_hundred_subscribers_on_three_devices_converge_then_nothing_is_sent_with(driver: Driver) {
+async fn three_hundred_subscribers_on_three_devices_converge_then_nothing_is_sent_with(
+    driver: Driver,
+) {
     let f = FleetLab::start_with(3, 100, Duration::from_secs(1), driver).await;
     expect_exit(&f.gamops(&["plan", "--detailed-exitcode"]).await, 2);
 
@@ -882,15 +886,19 @@ pub(crate) async fn wait_child(child: std::process::Child) -> Output {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reboot_mid_apply_loses_the_unsaved_changes_and_the_next_apply_converges() {
-    a_reboot_mid_apply_loses_the_unsaved_changes_and_the_next_apply_converges_with(Driver::Cli).await;
+    a_reboot_mid_apply_loses_the_unsaved_changes_and_the_next_apply_converges_with(Driver::Cli)
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reboot_mid_apply_loses_the_unsaved_changes_and_the_next_apply_converges_over_jsonrpc() {
-    a_reboot_mid_apply_loses_the_unsaved_changes_and_the_next_apply_converges_with(Driver::Jsonrpc).await;
+    a_reboot_mid_apply_loses_the_unsaved_changes_and_the_next_apply_converges_with(Driver::Jsonrpc)
+        .await;
 }
 
-async fn a_reboot_mid_apply_loses_the_unsaved_changes_and_the_next_apply_converges_with(driver: Driver) {
+async fn a_reboot_mid_apply_loses_the_unsaved_changes_and_the_next_apply_converges_with(
+    driver: Driver,
+) {
     let f = FleetLab::start_with(1, 40, Duration::from_millis(1500), driver).await;
     f.faults(&FaultSettings {
         ssh_latency_ms: Some(30),

@@ -4,10 +4,10 @@
 
 use std::time::Duration;
 
+use gamops::device::Observation;
 use gamops::device::jsonrpc::calls::{self, Call};
 use gamops::device::jsonrpc::{JsonRpcSession, JsonRpcTarget, RpcError};
 use gamops::device::snmp::{Security, SnmpTarget, observe};
-use gamops::device::Observation;
 use gamops::lab::control::{FailCommand, FaultSettings};
 use gamops::model::Driver;
 use gamops::secret::Secret;
@@ -75,17 +75,40 @@ async fn every_method_works_over_http_and_snmp_sees_the_change() {
         .unwrap();
     assert_eq!(p["Name"], "riser 3");
     for (method, params) in [
-        ("ghnAgent.config.bwProfileByName.add", json!(["p50", {"DsBw": 54, "UsBw": 54, "Description": ""}])),
-        ("ghnAgent.config.bwProfileByName.set", json!(["p50", {"DsBw": 60}])),
-        ("ghnAgent.config.endpointByName.add", json!(["cpe-x", {"MacAddress": "00:0e:d8:aa:bb:cc", "PortIfIndex": "G.hn 1/2", "Description": ""}])),
-        ("ghnAgent.config.endpointByName.set", json!(["cpe-x", {"Description": "flat 2"}])),
-        ("ghnAgent.config.userByName.add", json!(["Subscriber 2", {"EndpointName": "cpe-x", "BwProfileName": "p50", "DoubleTags": true, "OuterTagVlanId": 2800, "VlanId": 1111, "VlanIsTagged": true, "RemappedVlanId": 201, "AllowedTaggedVlans": [301, 302, 310]}])),
-        ("ghnAgent.config.userByName.set", json!(["Subscriber 2", {"VlanId": 1112}])),
+        (
+            "ghnAgent.config.bwProfileByName.add",
+            json!(["p50", {"DsBw": 54, "UsBw": 54, "Description": ""}]),
+        ),
+        (
+            "ghnAgent.config.bwProfileByName.set",
+            json!(["p50", {"DsBw": 60}]),
+        ),
+        (
+            "ghnAgent.config.endpointByName.add",
+            json!(["cpe-x", {"MacAddress": "00:0e:d8:aa:bb:cc", "PortIfIndex": "G.hn 1/2", "Description": ""}]),
+        ),
+        (
+            "ghnAgent.config.endpointByName.set",
+            json!(["cpe-x", {"Description": "flat 2"}]),
+        ),
+        (
+            "ghnAgent.config.userByName.add",
+            json!(["Subscriber 2", {"EndpointName": "cpe-x", "BwProfileName": "p50", "DoubleTags": true, "OuterTagVlanId": 2800, "VlanId": 1111, "VlanIsTagged": true, "RemappedVlanId": 201, "AllowedTaggedVlans": [301, 302, 310]}]),
+        ),
+        (
+            "ghnAgent.config.userByName.set",
+            json!(["Subscriber 2", {"VlanId": 1112}]),
+        ),
     ] {
-        s.call(&Call::new(method, params)).await.unwrap_or_else(|e| panic!("{method}: {e}"));
+        s.call(&Call::new(method, params))
+            .await
+            .unwrap_or_else(|e| panic!("{method}: {e}"));
     }
     let u = s
-        .call(&Call::new("ghnAgent.config.userByName.get", json!(["Subscriber 2"])))
+        .call(&Call::new(
+            "ghnAgent.config.userByName.get",
+            json!(["Subscriber 2"]),
+        ))
         .await
         .unwrap();
     assert_eq!(u["VlanId"], 1112);
@@ -158,7 +181,10 @@ async fn each_failure_is_one_clear_error() {
     s.call(&add).await.unwrap();
     let e = s.call(&add).await.unwrap_err();
     let text = e.to_string();
-    assert!(text.contains("another subscriber already has this name"), "{text}");
+    assert!(
+        text.contains("another subscriber already has this name"),
+        "{text}"
+    );
     assert!(text.contains("Non-unique G.hn subscriber name"), "{text}");
     assert!(text.contains("-9437168"), "{text}");
     // Each documented rule the lab enforces answers its code.
@@ -182,7 +208,10 @@ async fn each_failure_is_one_clear_error() {
         ))
         .await
         .unwrap_err();
-    assert!(e.to_string().contains("too many allowed tagged VLANs"), "{e}");
+    assert!(
+        e.to_string().contains("too many allowed tagged VLANs"),
+        "{e}"
+    );
     let e = s
         .call(&Call::new(
             "ghnAgent.config.userByName.set",
@@ -235,14 +264,20 @@ async fn each_failure_is_one_clear_error() {
     let server = tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
-    let e = JsonRpcSession::connect(&target(addr, "")).await.err().unwrap();
+    let e = JsonRpcSession::connect(&target(addr, ""))
+        .await
+        .err()
+        .unwrap();
     assert!(matches!(e, RpcError::NotJson { .. }), "{e}");
     assert!(e.to_string().contains("<html>"), "{e}");
     server.abort();
     let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let nobody = free.local_addr().unwrap();
     drop(free);
-    let e = JsonRpcSession::connect(&target(nobody, "")).await.err().unwrap();
+    let e = JsonRpcSession::connect(&target(nobody, ""))
+        .await
+        .err()
+        .unwrap();
     assert!(matches!(e, RpcError::Connect { .. }), "{e}");
 }
 
@@ -287,7 +322,10 @@ async fn a_refused_call_rolls_back_and_a_busy_save_is_not_saved() {
     let r = apply_json(&out);
     assert_eq!(r["status"], "rolled-back", "{r}");
     let message = r["message"].as_str().unwrap();
-    assert!(message.contains("too many allowed tagged VLANs"), "{message}");
+    assert!(
+        message.contains("too many allowed tagged VLANs"),
+        "{message}"
+    );
     assert!(message.contains("-9437155"), "{message}");
     let after = f.state(name);
     assert_eq!(after.running, before.running, "not rolled back");
@@ -295,8 +333,10 @@ async fn a_refused_call_rolls_back_and_a_busy_save_is_not_saved() {
     // The journal text of each call is its method and compact params.
     let sent = r["sent"].as_array().unwrap();
     assert!(
-        sent.iter()
-            .any(|l| l.as_str().unwrap().starts_with("ghnAgent.config.bwProfile.add [")),
+        sent.iter().any(|l| l
+            .as_str()
+            .unwrap()
+            .starts_with("ghnAgent.config.bwProfile.add [")),
         "{sent:?}"
     );
 
@@ -311,7 +351,10 @@ async fn a_refused_call_rolls_back_and_a_busy_save_is_not_saved() {
     let r = apply_json(&out);
     assert_eq!(r["status"], "failed", "{r}");
     assert!(
-        r["message"].as_str().unwrap().contains("applied and verified, but not saved"),
+        r["message"]
+            .as_str()
+            .unwrap()
+            .contains("applied and verified, but not saved"),
         "{r}"
     );
     assert!(f.state(name).is_dirty());
@@ -430,7 +473,12 @@ mod same_end_state {
         }
     }
 
-    fn job(d: &LabDevice, driver: DriverTarget, changes: Vec<Change>, live: &LiveDevice) -> DeviceJob {
+    fn job(
+        d: &LabDevice,
+        driver: DriverTarget,
+        changes: Vec<Change>,
+        live: &LiveDevice,
+    ) -> DeviceJob {
         DeviceJob {
             device: d.name().to_string(),
             snmp: snmp(d),
@@ -474,6 +522,7 @@ mod same_end_state {
         });
         let cli_dev = lab.device("cli-gam").unwrap().clone();
         let rpc_dev = lab.device("rpc-gam").unwrap().clone();
+        let applied = std::sync::atomic::AtomicUsize::new(0);
         let mut runner = TestRunner::new(Config {
             cases: 12,
             failure_persistence: None,
@@ -504,11 +553,28 @@ mod same_end_state {
                         call_timeout: Duration::from_secs(10),
                     });
                     let cancel = CancellationToken::new();
-                    let ra = apply_device(&job(&cli_dev, cli, changes.clone(), &a), &NoJournal, &cancel).await;
-                    let rb = apply_device(&job(&rpc_dev, rpc, changes.clone(), &b), &NoJournal, &cancel).await;
-                    prop_assert_eq!(&ra.status, &rb.status, "cli: {}\njsonrpc: {}", ra.message, rb.message);
+                    let ra = apply_device(
+                        &job(&cli_dev, cli, changes.clone(), &a),
+                        &NoJournal,
+                        &cancel,
+                    )
+                    .await;
+                    let rb = apply_device(
+                        &job(&rpc_dev, rpc, changes.clone(), &b),
+                        &NoJournal,
+                        &cancel,
+                    )
+                    .await;
+                    prop_assert_eq!(
+                        &ra.status,
+                        &rb.status,
+                        "cli: {}\njsonrpc: {}",
+                        ra.message,
+                        rb.message
+                    );
                     if !changes.is_empty() {
                         prop_assert_eq!(&rb.status, &Status::Applied, "{}", rb.message);
+                        applied.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     }
                     let (sa, sb) = (
                         cli_dev.state().lock().unwrap().running.clone(),
@@ -521,6 +587,10 @@ mod same_end_state {
                 })
             })
             .unwrap();
+        assert!(
+            applied.into_inner() > 0,
+            "no random plan changed anything: the property was never exercised"
+        );
         rt.block_on(lab.shutdown());
     }
 }

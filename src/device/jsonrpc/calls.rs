@@ -17,8 +17,8 @@
 use serde_json::{Map, Value, json};
 
 use crate::device::live::{
-    EndpointBinding, LiveEndpoint, LiveGlobal, LivePort, LivePortMode, LiveProfile,
-    LiveSubscriber, ProfileRef,
+    EndpointBinding, LiveEndpoint, LiveGlobal, LivePort, LivePortMode, LiveProfile, LiveSubscriber,
+    ProfileRef,
 };
 use crate::model::SubscriberModel;
 
@@ -67,9 +67,9 @@ fn m(family: &str, op: &str) -> String {
 /// in a name is refused here as it is by the CLI's dialect, so both drivers send the same.
 fn text(value: &str) -> Result<Value, RpcError> {
     if value.chars().any(char::is_control) {
-        return Err(RpcError::UnsafeValue(crate::device::ssh::dialect::escape_debug(
-            value,
-        )));
+        return Err(RpcError::UnsafeValue(
+            crate::device::ssh::dialect::escape_debug(value),
+        ));
     }
     Ok(Value::String(value.to_string()))
 }
@@ -257,7 +257,10 @@ fn user_fields(s: &LiveSubscriber, uplink_base: u32) -> Result<Map<String, Value
 pub fn add_user(s: &LiveSubscriber, uplink_base: u32) -> Result<Call, RpcError> {
     let mut f = user_fields(s, uplink_base)?;
     f.insert("Name".into(), text(&s.name)?);
-    Ok(Call::new(m(USER_BY_ID, "add"), json!([s.id, Value::Object(f)])))
+    Ok(Call::new(
+        m(USER_BY_ID, "add"),
+        json!([s.id, Value::Object(f)]),
+    ))
 }
 
 pub fn set_user(s: &LiveSubscriber, uplink_base: u32) -> Result<Call, RpcError> {
@@ -288,7 +291,10 @@ mod tests {
         let set = set_user(&s, 1_000_012).unwrap();
         assert_eq!(set.method, "ghnAgent.config.userByName.set");
         assert_eq!(set.params[0], "C#");
-        assert_eq!(delete_user("C#").unwrap().text(), r#"ghnAgent.config.userByName.del ["C#"]"#);
+        assert_eq!(
+            delete_user("C#").unwrap().text(),
+            r#"ghnAgent.config.userByName.del ["C#"]"#
+        );
     }
 
     #[test]
@@ -302,7 +308,10 @@ mod tests {
         };
         assert_eq!(add_profile(&p).unwrap().params[1]["DsBw"], "545");
         assert_eq!(set_profile(&p).unwrap().params[1]["DsBw"], 545);
-        assert_eq!(uplink_name(1_000_013, 1_000_012).as_deref(), Some("10G 1/1"));
+        assert_eq!(
+            uplink_name(1_000_013, 1_000_012).as_deref(),
+            Some("10G 1/1")
+        );
         assert_eq!(uplink_name(1_000_015, 1_000_012), None);
         let g = LiveGlobal {
             subscriber_model: SubscriberModel::PortAware,
@@ -314,7 +323,9 @@ mod tests {
             r#"ghnAgent.config.global.set [{"DefaultNNIIfIndex":"10G 1/2"}]"#
         );
         assert_eq!(
-            set_global(&g, "subscriber_model", 1_000_012).unwrap().params[0]["SubscriberModel"],
+            set_global(&g, "subscriber_model", 1_000_012)
+                .unwrap()
+                .params[0]["SubscriberModel"],
             "portAware"
         );
         let e = LiveEndpoint {
@@ -327,7 +338,10 @@ mod tests {
         let renamed = set_endpoint(&e, "old").unwrap();
         assert_eq!(renamed.method, "ghnAgent.config.endpoint.set");
         assert_eq!(renamed.params[1]["PortIfIndex"], "G.hn 1/4");
-        assert_eq!(set_endpoint(&e, "new").unwrap().method, "ghnAgent.config.endpointByName.set");
+        assert_eq!(
+            set_endpoint(&e, "new").unwrap().method,
+            "ghnAgent.config.endpointByName.set"
+        );
     }
 
     #[test]

@@ -98,9 +98,7 @@ pub enum RpcError {
         vtss: Option<i64>,
         message: String,
     },
-    #[error(
-        "the device's firmware ({firmware}) has no JSON-RPC method {method}; nothing was sent"
-    )]
+    #[error("the device's firmware ({firmware}) has no JSON-RPC method {method}; nothing was sent")]
     MissingMethod { method: String, firmware: String },
     /// A value that cannot be sent (a control character in a name): never sent.
     #[error("the value {0} cannot be sent to the device: it holds a control character")]
@@ -110,7 +108,9 @@ pub enum RpcError {
 fn device_message(method: &str, code: &i64, vtss: &Option<i64>, message: &str) -> String {
     match *vtss {
         Some(v) => match known(v) {
-            Some((what, _)) => format!("the device refused {method}: {what} ({message:?}, code {v})"),
+            Some((what, _)) => {
+                format!("the device refused {method}: {what} ({message:?}, code {v})")
+            }
             // Not one the reference explains: the device's own words, with its code.
             None => format!("the device refused {method}: {message:?} (code {v})"),
         },
@@ -155,9 +155,9 @@ impl RpcError {
             RpcError::Connect { .. } => Some(
                 "check the device's address, jsonrpc.port and jsonrpc.tls, and that its web server is on",
             ),
-            RpcError::NotJson { .. } | RpcError::Http { .. } => {
-                Some("check jsonrpc.port: it must reach the GAM's web server, which serves /json_rpc")
-            }
+            RpcError::NotJson { .. } | RpcError::Http { .. } => Some(
+                "check jsonrpc.port: it must reach the GAM's web server, which serves /json_rpc",
+            ),
             RpcError::MissingMethod { .. } => {
                 Some("upgrade the firmware, or use `driver: cli` for this device")
             }
@@ -179,7 +179,10 @@ pub fn parse_reply(method: &str, id: u64, body: &[u8]) -> Result<Value, RpcError
     };
     let value: Value = serde_json::from_slice(body).map_err(|e| {
         let head = String::from_utf8_lossy(&body[..body.len().min(60)]).into_owned();
-        not_json(format!("{e}; it begins {:?}", crate::device::printable(&head)))
+        not_json(format!(
+            "{e}; it begins {:?}",
+            crate::device::printable(&head)
+        ))
     })?;
     let Value::Object(mut reply) = value else {
         return Err(not_json("not an object".into()));
@@ -261,7 +264,11 @@ mod tests {
             br#"{"id":7,"error":{"code":-32603,"message":"Non-unique G.hn subscriber name","data":{"vtss-error-code":-9437168}},"result":null}"#,
         )
         .unwrap_err();
-        assert!(e.to_string().contains("another subscriber already has this name"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("another subscriber already has this name"),
+            "{e}"
+        );
         assert!(e.to_string().contains("-9437168"), "{e}");
         assert!(e.hint().unwrap().contains("unique"));
         let unknown = parse_reply(
@@ -293,9 +300,13 @@ mod tests {
             parse_reply("m", 1, br#"{"id":1}"#),
             Err(RpcError::NotJson { .. })
         ));
-        let escaped = parse_reply("m", 1, b"{\"id\":1,\"error\":{\"message\":\"a\\u001b[2Jb\"}}")
-            .unwrap_err()
-            .to_string();
+        let escaped = parse_reply(
+            "m",
+            1,
+            b"{\"id\":1,\"error\":{\"message\":\"a\\u001b[2Jb\"}}",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(!escaped.contains('\u{1b}'), "{escaped}");
     }
 

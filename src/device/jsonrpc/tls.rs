@@ -128,8 +128,14 @@ mod tests {
         let v = Pinned::new(pin);
         let name = ServerName::try_from("gam.example").unwrap();
         assert!(
-            v.verify_server_cert(&CertificateDer::from(der.clone()), &[], &name, &[], UnixTime::now())
-                .is_ok()
+            v.verify_server_cert(
+                &CertificateDer::from(der.clone()),
+                &[],
+                &name,
+                &[],
+                UnixTime::now()
+            )
+            .is_ok()
         );
         let other = CertificateDer::from(b"another".to_vec());
         let e = v
@@ -138,9 +144,15 @@ mod tests {
         assert!(e.to_string().contains(&show(&pin)), "{e}");
         assert_eq!(*v.seen.lock().unwrap(), Some(fingerprint(b"another")));
         // The pin as written in the device file parses back to the same bytes.
-        assert_eq!(crate::model::parse_certificate_fingerprint(&show(&pin)), Some(pin));
+        assert_eq!(
+            crate::model::parse_certificate_fingerprint(&show(&pin)),
+            Some(pin)
+        );
         let hex: Vec<String> = pin.iter().map(|b| format!("{b:02X}")).collect();
-        assert_eq!(crate::model::parse_certificate_fingerprint(&hex.join(":")), Some(pin));
+        assert_eq!(
+            crate::model::parse_certificate_fingerprint(&hex.join(":")),
+            Some(pin)
+        );
         assert!(Arc::new(v).client_config().is_ok());
     }
 }

