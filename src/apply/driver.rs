@@ -123,14 +123,15 @@ impl DriverError {
 
 /// An open session with a device.
 pub enum Session {
-    Cli(CliSession),
+    /// (Boxed: an SSH session is the larger by far.)
+    Cli(Box<CliSession>),
     Rpc(JsonRpcSession),
 }
 
 impl Session {
     pub async fn connect(target: &DriverTarget) -> Result<Session, DriverError> {
         Ok(match target {
-            DriverTarget::Cli(t) => Session::Cli(CliSession::connect(t).await?),
+            DriverTarget::Cli(t) => Session::Cli(Box::new(CliSession::connect(t).await?)),
             DriverTarget::JsonRpc(t) => Session::Rpc(JsonRpcSession::connect(t).await?),
         })
     }
@@ -193,7 +194,7 @@ impl Session {
 
     pub async fn close(self) {
         match self {
-            Session::Cli(s) => s.close().await,
+            Session::Cli(s) => (*s).close().await,
             Session::Rpc(_) => {}
         }
     }
