@@ -594,3 +594,107 @@ mod same_end_state {
         rt.block_on(lab.shutdown());
     }
 }
+
+/// Serves HTTPS with the fixture's self-signed certificate, answering every request with one
+/// introspection reply; returns its address.
+async fn tls_server() -> std::net::SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_rustls::rustls;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+    let cert = CertificateDer::from(include_bytes!("../fixtures/gam-tls-cert.der").to_vec());
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+        include_bytes!("../fixtures/gam-tls-key.der").to_vec(),
+    ));
+    let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![cert], key)
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        // Bounded: a handful of connections, then the server stops.
+        for _ in 0..8 {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let mut request = Vec::new();
+                let mut buf = [0u8; 4096];
+                // The request's headers, then its body (Content-Length).
+                loop {
+                    let Ok(n) = tls.read(&mut buf).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    request.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&request).to_string();
+                    if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                        let len = head
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                            })
+                            .unwrap_or(0);
+                        if body.len() >= len {
+                            break;
+                        }
+                    }
+                }
+                let body = r#"{"id":1,"error":null,"result":{"methods":[{"method-name":"ghnAgent.config.global.get"}]}}"#;
+                let reply = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = tls.write_all(reply.as_bytes()).await;
+                let _ = tls.shutdown().await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_trusts_only_the_pinned_certificate() {
+    use gamops::device::jsonrpc::tls;
+    let addr = tls_server().await;
+    let cert = include_bytes!("../fixtures/gam-tls-cert.der");
+    let pin = tls::fingerprint(cert);
+    // The pin as a person writes it (from `openssl x509 -fingerprint -sha256`) parses to it.
+    let hex: Vec<String> = pin.iter().map(|b| format!("{b:02X}")).collect();
+    assert_eq!(
+        gamops::model::parse_certificate_fingerprint(&hex.join(":")),
+        Some(pin)
+    );
+    let mut t = target(addr, "");
+    t.tls_pin = Some(pin);
+    assert!(t.url().starts_with("https://"));
+    let s = JsonRpcSession::connect(&t).await.unwrap();
+    assert!(s.methods().contains("ghnAgent.config.global.get"));
+
+    let mut wrong = pin;
+    wrong[0] ^= 0xff;
+    t.tls_pin = Some(wrong);
+    let e = JsonRpcSession::connect(&t).await.err().unwrap();
+    match &e {
+        RpcError::CertificateChanged { got, pinned } => {
+            assert_eq!(got, &tls::show(&pin));
+            assert_eq!(pinned, &tls::show(&wrong));
+        }
+        other => panic!("{other}"),
+    }
+    assert!(e.hint().unwrap().contains("jsonrpc.certificate"));
+}

@@ -13,61 +13,75 @@ pub const fn vtss_code(module_code: i64) -> i64 {
     -9_437_184 - module_code
 }
 
-/// Codes the reference names (the module code, gamops' words, the hint).
-const KNOWN: &[(i64, &str, &str)] = &[
+/// The errors the reference names: the module code, the device's text, gamops' words, the
+/// hint. The reference gives the texts (and, for -21 and -9, the codes); the other codes are
+/// where the lab's table of the JSON-RPC guide puts those texts, so an error is recognised by
+/// its code or, failing that, by its exact text.
+const KNOWN: &[(i64, &str, &str, &str)] = &[
     (
         -16,
+        "Non-unique G.hn subscriber name",
         "another subscriber already has this name",
         "subscriber names are unique on a GAM; rename one of them",
     ),
     (
         -23,
+        "Invalid G.hn bandwidth profile downstream bandwidth",
         "the downstream rate is out of the device's range",
         "bandwidth profiles take 10 to 1999 Mbps (coax: at most 800, or unthrottled)",
     ),
     (
         -13,
+        "G.hn endpoint is already assigned to another subscriber",
         "the endpoint is already assigned to another subscriber",
         "one endpoint serves one subscriber; move or delete the other subscriber first",
     ),
     (
         -36,
+        "Maximum number of G.hn endpoint reached for that port",
         "the port has as many endpoints as it can take",
         "a copper port takes 1 endpoint, a coax port 16",
     ),
     (
         -29,
+        "Too many allowed tagged VLAN",
         "too many allowed tagged VLANs",
         "a subscriber passes at most 14 extra VLANs (12 on some firmware)",
     ),
     (
         -43,
+        "Specified NNI port is not uplink",
         "the NNI named is not an uplink port",
         "Q-in-Q's NNI must be a 10G uplink (\"10G 1/1\" or \"10G 1/2\")",
     ),
     (
         -53,
+        "Error querying G.hn device. May be missing or busy.",
         "the device could not reach the G.hn endpoint (it may be missing or busy)",
         "this is transient: apply again in a minute",
     ),
     (
         -21,
+        "Non-existing G.hn bandwidth profile",
         "the bandwidth profile does not exist",
         "a subscriber's profile must exist before it: apply the profiles first",
     ),
     (
         -9,
+        "Non-existing G.hn endpoint (no such endpoint configured)",
         "the endpoint does not exist",
         "a subscriber's endpoint must exist before it: apply the endpoints first",
     ),
 ];
 
-/// The reference's words and hint for a `vtss-error-code`, when it names one.
-pub fn known(vtss: i64) -> Option<(&'static str, &'static str)> {
+/// gamops' words and hint for an error the reference names, by its `vtss-error-code` or, when
+/// the code is not one of them, by the device's exact text.
+pub fn known(vtss: Option<i64>, message: &str) -> Option<(&'static str, &'static str)> {
     KNOWN
         .iter()
-        .find(|(m, _, _)| vtss_code(*m) == vtss)
-        .map(|(_, what, hint)| (*what, *hint))
+        .find(|(m, _, _, _)| vtss == Some(vtss_code(*m)))
+        .or_else(|| KNOWN.iter().find(|(_, text, _, _)| *text == message))
+        .map(|(_, _, what, hint)| (*what, *hint))
 }
 
 /// The code of "Error querying G.hn device. May be missing or busy.": a transient error.
@@ -106,15 +120,14 @@ pub enum RpcError {
 }
 
 fn device_message(method: &str, code: &i64, vtss: &Option<i64>, message: &str) -> String {
-    match *vtss {
-        Some(v) => match known(v) {
-            Some((what, _)) => {
-                format!("the device refused {method}: {what} ({message:?}, code {v})")
-            }
-            // Not one the reference explains: the device's own words, with its code.
-            None => format!("the device refused {method}: {message:?} (code {v})"),
-        },
-        None => format!("the device refused {method}: {message:?} (JSON-RPC code {code})"),
+    let code = match vtss {
+        Some(v) => format!("code {v}"),
+        None => format!("JSON-RPC code {code}"),
+    };
+    match known(*vtss, message) {
+        Some((what, _)) => format!("the device refused {method}: {what} ({message:?}, {code})"),
+        // Not one the reference explains: the device's own words, with its code.
+        None => format!("the device refused {method}: {message:?} ({code})"),
     }
 }
 
@@ -161,7 +174,7 @@ impl RpcError {
             RpcError::MissingMethod { .. } => {
                 Some("upgrade the firmware, or use `driver: cli` for this device")
             }
-            RpcError::Device { vtss: Some(v), .. } => known(*v).map(|(_, hint)| hint),
+            RpcError::Device { vtss, message, .. } => known(*vtss, message).map(|(_, hint)| hint),
             _ => None,
         }
     }
@@ -288,6 +301,18 @@ mod tests {
         )
         .unwrap_err();
         assert!(busy.is_transient());
+        // A named text under a code gamops does not know is still recognised by its text.
+        let by_text = parse_reply(
+            "m",
+            1,
+            br#"{"id":1,"error":{"code":-32603,"message":"Specified NNI port is not uplink","data":{"vtss-error-code":-1}}}"#,
+        )
+        .unwrap_err();
+        assert!(
+            by_text.to_string().contains("not an uplink port"),
+            "{by_text}"
+        );
+        assert!(by_text.hint().unwrap().contains("10G"));
         assert!(matches!(
             parse_reply("m", 1, b"<html>login</html>"),
             Err(RpcError::NotJson { .. })
