@@ -1,12 +1,15 @@
 //! Benchmark: apply 2,000 new subscribers (with their endpoints and bandwidth profiles) across
-//! 50 lab devices that answer SNMP and SSH 5 ms late: plan (read every device), then apply with
-//! verification and save, at the default concurrency. Prints its figures; it is not a timed
-//! test.
+//! 50 lab devices that answer SNMP, SSH and JSON-RPC 5 ms late: plan (read every device), then
+//! apply with verification and save, at the default concurrency, through the CLI driver and
+//! through the JSON-RPC driver, each on a fresh lab, several runs each; prints each run and the
+//! median and spread (min to max) of the apply per driver. It is not a timed test.
 //!
 //! ```sh
-//! cargo bench --bench apply                # 50 devices x 40 subscribers, 5 ms latency
+//! cargo bench --bench apply                # 50 devices x 40 subscribers, 5 ms latency, 3 runs
 //! cargo bench --bench apply -- quick       # 10 devices x 10 subscribers, for a smoke run
 //! cargo bench --bench apply -- latency=0   # no injected latency
+//! cargo bench --bench apply -- runs=5      # runs per driver
+//! cargo bench --bench apply -- driver=jsonrpc   # one driver only (cli or jsonrpc)
 //! ```
 //!
 //! The lab runs in the same process (and on the same cores) as the apply, so the time "waiting
@@ -17,7 +20,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gamops::apply::{DEFAULT_CONCURRENCY, DeviceJob, NoJournal, Status, Timing, apply_all};
+use gamops::apply::{
+    DEFAULT_CONCURRENCY, DeviceJob, DriverTarget, NoJournal, Status, Timing, apply_all,
+};
+use gamops::device::jsonrpc::JsonRpcTarget;
 use gamops::device::snmp::{self, Security, SnmpTarget, observe_all};
 use gamops::device::ssh::{CliAuth, CliTarget, HostKeyPolicy};
 use gamops::inventory::Inventory;
@@ -26,6 +32,7 @@ use gamops::lab::fleetgen::{FleetSpec, write_fleet};
 use gamops::lab::prepare::from_inventory;
 use gamops::lab::runtime::{Lab, LabOptions};
 use gamops::lab::seed::Seed;
+use gamops::model::Driver;
 use gamops::plan::{Outcome, Plan, PlanOptions};
 use gamops::secret::Secret;
 
@@ -48,6 +55,9 @@ fn free_ports(desired: &gamops::model::Desired) -> gamops::model::Desired {
         if let Some(s) = dev.value.ssh.as_mut() {
             s.port = Some(gamops::model::Located::bare(0));
         }
+        if let Some(s) = dev.value.jsonrpc.as_mut() {
+            s.port = Some(gamops::model::Located::bare(0));
+        }
     }
     d
 }
@@ -65,7 +75,7 @@ fn secs(d: Duration) -> f64 {
     d.as_secs_f64()
 }
 
-async fn bench(devices: usize, subscribers: usize, latency_ms: u64) {
+async fn bench(devices: usize, subscribers: usize, latency_ms: u64, driver: Driver) -> Duration {
     let dir = tempfile::tempdir().expect("temp dir");
     write_fleet(
         &FleetSpec {
@@ -112,13 +122,23 @@ async fn bench(devices: usize, subscribers: usize, latency_ms: u64) {
         jobs.push(DeviceJob {
             device: d.device.clone(),
             snmp: snmp_target(lab_dev.snmp_addr()),
-            cli: CliTarget {
-                addr: lab_dev.ssh_addr(),
-                username: "admin".into(),
-                auth: CliAuth::Password(Secret::new("")),
-                host_key: HostKeyPolicy::Pinned(lab_dev.host_key().fingerprint_sha256()),
-                connect_timeout: Duration::from_secs(15),
-                command_timeout: Duration::from_secs(30),
+            driver: match driver {
+                Driver::Cli => DriverTarget::Cli(CliTarget {
+                    addr: lab_dev.ssh_addr(),
+                    username: "admin".into(),
+                    auth: CliAuth::Password(Secret::new("")),
+                    host_key: HostKeyPolicy::Pinned(lab_dev.host_key().fingerprint_sha256()),
+                    connect_timeout: Duration::from_secs(15),
+                    command_timeout: Duration::from_secs(30),
+                }),
+                Driver::Jsonrpc => DriverTarget::JsonRpc(JsonRpcTarget {
+                    addr: lab_dev.jsonrpc_addr(),
+                    tls_pin: None,
+                    username: "admin".into(),
+                    password: Secret::new(""),
+                    connect_timeout: Duration::from_secs(15),
+                    call_timeout: Duration::from_secs(45),
+                }),
             },
             uplink_base: 1_000_000 + u32::from(model.ghn_ports()),
             changes: changes.clone(),
@@ -163,7 +183,8 @@ async fn bench(devices: usize, subscribers: usize, latency_ms: u64) {
     );
     let created = plan.summary.creates;
     println!(
-        "apply {devices} devices x {subscribers} new subscribers, {latency_ms} ms SNMP and SSH latency, concurrency {DEFAULT_CONCURRENCY}:"
+        "apply through {} {devices} devices x {subscribers} new subscribers, {latency_ms} ms SNMP and SSH/JSON-RPC latency, concurrency {DEFAULT_CONCURRENCY}:",
+        driver.as_str()
     );
     println!(
         "  total {:.2} s (plan {:.2} s, apply with verification and save {:.2} s); {created} objects created; {} of {} devices applied",
@@ -180,7 +201,7 @@ async fn bench(devices: usize, subscribers: usize, latency_ms: u64) {
         f64::from(sum.commands) / secs(sum.total)
     );
     println!(
-        "  device time {:.1} s, of which waiting on the network {:.0}%: SSH commands {:.0}%, SSH logins {:.0}%, SNMP reads {:.0}%",
+        "  device time {:.1} s, of which waiting on the network {:.0}%: commands {:.0}%, logins {:.0}%, SNMP reads {:.0}%",
         secs(sum.total),
         share(sum.network()),
         share(sum.ssh_commands),
@@ -192,6 +213,7 @@ async fn bench(devices: usize, subscribers: usize, latency_ms: u64) {
         println!("  NOT APPLIED {f}");
     }
     lab.shutdown().await;
+    applied
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -201,9 +223,38 @@ async fn main() {
         .iter()
         .find_map(|a| a.strip_prefix("latency=")?.parse().ok())
         .unwrap_or(5);
-    if args.iter().any(|a| a == "quick") {
-        bench(10, 10, latency_ms).await;
+    let runs: usize = args
+        .iter()
+        .find_map(|a| a.strip_prefix("runs=")?.parse().ok())
+        .unwrap_or(3)
+        .max(1);
+    let only = args.iter().find_map(|a| a.strip_prefix("driver="));
+    let (devices, subscribers) = if args.iter().any(|a| a == "quick") {
+        (10, 10)
     } else {
-        bench(50, 40, latency_ms).await;
+        (50, 40)
+    };
+    let mut summary = Vec::new();
+    for driver in [Driver::Cli, Driver::Jsonrpc] {
+        if only.is_some_and(|o| o != driver.as_str()) {
+            continue;
+        }
+        let mut times = Vec::with_capacity(runs);
+        for _ in 0..runs {
+            times.push(bench(devices, subscribers, latency_ms, driver).await);
+        }
+        times.sort();
+        summary.push((driver, times));
+    }
+    println!("apply (with verification and save), {runs} run(s) per driver:");
+    for (driver, times) in summary {
+        let median = times[times.len() / 2];
+        println!(
+            "  {:<8} median {:.2} s, spread {:.2} to {:.2} s",
+            driver.as_str(),
+            secs(median),
+            secs(times[0]),
+            secs(times[times.len() - 1])
+        );
     }
 }

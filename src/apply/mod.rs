@@ -1,4 +1,5 @@
-//! Apply: converge each device to its plan over the SSH CLI, safely.
+//! Apply: converge each device to its plan, safely, through its driver (the SSH CLI or the
+//! JSON-RPC API; `driver.rs` is the seam, the rest is written once for both).
 //!
 //! Per device: read it (the snapshot) and refuse it when its configuration changed since the plan
 //! (stale); send the plan's commands in order; read it again and compare with the state the plan
@@ -13,7 +14,9 @@
 //! This module changes devices; what surrounds it (which devices, leases, the journal's store,
 //! the run record) is `reconcile`'s.
 
+pub mod calls;
 pub mod commands;
+pub mod driver;
 pub mod verify;
 
 use std::future::Future;
@@ -25,9 +28,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::device::live::{LiveDevice, Observation};
 use crate::device::snmp::{self, SnmpTarget};
-use crate::device::ssh::{CliError, CliSession, CliTarget, dialect};
+use crate::device::ssh::dialect;
+
 use crate::plan::simulate::apply_changes;
 use crate::plan::{Change, fingerprint};
+pub use driver::{DriverError, DriverTarget, Session, Step};
 
 /// How many devices `gamops apply` changes at once unless told otherwise.
 pub const DEFAULT_CONCURRENCY: usize = 8;
@@ -37,7 +42,8 @@ pub const DEFAULT_CONCURRENCY: usize = 8;
 pub struct DeviceJob {
     pub device: String,
     pub snmp: SnmpTarget,
-    pub cli: CliTarget,
+    /// How changes are sent: the CLI over SSH, or the JSON-RPC API.
+    pub driver: DriverTarget,
     /// The model's [`uplink_base`](crate::model::GamModel::uplink_base): names the uplinks in
     /// `nni` options.
     pub uplink_base: u32,
@@ -175,9 +181,10 @@ pub struct Timing {
     pub total: Duration,
     /// Reading the device over SNMP (the snapshot, the verification, after a rollback).
     pub snmp: Duration,
-    /// Opening the CLI session: TCP, the SSH handshake, the login, the first prompt.
+    /// Opening the session: for the CLI, TCP, the SSH handshake, the login, the first prompt;
+    /// for JSON-RPC, the introspection call.
     pub ssh_connect: Duration,
-    /// Sending commands and waiting for their answers (saves included).
+    /// Sending commands (or JSON-RPC calls) and waiting for their answers (saves included).
     pub ssh_commands: Duration,
     /// Commands sent (saves included).
     pub commands: u32,
@@ -236,12 +243,13 @@ impl Attempt<'_> {
         r
     }
 
-    async fn connect(&mut self) -> Result<CliSession, CliError> {
+    async fn connect(&mut self) -> Result<Session, DriverError> {
         let t = Instant::now();
-        let r = CliSession::connect(&self.job.cli).await;
+        let r = Session::connect(&self.job.driver).await;
         self.timing.ssh_connect += t.elapsed();
-        if let Ok(session) = &r
-            && self.job.cli.host_key == crate::device::ssh::HostKeyPolicy::AcceptNew
+        if let Ok(Session::Cli(session)) = &r
+            && let DriverTarget::Cli(cli) = &self.job.driver
+            && cli.host_key == crate::device::ssh::HostKeyPolicy::AcceptNew
         {
             self.new_host_key = Some(crate::device::ssh::session::openssh_line(
                 session.host_key(),
@@ -250,27 +258,42 @@ impl Attempt<'_> {
         r
     }
 
-    async fn save(&mut self, cli: &mut CliSession) -> Result<(), CliError> {
+    async fn save(&mut self, session: &mut Session) -> Result<(), DriverError> {
         let t = Instant::now();
-        let r = cli.save(self.job.save_attempts, self.job.save_pause).await;
+        let r = session
+            .save(self.job.save_attempts, self.job.save_pause)
+            .await;
         self.timing.ssh_commands += t.elapsed();
         self.timing.commands += 1;
         r
     }
 
-    async fn send(&mut self, cli: &mut CliSession, line: &str) -> Result<String, CliError> {
-        self.sent.push(line.to_string());
+    async fn send(&mut self, session: &mut Session, step: &Step) -> Result<String, DriverError> {
+        let text = step.text();
+        self.sent.push(text.clone());
         let t = Instant::now();
-        let r = cli.run(line).await;
+        let r = session.send(step).await;
         self.timing.ssh_commands += t.elapsed();
         self.timing.commands += 1;
         match &r {
-            Ok(out) => self.journal.record(&self.job.device, line, out, true),
+            Ok(out) => self.journal.record(&self.job.device, &text, out, true),
             Err(e) => self
                 .journal
-                .record(&self.job.device, line, &e.to_string(), false),
+                .record(&self.job.device, &text, &e.to_string(), false),
         }
         r
+    }
+
+    /// Sends the step that opens (or closes) a batch, when the driver has one.
+    async fn bracket(
+        &mut self,
+        session: &mut Session,
+        step: Option<Step>,
+    ) -> Result<(), DriverError> {
+        match step {
+            Some(step) => self.send(session, &step).await.map(|_| ()),
+            None => Ok(()),
+        }
     }
 }
 
@@ -281,9 +304,9 @@ async fn read(target: &SnmpTarget) -> Result<LiveDevice, String> {
     }
 }
 
-/// Applies one device's plan. Never panics; every outcome is a [`DeviceResult`]. When `cancel`
-/// fires before the first command, nothing is sent (interrupted); once commands were sent, the
-/// rest are not, and what was sent is rolled back.
+/// Applies one device's plan, through the driver its job names. Never panics; every outcome is
+/// a [`DeviceResult`]. When `cancel` fires before the first command, nothing is sent
+/// (interrupted); once commands were sent, the rest are not, and what was sent is rolled back.
 pub async fn apply_device(
     job: &DeviceJob,
     journal: &dyn Journal,
@@ -319,9 +342,9 @@ pub async fn apply_device(
         }
     }
     let intended = apply_changes(&snapshot, &job.changes);
-    // Every line, forward and back, is rendered (and checked) before the first is sent.
-    let lines = match commands::render(&job.changes, job.uplink_base) {
-        Ok(l) => l,
+    // Every step, forward and back, is rendered (and checked) before the first is sent.
+    let steps = match driver::render(&job.driver, &job.changes, job.uplink_base) {
+        Ok(s) => s,
         Err((i, e)) => {
             let what = &job.changes[i];
             return attempt.result(
@@ -341,19 +364,39 @@ pub async fn apply_device(
             "the run was stopped before this device's change began; nothing was sent",
         );
     }
-    let mut cli = match attempt.connect().await {
+    let mut session = match attempt.connect().await {
         Ok(c) => c,
         Err(e) => {
             let hint = e.hint().map(|h| format!(" ({h})")).unwrap_or_default();
-            return attempt.result(Status::Failed, format!("could not open the CLI: {e}{hint}"));
+            let what = match job.driver {
+                DriverTarget::Cli(_) => "could not open the CLI",
+                DriverTarget::JsonRpc(_) => "could not open the JSON-RPC API",
+            };
+            return attempt.result(Status::Failed, format!("{what}: {e}{hint}"));
         }
     };
+    // The firmware must offer every method the change (and its undo, and the save) needs.
+    if let Session::Rpc(rpc) = &session
+        && let Some(missing) = rpc.missing(steps.methods())
+    {
+        let e = crate::device::jsonrpc::RpcError::MissingMethod {
+            method: missing.to_string(),
+            firmware: snapshot
+                .system
+                .firmware()
+                .unwrap_or(snapshot.system.descr.as_str())
+                .to_string(),
+        };
+        let hint = e.hint().map(|h| format!(" ({h})")).unwrap_or_default();
+        session.close().await;
+        return attempt.result(Status::Failed, format!("{e}{hint}"));
+    }
 
     // Forward, in the plan's order.
     let mut done = 0;
     let mut failure = None;
     let total = job.changes.len();
-    let lost = |e: &CliError, done: usize| {
+    let lost = |e: &DriverError, done: usize| {
         if e.is_session_lost() {
             format!(
                 "the device became unreachable mid-apply, after {done} of {total} change(s) were sent: {e}"
@@ -362,20 +405,23 @@ pub async fn apply_device(
             e.to_string()
         }
     };
-    if let Err(e) = attempt.send(&mut cli, dialect::CONFIGURE).await {
+    if let Err(e) = {
+        let step = session.begin();
+        attempt.bracket(&mut session, step).await
+    } {
         failure = Some(lost(&e, 0));
     } else {
-        for line in &lines.forward {
+        for step in &steps.forward {
             if cancel.is_cancelled() {
                 failure = Some(format!(
                     "the run was stopped after {done} of {total} change(s) were sent"
                 ));
                 break;
             }
-            let Some(line) = line else {
+            let Some(step) = step else {
                 continue;
             };
-            match attempt.send(&mut cli, line).await {
+            match attempt.send(&mut session, step).await {
                 Ok(_) => done += 1,
                 Err(e) => {
                     failure = Some(lost(&e, done));
@@ -384,7 +430,10 @@ pub async fn apply_device(
             }
         }
     }
-    let _ = attempt.send(&mut cli, dialect::END).await;
+    let _ = {
+        let step = session.end();
+        attempt.bracket(&mut session, step).await
+    };
 
     // Verify over SNMP against the intended state.
     if failure.is_none() {
@@ -402,18 +451,19 @@ pub async fn apply_device(
         }
     }
     let Some(reason) = failure else {
-        return match attempt.save(&mut cli).await {
+        let save = session.save_text();
+        return match attempt.save(&mut session).await {
             Ok(()) => {
-                attempt.sent.push(dialect::SAVE.to_string());
-                journal.record(&job.device, dialect::SAVE, "saved", true);
-                cli.close().await;
+                attempt.sent.push(save.clone());
+                journal.record(&job.device, &save, "saved", true);
+                session.close().await;
                 attempt.result(
                     Status::Applied,
                     format!("{done} change(s) applied and saved"),
                 )
             }
             Err(e) => {
-                journal.record(&job.device, dialect::SAVE, &e.to_string(), false);
+                journal.record(&job.device, &save, &e.to_string(), false);
                 attempt.result(
                     Status::Failed,
                     format!("applied and verified, but not saved: {e}; a reboot would lose the changes, apply again to save"),
@@ -424,19 +474,27 @@ pub async fn apply_device(
 
     // Roll back what was sent (a refused command changed nothing), newest first.
     let mut rollback_error = None;
-    if attempt.send(&mut cli, dialect::CONFIGURE).await.is_ok() {
-        for line in lines.inverse[..done.min(lines.inverse.len())].iter().rev() {
-            if let Some(line) = line
-                && let Err(e) = attempt.send(&mut cli, line).await
+    if {
+        let step = session.begin();
+        attempt.bracket(&mut session, step).await
+    }
+    .is_ok()
+    {
+        for step in steps.inverse[..done.min(steps.inverse.len())].iter().rev() {
+            if let Some(step) = step
+                && let Err(e) = attempt.send(&mut session, step).await
             {
                 rollback_error = Some(e.to_string());
             }
         }
-        let _ = attempt.send(&mut cli, dialect::END).await;
+        let _ = {
+            let step = session.end();
+            attempt.bracket(&mut session, step).await
+        };
     } else {
         rollback_error = Some("the CLI session was lost".to_string());
     }
-    cli.close().await;
+    session.close().await;
     let back = match attempt.read().await {
         Ok(now) => verify::difference(&now, &snapshot),
         Err(e) => Some(format!("could not read the device: {e}")),
@@ -554,14 +612,14 @@ mod tests {
                     community: Secret::new("public"),
                 },
             ),
-            cli: CliTarget {
+            driver: DriverTarget::Cli(crate::device::ssh::CliTarget {
                 addr,
                 username: "admin".into(),
                 auth: CliAuth::Password(Secret::new("")),
                 host_key: HostKeyPolicy::AcceptNew,
                 connect_timeout: Duration::from_secs(1),
                 command_timeout: Duration::from_secs(1),
-            },
+            }),
             uplink_base: 1_000_024,
             changes: Vec::new(),
             fingerprint: None,

@@ -17,7 +17,7 @@ use crate::lab::billing::fleet::customers_for;
 use crate::lab::billing::{FakeCustomer, beside};
 use crate::lab::control::FaultSettings;
 use crate::lab::file_shell::{FileShell, FileShellError};
-use crate::lab::fleetgen::{FleetSpec, write_fleet};
+use crate::lab::fleetgen::{FleetSpec, write_fleet_with};
 use crate::lab::persist;
 use crate::lab::prepare::{self, Prepared};
 use crate::lab::runtime::{DeviceConfig, Lab, LabOptions};
@@ -45,9 +45,14 @@ pub struct GenArgs {
     pub devices: usize,
     #[arg(long, default_value_t = 10)]
     pub subscribers_per_device: usize,
-    /// Device i gets SNMP on BASE+2i and SSH on BASE+2i+1 at 127.0.0.1.
+    /// Device i gets SNMP on BASE+2i and SSH on BASE+2i+1, and JSON-RPC on BASE+2N+i (N
+    /// devices), at 127.0.0.1.
     #[arg(long, default_value_t = 20000)]
     pub base_port: u16,
+    /// How the inventory's devices are changed: over the CLI (SSH) or the JSON-RPC API
+    /// (written as `defaults.driver` in gamops.yaml).
+    #[arg(long, value_enum, default_value_t = DriverArg::Cli)]
+    pub driver: DriverArg,
     /// The folder to write (created; must be empty or absent).
     #[arg(long)]
     pub out: PathBuf,
@@ -62,6 +67,24 @@ pub struct GenArgs {
 
 /// The billing port `lab gen` writes and `lab up` serves by default.
 pub const DEFAULT_BILLING_PORT: u16 = 19999;
+
+/// The change driver a generated inventory names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DriverArg {
+    /// The CLI over SSH.
+    Cli,
+    /// The JSON-RPC API.
+    Jsonrpc,
+}
+
+impl From<DriverArg> for crate::model::Driver {
+    fn from(d: DriverArg) -> Self {
+        match d {
+            DriverArg::Cli => crate::model::Driver::Cli,
+            DriverArg::Jsonrpc => crate::model::Driver::Jsonrpc,
+        }
+    }
+}
 
 /// How to seed the devices' configuration.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
@@ -208,7 +231,8 @@ fn gen_cmd(args: GenArgs) -> Result<u8, CommandError> {
         subscribers_per_device: args.subscribers_per_device,
         base_port: args.base_port,
     };
-    let summary = write_fleet(&spec, &args.out).map_err(CommandError::user)?;
+    let summary =
+        write_fleet_with(&spec, &args.out, args.driver.into()).map_err(CommandError::user)?;
     if let Some(system) = args.billing {
         beside::add_section(&args.out, system, args.billing_port).map_err(CommandError::user)?;
     }
@@ -401,10 +425,11 @@ async fn serve_lab(
             let mut text = String::new();
             for d in lab.devices() {
                 text.push_str(&format!(
-                    "{} snmp={} ssh={}\n",
+                    "{} snmp={} ssh={} jsonrpc={}\n",
                     d.name(),
                     d.snmp_addr(),
-                    d.ssh_addr()
+                    d.ssh_addr(),
+                    d.jsonrpc_addr()
                 ));
             }
             text.push_str(&format!("admin={}\n", admin.url()));
@@ -432,6 +457,8 @@ async fn serve_lab(
                         "ssh": d.ssh_addr().to_string(),
                         "snmp_port": d.snmp_addr().port(),
                         "ssh_port": d.ssh_addr().port(),
+                        "jsonrpc": d.jsonrpc_addr().to_string(),
+                        "jsonrpc_port": d.jsonrpc_addr().port(),
                         "host_key": d.host_key().public_key_openssh(),
                         "host_key_fingerprint": d.host_key().fingerprint_sha256(),
                     })

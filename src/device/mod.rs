@@ -1,8 +1,10 @@
 //! The GAM as gamops sees it: live-state types (configuration in `live`, health in `status`),
-//! the driver that reads them over SNMP, and the CLI dialect that changes it.
+//! the driver that reads them over SNMP, and the two that change it: the CLI over SSH and the
+//! JSON-RPC API.
 //!
 //! Invariant: nothing here knows git, plan rendering or the lab.
 
+pub mod jsonrpc;
 pub mod live;
 pub mod snmp;
 pub mod ssh;

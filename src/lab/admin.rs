@@ -21,6 +21,11 @@
 //! Health: `{"temperature_c": 85}`, `{"raise_alarm": {"condition": "hightemp", "severity":
 //! "major"}}`, `{"clear_alarm": 1}`. A GAM reboot (`/reboot`) restarts every link's uptime.
 //!
+//! Faults reach every face of a device: refused logins and latency apply to its JSON-RPC API as
+//! to its CLI, a failing command matches a JSON-RPC call by its method and compact params, and
+//! `{"jsonrpc_omit_methods": ["ghnAgent.config.user.add"]}` plays an older firmware that lacks
+//! those methods (`[]` restores them).
+//!
 //! Errors answer `{"error": "..."}` with 404 (no such device, subscriber or CPE) or 400.
 
 use std::net::SocketAddr;

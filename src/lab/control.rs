@@ -24,7 +24,7 @@ pub struct FaultSettings {
     /// Requests at or under these OIDs (tables) get no answer; `[]` clears.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snmp_timeout_oids: Option<Vec<String>>,
-    /// Every SSH login fails.
+    /// Every SSH login fails, and every JSON-RPC call answers HTTP 401.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ssh_refuse_logins: Option<bool>,
     /// Every SSH authentication answer waits this long.
@@ -40,9 +40,14 @@ pub struct FaultSettings {
     /// While true, `copy running-config startup-config` is refused as if another save ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub save_in_progress: Option<bool>,
-    /// Arms a one-shot failure of the next command containing `pattern`.
+    /// Arms a one-shot failure of the next command containing `pattern` (for JSON-RPC, the
+    /// call's method and compact params).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fail_command: Option<FailCommand>,
+    /// JSON-RPC methods the device lacks (left out of its introspection answer and refused),
+    /// as an older firmware; `[]` restores them all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jsonrpc_omit_methods: Option<Vec<String>>,
 }
 
 /// A one-shot command failure.
@@ -69,6 +74,8 @@ pub struct FaultState {
     pub ssh_session_limit: Option<usize>,
     pub ssh_latency_ms: u64,
     pub save_in_progress: bool,
+    /// JSON-RPC methods the device lacks (an older firmware).
+    pub jsonrpc_omit_methods: Vec<String>,
     /// Patterns of the armed one-shot command failures.
     pub failing_commands: Vec<String>,
 }
@@ -181,6 +188,8 @@ pub struct DeviceInfo {
     pub hostname: String,
     pub snmp: String,
     pub ssh: String,
+    /// Where its JSON-RPC API listens (`POST /json_rpc`).
+    pub jsonrpc: String,
     pub host_key: String,
     pub host_key_fingerprint: String,
     pub online: bool,

@@ -20,8 +20,9 @@ use crate::model::{
 pub struct FleetSpec {
     pub devices: usize,
     pub subscribers_per_device: usize,
-    /// The first device's SNMP port; device i listens on `base_port + 2i` (SNMP) and
-    /// `base_port + 2i + 1` (SSH), all on 127.0.0.1.
+    /// The first device's SNMP port; device i listens on `base_port + 2i` (SNMP),
+    /// `base_port + 2i + 1` (SSH) and `base_port + 2n + i` (JSON-RPC, n devices), all on
+    /// 127.0.0.1.
     pub base_port: u16,
 }
 
@@ -92,10 +93,19 @@ pub fn device_name(i: usize) -> String {
 
 /// Writes the fleet described by `spec` into `out` (created if needed).
 pub fn write_fleet(spec: &FleetSpec, out: &Path) -> Result<GenSummary, GenError> {
+    write_fleet_with(spec, out, crate::model::Driver::Cli)
+}
+
+/// [`write_fleet`], with `driver` as the fleet's default driver (`defaults.driver`).
+pub fn write_fleet_with(
+    spec: &FleetSpec,
+    out: &Path,
+    driver: crate::model::Driver,
+) -> Result<GenSummary, GenError> {
     if spec.subscribers_per_device > 384 {
         return Err(GenError::TooManySubscribers(spec.subscribers_per_device));
     }
-    let last = usize::from(spec.base_port) + 2 * spec.devices;
+    let last = usize::from(spec.base_port) + 3 * spec.devices;
     if last > 65535 {
         return Err(GenError::Ports {
             devices: spec.devices,
@@ -129,6 +139,8 @@ pub fn write_fleet(spec: &FleetSpec, out: &Path) -> Result<GenSummary, GenError>
                 password: Some(Located::bare(Credential::Env("GAMOPS_SSH_PASSWORD".into()))),
                 ..SshSettings::default()
             }),
+            driver: (driver != crate::model::Driver::Cli).then_some(Located::bare(driver)),
+            jsonrpc: None,
         },
         ..Fleet::default()
     };
@@ -157,6 +169,13 @@ pub fn write_fleet(spec: &FleetSpec, out: &Path) -> Result<GenSummary, GenError>
             ssh: Some(SshSettings {
                 port: Some(Located::bare(snmp_port + 1)),
                 ..SshSettings::default()
+            }),
+            driver: None,
+            jsonrpc: Some(crate::model::JsonRpcSettings {
+                port: Some(Located::bare(
+                    spec.base_port + (2 * spec.devices + i) as u16,
+                )),
+                ..Default::default()
             }),
             ports: Vec::new(),
             safety: Default::default(),

@@ -150,6 +150,14 @@ pub fn from_inventory(desired: &Desired, seed: Seed) -> Result<Prepared, Devices
         let mut cfg = DeviceConfig::factory(name, state, HostKey::generate()?);
         cfg.snmp_bind = SocketAddr::new(ip, snmp.port.map_or(0, |p| p.value));
         cfg.ssh_bind = SocketAddr::new(ip, ssh.port.map_or(0, |p| p.value));
+        let jsonrpc = crate::model::JsonRpcSettings::merged(
+            device.jsonrpc.as_ref(),
+            fleet.defaults.jsonrpc.as_ref(),
+        );
+        // The lab serves plain HTTP: a device set to HTTPS gets a free port instead.
+        let tls = jsonrpc.tls.as_ref().is_some_and(|t| t.value);
+        cfg.jsonrpc_bind =
+            SocketAddr::new(ip, jsonrpc.port.filter(|_| !tls).map_or(0, |p| p.value));
         apply_credentials(&mut cfg, device, &fleet, &mut notes);
         devices.push(cfg);
     }
@@ -196,6 +204,7 @@ pub fn generated(
         for d in &mut prepared.devices {
             d.snmp_bind.set_port(0);
             d.ssh_bind.set_port(0);
+            d.jsonrpc_bind.set_port(0);
         }
     }
     // Generated inventories name env: references nobody has set: say it once, not per device.

@@ -1,5 +1,5 @@
-//! A running lab: simulated GAMs, each with its shared state, SNMP agent, SSH CLI server and
-//! uptime clock, plus the run-time fault hooks the admin interface drives.
+//! A running lab: simulated GAMs, each with its shared state, SNMP agent, SSH CLI server,
+//! JSON-RPC server (`lab::jsonrpc`) and uptime clock, plus the run-time fault hooks the admin interface drives.
 //!
 //! Each device is one [`DeviceState`] behind a [`SharedDevice`]. Its SSH logins run an ICLI
 //! [`Session`] through [`LabShell`], which refreshes the device's [`MibView`] after every
@@ -68,6 +68,8 @@ pub struct DeviceConfig {
     pub snmp_bind: SocketAddr,
     /// The SSH server's address (port 0 picks a free one).
     pub ssh_bind: SocketAddr,
+    /// The JSON-RPC server's address (`POST /json_rpc`; port 0 picks a free one).
+    pub jsonrpc_bind: SocketAddr,
     /// SNMPv1/v2c communities.
     pub communities: Vec<String>,
     /// SNMPv3 users.
@@ -94,6 +96,7 @@ impl DeviceConfig {
             state,
             snmp_bind: snmp.bind,
             ssh_bind: snmp.bind,
+            jsonrpc_bind: snmp.bind,
             communities: snmp.communities,
             snmp_users: snmp.users,
             ssh_users: vec![SshUser::with_password(crate::lab::ssh::DEFAULT_USER, "")],
@@ -145,6 +148,14 @@ pub enum LabError {
     /// The SSH port could not be bound.
     #[error("device {device}: cannot listen for SSH on {addr}: {source}")]
     SshBind {
+        device: String,
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The JSON-RPC port could not be bound.
+    #[error("device {device}: cannot listen for JSON-RPC on {addr}: {source}")]
+    JsonRpcBind {
         device: String,
         addr: SocketAddr,
         #[source]
@@ -209,6 +220,27 @@ impl DeviceCore {
     }
 }
 
+impl crate::lab::jsonrpc::Backend for DeviceCore {
+    fn call(
+        &self,
+        omitted: &std::collections::BTreeSet<String>,
+        method: &str,
+        params: &serde_json::Value,
+    ) -> Result<serde_json::Value, crate::lab::device::jsonrpc::Fault> {
+        let mut dev = lock(&self.shared);
+        let before: Revisions = dev.revisions;
+        let r = crate::lab::device::jsonrpc::call(&mut dev, omitted, method, params);
+        let after = dev.revisions;
+        if after.running != before.running {
+            self.refresh_locked(&dev);
+        }
+        if after.saves != before.saves {
+            self.saved.notify_one();
+        }
+        r
+    }
+}
+
 /// The CLI of a lab device: an ICLI [`Session`] that keeps the SNMP view, the state file and
 /// the device's power in step with what the commands did.
 pub struct LabShell {
@@ -269,6 +301,9 @@ pub struct LabDevice {
     ssh: tokio::sync::Mutex<Option<SshServerHandle>>,
     ssh_addr: SocketAddr,
     ssh_config: SshServerConfig,
+    jsonrpc: tokio::sync::Mutex<Option<crate::lab::jsonrpc::JsonRpcServer>>,
+    jsonrpc_addr: SocketAddr,
+    jsonrpc_face: Arc<crate::lab::jsonrpc::Face>,
     rebooting: AtomicBool,
 }
 
@@ -296,6 +331,16 @@ impl LabDevice {
     /// Where its SSH server listens.
     pub fn ssh_addr(&self) -> SocketAddr {
         self.ssh_addr
+    }
+
+    /// Where its JSON-RPC server listens (`POST /json_rpc`).
+    pub fn jsonrpc_addr(&self) -> SocketAddr {
+        self.jsonrpc_addr
+    }
+
+    /// The JSON-RPC methods left out of this device (as an older firmware lacks them).
+    pub fn jsonrpc_omitted(&self) -> Vec<String> {
+        lock(&self.jsonrpc_face.omitted).iter().cloned().collect()
     }
 
     /// Its SSH host key.
@@ -387,6 +432,9 @@ impl LabDevice {
         if let Some(ms) = f.ssh_latency_ms {
             ssh.set_latency(Duration::from_millis(ms));
         }
+        if let Some(methods) = &f.jsonrpc_omit_methods {
+            *lock(&self.jsonrpc_face.omitted) = methods.iter().cloned().collect();
+        }
         {
             let mut dev = lock(&self.core.shared);
             if let Some(on) = f.save_in_progress {
@@ -406,6 +454,7 @@ impl LabDevice {
     pub fn clear_faults(&self) -> FaultState {
         self.snmp_faults.clear();
         self.ssh_faults().clear();
+        lock(&self.jsonrpc_face.omitted).clear();
         let mut dev = lock(&self.core.shared);
         dev.faults = Default::default();
         drop(dev);
@@ -431,6 +480,7 @@ impl LabDevice {
             ssh_session_limit: ssh.session_limit(),
             ssh_latency_ms: u64::try_from(ssh.latency().as_millis()).unwrap_or(u64::MAX),
             save_in_progress: dev.faults.save_in_progress,
+            jsonrpc_omit_methods: lock(&self.jsonrpc_face.omitted).iter().cloned().collect(),
             failing_commands: dev
                 .faults
                 .fail_next
@@ -636,6 +686,7 @@ impl LabDevice {
             hostname,
             snmp: self.snmp_addr.to_string(),
             ssh: self.ssh_addr.to_string(),
+            jsonrpc: self.jsonrpc_addr.to_string(),
             host_key: self.host_key().public_key_openssh().to_string(),
             host_key_fingerprint: self.host_key().fingerprint_sha256(),
             online: self.is_online(),
@@ -789,6 +840,10 @@ impl Lab {
             if let Some(ssh) = ssh {
                 ssh.shutdown().await;
             }
+            let jsonrpc = d.jsonrpc.lock().await.take();
+            if let Some(j) = jsonrpc {
+                j.shutdown().await;
+            }
             let snmp = lock(&d.snmp).take();
             if let Some(snmp) = snmp {
                 snmp.shutdown().await;
@@ -815,6 +870,7 @@ async fn start_device(
         state,
         snmp_bind,
         ssh_bind,
+        jsonrpc_bind,
         communities,
         snmp_users,
         ssh_users,
@@ -872,7 +928,24 @@ async fn start_device(
         device: name.clone(),
         source,
     })?;
+    let jsonrpc_face = Arc::new(crate::lab::jsonrpc::Face {
+        backend: Arc::clone(&core) as Arc<dyn crate::lab::jsonrpc::Backend>,
+        users: ssh_config.users.clone(),
+        faults: Arc::clone(&ssh_config.faults),
+        omitted: Arc::new(Mutex::new(std::collections::BTreeSet::new())),
+    });
+    let (jsonrpc_addr, jsonrpc) =
+        crate::lab::jsonrpc::bind(jsonrpc_bind, Arc::clone(&jsonrpc_face))
+            .await
+            .map_err(|source| LabError::JsonRpcBind {
+                device: name.clone(),
+                addr: jsonrpc_bind,
+                source,
+            })?;
     Ok(LabDevice {
+        jsonrpc: tokio::sync::Mutex::new(Some(jsonrpc)),
+        jsonrpc_addr,
+        jsonrpc_face,
         snmp_addr: agent.local_addr(),
         snmp: Mutex::new(Some(agent)),
         snmp_faults,
@@ -928,6 +1001,10 @@ async fn reboot(
     if let Some(ssh) = ssh {
         let _ = tokio::time::timeout(SSH_STOP_GRACE, ssh.shutdown()).await;
     }
+    let jsonrpc = device.jsonrpc.lock().await.take();
+    if let Some(j) = jsonrpc {
+        let _ = tokio::time::timeout(SSH_STOP_GRACE, j.shutdown()).await;
+    }
     {
         let mut dev = lock(&device.core.shared);
         if reload && let Err(e) = dev.reload() {
@@ -964,6 +1041,26 @@ async fn reboot(
         tracing::error!(device = %name, addr = %device.ssh_addr, "cannot listen for SSH again after reboot");
     }
     *device.ssh.lock().await = served;
+    let mut jsonrpc = None;
+    for _ in 0..50 {
+        match tokio::net::TcpListener::bind(device.jsonrpc_addr).await {
+            Ok(listener) => {
+                jsonrpc = Some(crate::lab::jsonrpc::serve(
+                    listener,
+                    Arc::clone(&device.jsonrpc_face),
+                ));
+                break;
+            }
+            Err(e) => {
+                tracing::debug!(device = %name, error = %e, "json-rpc port busy after reboot; retrying");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+    if jsonrpc.is_none() {
+        tracing::error!(device = %name, addr = %device.jsonrpc_addr, "cannot listen for JSON-RPC again after reboot");
+    }
+    *device.jsonrpc.lock().await = jsonrpc;
     device.snmp_faults.set_silenced(false);
     device.core.online.store(true, Ordering::SeqCst);
     device.rebooting.store(false, Ordering::SeqCst);

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::inventory::Inventory;
 use crate::model::Located;
 
-use super::fleetgen::{FleetSpec, write_fleet};
+use super::fleetgen::{FleetSpec, write_fleet_with};
 use super::prepare::from_inventory;
 use super::runtime::{Lab, LabOptions};
 use super::seed::Seed;
@@ -29,6 +29,8 @@ pub struct TestbedSpec {
     pub snmp_timeout_ms: u32,
     pub snmp_retries: u32,
     pub options: LabOptions,
+    /// The fleet's driver (`defaults.driver`).
+    pub driver: crate::model::Driver,
 }
 
 impl Default for TestbedSpec {
@@ -41,6 +43,7 @@ impl Default for TestbedSpec {
             snmp_timeout_ms: 1000,
             snmp_retries: 1,
             options: LabOptions::default(),
+            driver: crate::model::Driver::Cli,
         }
     }
 }
@@ -65,13 +68,14 @@ impl Testbed {
     /// Writes the fleet into `dir` (the inventory folder), starts its devices, and points the
     /// device files at them.
     pub async fn start(spec: &TestbedSpec, dir: &Path) -> Result<Testbed, TestbedError> {
-        write_fleet(
+        write_fleet_with(
             &FleetSpec {
                 devices: spec.devices,
                 subscribers_per_device: spec.subscribers_per_device,
                 base_port: GENERATED_BASE_PORT,
             },
             dir,
+            spec.driver,
         )
         .map_err(fail)?;
         if spec.all_active {
@@ -89,6 +93,7 @@ impl Testbed {
             for port in [
                 dev.value.snmp.as_mut().map(|s| &mut s.port),
                 dev.value.ssh.as_mut().map(|s| &mut s.port),
+                dev.value.jsonrpc.as_mut().map(|s| &mut s.port),
             ]
             .into_iter()
             .flatten()
@@ -121,6 +126,19 @@ impl Testbed {
                     d.ssh_addr().port(),
                     d.host_key().fingerprint_sha256()
                 ),
+            );
+            let n = u16::try_from(lab.devices().len()).map_err(fail)?;
+            let jsonrpc = GENERATED_BASE_PORT + 2 * n + u16::try_from(i).map_err(fail)?;
+            let generated = format!("jsonrpc:\n  port: {jsonrpc}\n");
+            if !text.contains(&generated) {
+                return Err(TestbedError(format!(
+                    "{} does not hold the generated JSON-RPC port",
+                    path.display()
+                )));
+            }
+            let text = text.replace(
+                &generated,
+                &format!("jsonrpc:\n  port: {}\n", d.jsonrpc_addr().port()),
             );
             std::fs::write(&path, text).map_err(fail)?;
         }

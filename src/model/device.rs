@@ -40,6 +40,13 @@ pub struct Device {
     /// SSH settings; fields left out come from `defaults.ssh` in gamops.yaml.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ssh: Option<SshSettings>,
+    /// How changes reach the device: `cli` (SSH, the default) or `jsonrpc` (the GAM's
+    /// JSON-RPC provisioning API); `defaults.driver` in gamops.yaml when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver: Option<Located<Driver>>,
+    /// JSON-RPC settings; fields left out come from `defaults.jsonrpc` in gamops.yaml.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jsonrpc: Option<JsonRpcSettings>,
     /// G.hn port settings; ports not listed keep the device's defaults.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ports: Vec<PortSettings>,
@@ -174,6 +181,95 @@ pub struct SshSettings {
     /// The device's host key or its fingerprint (`SHA256:...`), pinned at first contact.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host_key: Option<Located<String>>,
+}
+
+/// How changes reach a device. Reading is over SNMP either way.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Driver {
+    /// The CLI over SSH.
+    #[default]
+    Cli,
+    /// The JSON-RPC provisioning API (`POST /json_rpc`, HTTP Basic auth).
+    Jsonrpc,
+}
+
+impl Driver {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Driver::Cli => "cli",
+            Driver::Jsonrpc => "jsonrpc",
+        }
+    }
+}
+
+/// The GAM's JSON-RPC API (the web UI's server). It logs in with the web UI's users, which are
+/// the device's local users, the ones the CLI logs in with: `username` and `password` default to
+/// the SSH settings' (a private key cannot log in over HTTP Basic auth).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JsonRpcSettings {
+    /// TCP port (default 80, or 443 with `tls`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<Located<u16>>,
+    /// HTTPS (off by default, as on the GAM). The device's certificate is self-signed, so it
+    /// must be pinned with `certificate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<Located<bool>>,
+    /// The SHA-256 fingerprint of the device's TLS certificate (`SHA256:` and the base64 of the
+    /// DER certificate's digest, as `openssl x509 -fingerprint -sha256` shows in hex; hex with
+    /// colons is accepted too).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<Located<String>>,
+    /// Web user; default: `ssh.username`, else `admin`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<Located<String>>,
+    /// Web password, as a reference; default: `ssh.password`, else empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<Located<Credential>>,
+    /// How long one call may take, in seconds (default 45: the device's own calls are slow).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_s: Option<Located<u32>>,
+}
+
+impl JsonRpcSettings {
+    /// A device's effective settings: each field the device sets wins over `defaults`.
+    pub fn merged(
+        device: Option<&JsonRpcSettings>,
+        defaults: Option<&JsonRpcSettings>,
+    ) -> JsonRpcSettings {
+        let (d, f) = (device, defaults);
+        JsonRpcSettings {
+            port: pick(d.map(|s| &s.port), f.map(|s| &s.port)),
+            tls: pick(d.map(|s| &s.tls), f.map(|s| &s.tls)),
+            certificate: pick(d.map(|s| &s.certificate), f.map(|s| &s.certificate)),
+            username: pick(d.map(|s| &s.username), f.map(|s| &s.username)),
+            password: pick(d.map(|s| &s.password), f.map(|s| &s.password)),
+            timeout_s: pick(d.map(|s| &s.timeout_s), f.map(|s| &s.timeout_s)),
+        }
+    }
+}
+
+/// A certificate fingerprint as written in `jsonrpc.certificate`: `SHA256:` and base64 (with or
+/// without padding), or 32 bytes in hex (colons allowed). The 32 bytes, or None.
+pub fn parse_certificate_fingerprint(text: &str) -> Option<[u8; 32]> {
+    use base64::Engine as _;
+    let text = text.trim();
+    let bytes = if let Some(b64) = text.strip_prefix("SHA256:") {
+        let b64 = b64.trim_end_matches('=');
+        base64::engine::general_purpose::STANDARD_NO_PAD
+            .decode(b64)
+            .ok()?
+    } else {
+        let hex: String = text.chars().filter(|c| *c != ':').collect();
+        if hex.len() != 64 || !hex.is_ascii() {
+            return None;
+        }
+        (0..32)
+            .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok())
+            .collect::<Option<Vec<u8>>>()?
+    };
+    bytes.try_into().ok()
 }
 
 /// G.hn port mode on copper models.

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::billing::BillingMapping;
 use super::controller::ControllerSettings;
-use super::device::{SnmpSettings, SshSettings};
+use super::device::{Driver, JsonRpcSettings, SnmpSettings, SshSettings};
 use super::located::Located;
 use super::monitoring::MonitoringSettings;
 use super::notifications::NotificationSettings;
@@ -53,11 +53,16 @@ pub struct Defaults {
     pub snmp: Option<SnmpSettings>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ssh: Option<SshSettings>,
+    /// How changes reach the devices that name no driver: `cli` (the default) or `jsonrpc`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver: Option<Located<Driver>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jsonrpc: Option<JsonRpcSettings>,
 }
 
 impl Defaults {
     pub fn is_empty(&self) -> bool {
-        self.snmp.is_none() && self.ssh.is_none()
+        self.snmp.is_none() && self.ssh.is_none() && self.driver.is_none() && self.jsonrpc.is_none()
     }
 }
 

@@ -24,7 +24,10 @@ pub use controller::{
     ControllerSettings, Forge, ForgeKind, Interval, Policy, PublicEndpoint, PullRequests,
 };
 pub use desired::{Desired, Doc};
-pub use device::{Device, PortMode, PortSettings, SnmpSettings, SshSettings, SubscriberModel};
+pub use device::{
+    Device, Driver, JsonRpcSettings, PortMode, PortSettings, SnmpSettings, SshSettings,
+    SubscriberModel, parse_certificate_fingerprint,
+};
 pub use diagnostic::{Code, Diagnostic, Related, Severity, SourceId};
 pub use fleet::{Fleet, Safety, Suspension, SuspensionMode};
 pub use gam::{GamModel, Medium, ModelInfo};

@@ -6,7 +6,10 @@ use std::collections::{BTreeSet, HashMap};
 use super::bandwidth::{Plans, UNTHROTTLED};
 use super::billing::BillingMapping;
 use super::desired::{Desired, Doc};
-use super::device::{Device, SnmpSettings, SnmpVersion, SshSettings, SubscriberModel};
+use super::device::{
+    Device, Driver, JsonRpcSettings, SnmpSettings, SnmpVersion, SshSettings, SubscriberModel,
+    parse_certificate_fingerprint,
+};
 use super::diagnostic::{Code, Diagnostic, SourceId};
 use super::fleet::{Fleet, Suspension, SuspensionMode};
 use super::gam::Medium;
@@ -54,6 +57,9 @@ fn check_fleet(doc: &Doc<Fleet>, plans: &Plans, out: &mut Vec<Diagnostic>) {
     }
     if let Some(ssh) = &fleet.defaults.ssh {
         check_ssh_secrets(src, ssh, out);
+    }
+    if let Some(j) = &fleet.defaults.jsonrpc {
+        check_jsonrpc(src, j, out);
     }
     let pct = fleet.safety.max_change_percent;
     if *pct > 100 {
@@ -293,6 +299,26 @@ fn check_devices<'a>(
         if let Some(ssh) = &d.ssh {
             check_ssh_secrets(src, ssh, out);
         }
+        if let Some(j) = &d.jsonrpc {
+            check_jsonrpc(src, j, out);
+        }
+        if let Some(driver) = &d.driver
+            && **driver == Driver::Jsonrpc
+            && d.ssh
+                .as_ref()
+                .is_some_and(|s| s.private_key.is_some() && s.password.is_none())
+            && d.jsonrpc.as_ref().is_none_or(|j| j.password.is_none())
+        {
+            out.push(
+                Diagnostic::error(
+                    Code::IncompleteSettings,
+                    src,
+                    driver.pos,
+                    "the jsonrpc driver logs in with a password, and this device has only an SSH private key",
+                )
+                .with_hint("add `jsonrpc: {password: env:NAME}` (the web UI's password)"),
+            );
+        }
         by_name.insert(d.name.as_str(), DeviceFacts { device: doc });
     }
     by_name
@@ -305,6 +331,60 @@ fn check_snmp_secrets(src: SourceId, s: &SnmpSettings, out: &mut Vec<Diagnostic>
         ("priv_password", &s.priv_password),
     ] {
         check_secret(src, field, cred.as_ref(), out);
+    }
+}
+
+/// The JSON-RPC settings: a password by reference, a port that is not 0, a pinned certificate
+/// whose fingerprint parses, and one only with `tls`.
+fn check_jsonrpc(src: SourceId, j: &JsonRpcSettings, out: &mut Vec<Diagnostic>) {
+    check_secret(src, "password", j.password.as_ref(), out);
+    if let Some(p) = &j.port
+        && **p == 0
+    {
+        out.push(
+            Diagnostic::error(
+                Code::InvalidValue,
+                src,
+                p.pos,
+                "jsonrpc port 0 is not a port",
+            )
+            .with_hint("write the web server's port: 80, or 443 with tls"),
+        );
+    }
+    if let Some(t) = &j.timeout_s
+        && **t == 0
+    {
+        out.push(
+            Diagnostic::error(Code::InvalidValue, src, t.pos, "jsonrpc timeout_s is 0")
+                .with_hint("write the seconds one call may take; the GAM's calls can take 45"),
+        );
+    }
+    let tls = j.tls.as_ref().is_some_and(|t| **t);
+    match &j.certificate {
+        Some(c) if parse_certificate_fingerprint(c).is_none() => out.push(
+            Diagnostic::error(
+                Code::InvalidValue,
+                src,
+                c.pos,
+                format!(
+                    "jsonrpc certificate {:?} is not a SHA-256 fingerprint",
+                    c.as_str()
+                ),
+            )
+            .with_hint(
+                "write `SHA256:` and the base64 digest, or the 64 hex digits (colons allowed)",
+            ),
+        ),
+        Some(c) if !tls => out.push(
+            Diagnostic::error(
+                Code::IncompleteSettings,
+                src,
+                c.pos,
+                "jsonrpc certificate is pinned but tls is off",
+            )
+            .with_hint("add `tls: true`, or remove `certificate`"),
+        ),
+        _ => {}
     }
 }
 
@@ -999,6 +1079,59 @@ mod tests {
         assert_eq!(codes(&d), vec![Code::InvalidValue, Code::LiteralSecret]);
         let text = format!("{:?}", validate(&d));
         assert!(!text.contains("ghp_s3cret"), "{text}");
+    }
+
+    #[test]
+    fn jsonrpc_settings_are_checked_where_they_are_written() {
+        let dev = |text: &str| Doc {
+            source: SourceId(100),
+            value: yaml::<Device>(&format!(
+                "name: g\nmodel: GAM-12-C\naddress: 127.0.0.1\n{text}"
+            )),
+        };
+        let ok = dev(
+            "driver: jsonrpc\njsonrpc:\n  port: 8443\n  tls: true\n  certificate: SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU\n  password: env:WEB\n",
+        );
+        assert_eq!(codes(&desired(vec![ok], vec![])), vec![]);
+        let bad = dev(
+            "driver: jsonrpc\njsonrpc:\n  port: 0\n  certificate: SHA256:nothex!\n  password: s3cret\n  timeout_s: 0\n",
+        );
+        let d = desired(vec![bad], vec![]);
+        let found = validate(&d);
+        let got: Vec<(Code, u32)> = found.iter().map(|d| (d.code, d.pos.line)).collect();
+        assert_eq!(
+            got,
+            vec![
+                (Code::InvalidValue, 6),
+                (Code::InvalidValue, 7),
+                (Code::LiteralSecret, 8),
+                (Code::InvalidValue, 9),
+            ],
+            "{found:?}"
+        );
+        assert!(!format!("{found:?}").contains("s3cret"));
+        let unpinned_off = dev("jsonrpc:\n  certificate: 'ab:cd'\n");
+        assert_eq!(
+            codes(&desired(vec![unpinned_off], vec![])),
+            vec![Code::InvalidValue]
+        );
+        let pin_without_tls = dev(&format!("jsonrpc:\n  certificate: {}\n", "ab".repeat(32)));
+        assert_eq!(
+            codes(&desired(vec![pin_without_tls], vec![])),
+            vec![Code::IncompleteSettings]
+        );
+        let key_only = dev("driver: jsonrpc\nssh: {private_key: file:/k}\n");
+        assert_eq!(
+            codes(&desired(vec![key_only], vec![])),
+            vec![Code::IncompleteSettings]
+        );
+        assert!(
+            serde_saphyr::from_str::<Device>(
+                "name: g\nmodel: GAM-12-C\naddress: a\ndriver: netconf\n"
+            )
+            .is_err(),
+            "an unknown driver is refused by the parser (with its line)"
+        );
     }
 
     #[test]

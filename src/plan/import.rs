@@ -96,6 +96,8 @@ pub fn import_device(
         endpoint_auto_fw_upgrade: Some(Located::bare(live.global.endpoint_auto_fw_upgrade)),
         snmp: reach.snmp,
         ssh: reach.ssh,
+        driver: None,
+        jsonrpc: None,
         ports,
         safety: Default::default(),
         prune: None,

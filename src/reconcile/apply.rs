@@ -11,11 +11,14 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::apply::{DeviceJob, DeviceResult, Journal, Remedy, Status, apply_device, run_each};
+use crate::apply::{
+    DeviceJob, DeviceResult, DriverTarget, Journal, Remedy, Status, apply_device, run_each,
+};
+use crate::device::jsonrpc::JsonRpcTarget;
 use crate::device::snmp;
 use crate::device::ssh::{CliAuth, CliTarget, HostKeyPolicy};
 use crate::model::device::SshSettings;
-use crate::model::{Desired, Device};
+use crate::model::{Desired, Device, Driver, JsonRpcSettings, parse_certificate_fingerprint};
 use crate::plan::{Change, Outcome, Plan};
 use crate::secret::{Secret, resolve};
 use crate::store::{
@@ -391,12 +394,53 @@ pub(crate) async fn job_for(
         .await
         .map_err(|e| (e.to_string(), None))?;
     let ssh = SshSettings::merged(dev.ssh.as_ref(), fleet.defaults.ssh.as_ref());
-    let port = ssh.port.as_ref().map_or(22, |p| p.value);
-    let addr = tokio::net::lookup_host((dev.address.as_str(), port))
+    let driver = dev
+        .driver
+        .as_ref()
+        .or(fleet.defaults.driver.as_ref())
+        .map(|d| d.value)
+        .unwrap_or_default();
+    let driver = match driver {
+        Driver::Cli => {
+            DriverTarget::Cli(cli_target(dev, &ssh, accept_new, recorded_host_key).await?)
+        }
+        Driver::Jsonrpc => {
+            DriverTarget::JsonRpc(jsonrpc_target(dev, &ssh, fleet.defaults.jsonrpc.as_ref()).await?)
+        }
+    };
+    Ok(DeviceJob {
+        device: dev.name.to_string(),
+        snmp: snmp_target,
+        driver,
+        uplink_base: dev.model.uplink_base(),
+        changes,
+        fingerprint,
+        save_attempts: 10,
+        save_pause: Duration::from_millis(500),
+    })
+}
+
+async fn resolve_addr(
+    dev: &Device,
+    port: u16,
+) -> Result<std::net::SocketAddr, (String, Option<Remedy>)> {
+    tokio::net::lookup_host((dev.address.as_str(), port))
         .await
         .map_err(|e| (format!("cannot resolve {}: {e}", *dev.address), None))?
         .next()
-        .ok_or_else(|| (format!("cannot resolve {}", *dev.address), None))?;
+        .ok_or_else(|| (format!("cannot resolve {}", *dev.address), None))
+}
+
+/// The CLI over SSH: the SSH settings, the host key pinned (in the file or the store) or
+/// accepted on first contact.
+async fn cli_target(
+    dev: &Device,
+    ssh: &SshSettings,
+    accept_new: bool,
+    recorded_host_key: Option<&str>,
+) -> Result<CliTarget, (String, Option<Remedy>)> {
+    let port = ssh.port.as_ref().map_or(22, |p| p.value);
+    let addr = resolve_addr(dev, port).await?;
     let auth = match (&ssh.private_key, &ssh.password) {
         (Some(key), _) => {
             let text = resolve(key).map_err(|e| (format!("SSH private key: {e}"), None))?;
@@ -423,25 +467,72 @@ pub(crate) async fn job_for(
             ));
         }
     };
-    Ok(DeviceJob {
-        device: dev.name.to_string(),
-        snmp: snmp_target,
-        cli: CliTarget {
-            addr,
-            username: ssh
-                .username
-                .as_ref()
-                .map_or_else(|| "admin".to_string(), |u| u.to_string()),
-            auth,
-            host_key,
-            connect_timeout: Duration::from_secs(15),
-            command_timeout: Duration::from_secs(30),
-        },
-        uplink_base: dev.model.uplink_base(),
-        changes,
-        fingerprint,
-        save_attempts: 10,
-        save_pause: Duration::from_millis(500),
+    Ok(CliTarget {
+        addr,
+        username: ssh
+            .username
+            .as_ref()
+            .map_or_else(|| "admin".to_string(), |u| u.to_string()),
+        auth,
+        host_key,
+        connect_timeout: Duration::from_secs(15),
+        command_timeout: Duration::from_secs(30),
+    })
+}
+
+/// The JSON-RPC API: its settings (device over defaults), the web UI's login, which defaults to
+/// the SSH login (the GAM's local users serve both); over HTTPS only with the certificate pinned.
+async fn jsonrpc_target(
+    dev: &Device,
+    ssh: &SshSettings,
+    defaults: Option<&JsonRpcSettings>,
+) -> Result<JsonRpcTarget, (String, Option<Remedy>)> {
+    let j = JsonRpcSettings::merged(dev.jsonrpc.as_ref(), defaults);
+    let tls = j.tls.as_ref().is_some_and(|t| t.value);
+    let tls_pin = match (tls, &j.certificate) {
+        (false, _) => None,
+        (true, Some(c)) => Some(parse_certificate_fingerprint(c).ok_or_else(|| {
+            (
+                format!(
+                    "jsonrpc.certificate of {} is not a SHA-256 fingerprint",
+                    dev.name
+                ),
+                None,
+            )
+        })?),
+        (true, None) => {
+            return Err((
+                format!(
+                    "devices/{}.yaml uses JSON-RPC over HTTPS but pins no certificate; set jsonrpc.certificate (SHA256:...); nothing was sent",
+                    dev.name
+                ),
+                None,
+            ));
+        }
+    };
+    let port = j
+        .port
+        .as_ref()
+        .map_or(if tls { 443 } else { 80 }, |p| p.value);
+    let addr = resolve_addr(dev, port).await?;
+    let username = j
+        .username
+        .as_ref()
+        .or(ssh.username.as_ref())
+        .map_or_else(|| "admin".to_string(), |u| u.to_string());
+    let password = match j.password.as_ref().or(ssh.password.as_ref()) {
+        Some(p) => resolve(p).map_err(|e| (format!("JSON-RPC password: {e}"), None))?,
+        None => Secret::new(""),
+    };
+    let timeout =
+        Duration::from_secs(u64::from(j.timeout_s.as_ref().map_or(45, |t| t.value)).max(1));
+    Ok(JsonRpcTarget {
+        addr,
+        tls_pin,
+        username,
+        password,
+        connect_timeout: Duration::from_secs(15),
+        call_timeout: timeout,
     })
 }
 

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use gamops::apply::{DeviceJob, NoJournal, Status, apply_device};
+use gamops::apply::{DeviceJob, DriverTarget, NoJournal, Status, apply_device};
 use gamops::device::live::Observation;
 use gamops::device::snmp::{Security, SnmpTarget, observe};
 use gamops::device::ssh::{CliAuth, CliTarget, HostKeyPolicy};
@@ -88,14 +88,14 @@ fn job(
     let job = DeviceJob {
         device: device.to_string(),
         snmp,
-        cli: CliTarget {
+        driver: DriverTarget::Cli(CliTarget {
             addr: lab.ssh.local_addr(),
             username: "admin".into(),
             auth: CliAuth::Password(Secret::new(password)),
             host_key: HostKeyPolicy::Pinned(lab.ssh.host_key().fingerprint_sha256()),
             connect_timeout: Duration::from_secs(20),
             command_timeout: Duration::from_secs(20),
-        },
+        }),
         uplink_base: 1_000_000 + u32::from(dev.model.ghn_ports()),
         changes,
         fingerprint: Some(fingerprint(&live)),
@@ -481,6 +481,7 @@ use gamops::lab::device::config::render as render_config;
 use gamops::lab::fleetgen::{FleetSpec, write_fleet};
 use gamops::lab::runtime::{Lab, LabDevice, LabOptions};
 use gamops::lab::testbed::{Testbed, TestbedSpec};
+use gamops::model::Driver;
 use gamops::store::{Store, StoreLocation};
 
 /// The generated fleet's first SNMP port; the lab serves on free ports instead and the device
@@ -501,6 +502,16 @@ impl FleetLab {
         subscribers: usize,
         reboot_downtime: Duration,
     ) -> FleetLab {
+        FleetLab::start_with(devices, subscribers, reboot_downtime, Driver::Cli).await
+    }
+
+    /// [`FleetLab::start`] with the fleet's changes sent through `driver`.
+    pub(crate) async fn start_with(
+        devices: usize,
+        subscribers: usize,
+        reboot_downtime: Duration,
+        driver: Driver,
+    ) -> FleetLab {
         let tmp = tempfile::tempdir().unwrap();
         let bed = Testbed::start(
             &TestbedSpec {
@@ -510,6 +521,7 @@ impl FleetLab {
                     reboot_downtime,
                     ..LabOptions::default()
                 },
+                driver,
                 ..TestbedSpec::default()
             },
             &tmp.path().join("inventory"),
@@ -646,7 +658,20 @@ pub(crate) fn assert_no_duplicates(state: &DeviceState) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_hundred_subscribers_on_three_devices_converge_then_nothing_is_sent() {
-    let f = FleetLab::start(3, 100, Duration::from_secs(1)).await;
+    three_hundred_subscribers_on_three_devices_converge_then_nothing_is_sent_with(Driver::Cli)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_hundred_subscribers_on_three_devices_converge_then_nothing_is_sent_over_jsonrpc() {
+    three_hundred_subscribers_on_three_devices_converge_then_nothing_is_sent_with(Driver::Jsonrpc)
+        .await;
+}
+
+async fn three_hundred_subscribers_on_three_devices_converge_then_nothing_is_sent_with(
+    driver: Driver,
+) {
+    let f = FleetLab::start_with(3, 100, Duration::from_secs(1), driver).await;
     expect_exit(&f.gamops(&["plan", "--detailed-exitcode"]).await, 2);
 
     let out = f
@@ -685,7 +710,16 @@ async fn three_hundred_subscribers_on_three_devices_converge_then_nothing_is_sen
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plans_vlans_endpoints_and_pruned_deletes_each_converge_and_save() {
-    let f = FleetLab::start(2, 12, Duration::from_secs(1)).await;
+    plans_vlans_endpoints_and_pruned_deletes_each_converge_and_save_with(Driver::Cli).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plans_vlans_endpoints_and_pruned_deletes_each_converge_and_save_over_jsonrpc() {
+    plans_vlans_endpoints_and_pruned_deletes_each_converge_and_save_with(Driver::Jsonrpc).await;
+}
+
+async fn plans_vlans_endpoints_and_pruned_deletes_each_converge_and_save_with(driver: Driver) {
+    let f = FleetLab::start_with(2, 12, Duration::from_secs(1), driver).await;
     let converge = |what: &'static str| {
         let f = &f;
         async move {
@@ -852,7 +886,20 @@ pub(crate) async fn wait_child(child: std::process::Child) -> Output {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reboot_mid_apply_loses_the_unsaved_changes_and_the_next_apply_converges() {
-    let f = FleetLab::start(1, 40, Duration::from_millis(1500)).await;
+    a_reboot_mid_apply_loses_the_unsaved_changes_and_the_next_apply_converges_with(Driver::Cli)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reboot_mid_apply_loses_the_unsaved_changes_and_the_next_apply_converges_over_jsonrpc() {
+    a_reboot_mid_apply_loses_the_unsaved_changes_and_the_next_apply_converges_with(Driver::Jsonrpc)
+        .await;
+}
+
+async fn a_reboot_mid_apply_loses_the_unsaved_changes_and_the_next_apply_converges_with(
+    driver: Driver,
+) {
+    let f = FleetLab::start_with(1, 40, Duration::from_millis(1500), driver).await;
     f.faults(&FaultSettings {
         ssh_latency_ms: Some(30),
         ..FaultSettings::default()
@@ -888,12 +935,20 @@ async fn a_reboot_mid_apply_loses_the_unsaved_changes_and_the_next_apply_converg
         .collect();
     assert!(
         sent.iter()
-            .filter(|l| l.starts_with("ghn endpoint"))
+            .filter(|l| l.starts_with(match driver {
+                Driver::Cli => "ghn endpoint",
+                Driver::Jsonrpc => "ghnAgent.config.endpoint",
+            }))
             .count()
             >= 10,
         "{sent:?}"
     );
-    assert!(!sent.iter().any(|l| l.starts_with("copy ")), "{sent:?}");
+    assert!(
+        !sent
+            .iter()
+            .any(|l| l.starts_with("copy ") || l.starts_with("icfg.control.copy")),
+        "{sent:?}"
+    );
 
     // The reboot dropped what was not saved: the device is as it was.
     until("the device to come back", || f.device(name).is_online()).await;

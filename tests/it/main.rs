@@ -11,6 +11,7 @@ mod diff;
 mod fmt;
 mod git_rev;
 mod http_server;
+mod jsonrpc;
 mod lab_mib;
 mod lab_snmp;
 mod lab_ssh;

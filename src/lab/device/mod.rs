@@ -28,6 +28,7 @@
 pub mod config;
 pub mod grammar;
 pub mod icli;
+pub mod jsonrpc;
 pub mod link;
 pub mod rules;
 pub mod show;
