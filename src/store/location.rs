@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 /// The file name of the SQLite store inside the state directory.
 pub const STATE_FILE: &str = "state.db";
+/// The lock file beside it, held while an opener prepares the store (journal mode, migrations).
+pub const PREPARE_LOCK_FILE: &str = "state.lock";
 
 /// The name of the default state directory, a sibling of the inventory folder.
 pub const STATE_DIR: &str = ".gamops";

@@ -32,7 +32,7 @@ use sqlx::{AnyPool, ConnectOptions, Connection};
 
 pub use error::{LeaseError, StoreError};
 pub use lease::{KeptLeases, Lease, LeaseKeeper};
-pub use location::{STATE_DIR, STATE_FILE, StoreLocation, hide_password};
+pub use location::{PREPARE_LOCK_FILE, STATE_DIR, STATE_FILE, StoreLocation, hide_password};
 pub use monitoring::{AlertHistoryRecord, AlertRecord, TransitionRecord};
 pub use outbox::{NewOutboxRow, OutboxRow, OutboxState};
 pub use records::{
@@ -69,6 +69,14 @@ impl Store {
     /// brings its tables up to date. Opening twice, or from several processes, is safe.
     pub async fn open(location: &StoreLocation) -> Result<Store, StoreError> {
         let pool = connect(location, Access::ReadWrite).await?;
+        // Preparing a SQLite store (the journal mode, the migrations) takes write locks that
+        // SQLite may refuse at once rather than wait for ("database is locked" when a read
+        // transaction would have to become a write one): openers of one state directory, in
+        // this process or another, prepare it one at a time, behind a lock file beside it.
+        let _preparing = match location {
+            StoreLocation::Sqlite(dir) => Some(prepare_lock(dir).await?),
+            StoreLocation::Url(_) => None,
+        };
         if pool.connect_options().database_url.scheme() == "sqlite" {
             // WAL lets readers (history) run beside a writer (apply); the mode is kept in the file.
             sqlx::query("PRAGMA journal_mode = WAL")
@@ -133,6 +141,26 @@ impl Store {
 
 /// Connects a pool to the store at `location`: a direct first attempt, so that a refused
 /// connection is a clear error at once rather than after the pool's acquire timeout.
+/// The lock file of a state directory, held (an exclusive `flock`) until the returned file is
+/// dropped. The kernel releases it when the process ends, however it ends.
+async fn prepare_lock(dir: &std::path::Path) -> Result<std::fs::File, StoreError> {
+    let path = dir.join(PREPARE_LOCK_FILE);
+    let state_err = |e: std::io::Error| StoreError::StateDir {
+        path: dir.to_path_buf(),
+        reason: format!("cannot lock {}: {e}", path.display()),
+    };
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(state_err)?;
+    tokio::task::spawn_blocking(move || file.lock().map(|()| file))
+        .await
+        .map_err(|e| state_err(std::io::Error::other(e)))?
+        .map_err(state_err)
+}
+
 async fn connect(location: &StoreLocation, access: Access) -> Result<AnyPool, StoreError> {
     sqlx::any::install_default_drivers();
     let url = match location {
