@@ -1300,10 +1300,41 @@ impl std::io::Write for Captured {
     }
 }
 
+/// Set in the process that runs [`each_failed_try_is_logged_with_channel_key_attempt_and_next_try`]
+/// on its own.
+const LOG_TEST_CHILD: &str = "GAMOPS_TEST_LOG_CHILD";
+
 /// Each failed try is one log line naming the channel, the alert's key, the attempt, the
-/// error and when the next try is. (One thread, so the test's log subscriber sees every task.)
-#[tokio::test(flavor = "current_thread")]
-async fn each_failed_try_is_logged_with_channel_key_attempt_and_next_try() {
+/// error and when the next try is.
+///
+/// tracing remembers, per call site and for the whole process, whether any subscriber wants its
+/// events. The other tests of this binary reach the same call sites on other threads while this
+/// one installs its subscriber, and one can be left marked "nobody listens", its lines lost (CI
+/// saw it). So the test runs in a process of its own: this binary again, with only this test.
+#[test]
+fn each_failed_try_is_logged_with_channel_key_attempt_and_next_try() {
+    if std::env::var_os(LOG_TEST_CHILD).is_some() {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(each_failed_try_is_logged_alone());
+        return;
+    }
+    let name = "notifications::each_failed_try_is_logged_with_channel_key_attempt_and_next_try";
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", name, "--test-threads", "1"])
+        .env(LOG_TEST_CHILD, "1")
+        .output()
+        .unwrap();
+    let text = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("1 passed"), "the test did not run alone: {text}");
+}
+
+/// The body of [`each_failed_try_is_logged_with_channel_key_attempt_and_next_try`], on one
+/// thread, so the test's log subscriber sees every task.
+async fn each_failed_try_is_logged_alone() {
     let captured = Captured::default();
     let writer = captured.clone();
     let subscriber = tracing_subscriber::fmt()
