@@ -55,11 +55,12 @@ impl JsonRpcSession {
     /// first call, so a wrong password, port or certificate shows here, before any change).
     pub async fn connect(target: &JsonRpcTarget) -> Result<JsonRpcSession, RpcError> {
         let url = target.url();
-        let mut builder = reqwest::Client::builder()
+        // A device is reached directly (never through a proxy a user's environment names), on
+        // one connection at a time.
+        let mut builder = crate::http_client::builder(target.call_timeout)
             .no_proxy()
             .connect_timeout(target.connect_timeout)
-            .pool_max_idle_per_host(1)
-            .user_agent(concat!("gamops/", env!("CARGO_PKG_VERSION")));
+            .pool_max_idle_per_host(1);
         let mut pinned = None;
         if let Some(pin) = target.tls_pin {
             let p = Arc::new(tls::Pinned::new(pin));
