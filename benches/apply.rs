@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use gamops::apply::{
-    DEFAULT_CONCURRENCY, DeviceJob, DriverTarget, NoJournal, Status, Timing, apply_all,
+    ApplyStatus, DEFAULT_CONCURRENCY, DeviceJob, DriverTarget, NoJournal, Timing, apply_all,
 };
 use gamops::device::jsonrpc::JsonRpcTarget;
 use gamops::device::snmp::{self, Security, SnmpTarget, observe_all};
@@ -161,7 +161,7 @@ async fn bench(devices: usize, subscribers: usize, latency_ms: u64, driver: Driv
 
     let failed: Vec<String> = results
         .iter()
-        .filter(|r| r.status != Status::Applied)
+        .filter(|r| r.status != ApplyStatus::Applied)
         .map(|r| format!("{}: {:?} {}", r.device, r.status, r.message))
         .collect();
     let sum = results.iter().fold(Timing::default(), |mut acc, r| {

@@ -59,7 +59,7 @@ pub struct DeviceJob {
 /// What happened to one device.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Status {
+pub enum ApplyStatus {
     Applied,
     NoChanges,
     /// The device changed since the plan; nothing was sent.
@@ -90,7 +90,7 @@ pub enum Remedy {
 
 impl DeviceResult {
     /// A device that was never started: nothing was sent to it.
-    pub fn skipped(device: &str, status: Status, message: impl Into<String>) -> DeviceResult {
+    pub fn skipped(device: &str, status: ApplyStatus, message: impl Into<String>) -> DeviceResult {
         DeviceResult {
             device: device.to_string(),
             status,
@@ -123,7 +123,7 @@ impl DeviceResult {
         };
         DeviceResult::skipped(
             device,
-            Status::Failed,
+            ApplyStatus::Failed,
             format!(
                 "gamops failed while applying this device ({what}); this is a bug, please report it; the journal shows what was sent, and the next apply converges"
             ),
@@ -131,32 +131,32 @@ impl DeviceResult {
     }
 }
 
-impl Status {
+impl ApplyStatus {
     /// The word for it, as in JSON and the store: `applied`, `rolled-back`, ...
     pub fn as_str(&self) -> &'static str {
         match self {
-            Status::Applied => "applied",
-            Status::NoChanges => "no-changes",
-            Status::Stale => "stale",
-            Status::RolledBack => "rolled-back",
-            Status::Failed => "failed",
-            Status::Unknown => "unknown",
-            Status::Blocked => "blocked",
-            Status::LeaseHeld => "lease-held",
-            Status::Interrupted => "interrupted",
+            ApplyStatus::Applied => "applied",
+            ApplyStatus::NoChanges => "no-changes",
+            ApplyStatus::Stale => "stale",
+            ApplyStatus::RolledBack => "rolled-back",
+            ApplyStatus::Failed => "failed",
+            ApplyStatus::Unknown => "unknown",
+            ApplyStatus::Blocked => "blocked",
+            ApplyStatus::LeaseHeld => "lease-held",
+            ApplyStatus::Interrupted => "interrupted",
         }
     }
 
     /// Whether the device ended where the plan wanted it.
     pub fn is_success(&self) -> bool {
-        matches!(self, Status::Applied | Status::NoChanges)
+        matches!(self, ApplyStatus::Applied | ApplyStatus::NoChanges)
     }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct DeviceResult {
     pub device: String,
-    pub status: Status,
+    pub status: ApplyStatus,
     pub message: String,
     /// What would let the device go ahead, when the caller chose not to: a command adds its
     /// flag for it, a controller its setting.
@@ -222,7 +222,7 @@ struct Attempt<'a> {
 }
 
 impl Attempt<'_> {
-    fn result(mut self, status: Status, message: impl Into<String>) -> DeviceResult {
+    fn result(mut self, status: ApplyStatus, message: impl Into<String>) -> DeviceResult {
         self.timing.total = self.started.elapsed();
         DeviceResult {
             device: self.job.device.clone(),
@@ -321,13 +321,13 @@ pub async fn apply_device(
         new_host_key: None,
     };
     if job.changes.is_empty() {
-        return attempt.result(Status::NoChanges, "nothing to change");
+        return attempt.result(ApplyStatus::NoChanges, "nothing to change");
     }
     let snapshot = match attempt.read().await {
         Ok(l) => l,
         Err(reason) => {
             return attempt.result(
-                Status::Failed,
+                ApplyStatus::Failed,
                 format!("could not read the device before applying: {reason}"),
             );
         }
@@ -336,7 +336,7 @@ pub async fn apply_device(
         let now = fingerprint(&snapshot);
         if &now != planned {
             return attempt.result(
-                Status::Stale,
+                ApplyStatus::Stale,
                 format!("the device changed since the plan (fingerprint {now}, plan {planned}); plan again"),
             );
         }
@@ -348,7 +348,7 @@ pub async fn apply_device(
         Err((i, e)) => {
             let what = &job.changes[i];
             return attempt.result(
-                Status::Failed,
+                ApplyStatus::Failed,
                 format!(
                     "nothing sent: the {} {} cannot be written safely: {e}",
                     what.kind.noun(),
@@ -360,7 +360,7 @@ pub async fn apply_device(
 
     if cancel.is_cancelled() {
         return attempt.result(
-            Status::Interrupted,
+            ApplyStatus::Interrupted,
             "the run was stopped before this device's change began; nothing was sent",
         );
     }
@@ -372,7 +372,7 @@ pub async fn apply_device(
                 DriverTarget::Cli(_) => "could not open the CLI",
                 DriverTarget::JsonRpc(_) => "could not open the JSON-RPC API",
             };
-            return attempt.result(Status::Failed, format!("{what}: {e}{hint}"));
+            return attempt.result(ApplyStatus::Failed, format!("{what}: {e}{hint}"));
         }
     };
     // The firmware must offer every method the change (and its undo, and the save) needs.
@@ -389,7 +389,7 @@ pub async fn apply_device(
         };
         let hint = e.hint().map(|h| format!(" ({h})")).unwrap_or_default();
         session.close().await;
-        return attempt.result(Status::Failed, format!("{e}{hint}"));
+        return attempt.result(ApplyStatus::Failed, format!("{e}{hint}"));
     }
 
     // Forward, in the plan's order.
@@ -458,14 +458,14 @@ pub async fn apply_device(
                 journal.record(&job.device, &save, "saved", true);
                 session.close().await;
                 attempt.result(
-                    Status::Applied,
+                    ApplyStatus::Applied,
                     format!("{done} change(s) applied and saved"),
                 )
             }
             Err(e) => {
                 journal.record(&job.device, &save, &e.to_string(), false);
                 attempt.result(
-                    Status::Failed,
+                    ApplyStatus::Failed,
                     format!("applied and verified, but not saved: {e}; a reboot would lose the changes, apply again to save"),
                 )
             }
@@ -500,9 +500,9 @@ pub async fn apply_device(
         Err(e) => Some(format!("could not read the device: {e}")),
     };
     match (rollback_error, back) {
-        (None, None) => attempt.result(Status::RolledBack, format!("{reason}; rolled back, nothing saved")),
+        (None, None) => attempt.result(ApplyStatus::RolledBack, format!("{reason}; rolled back, nothing saved")),
         (e, d) => attempt.result(
-            Status::Failed,
+            ApplyStatus::Failed,
             format!(
                 "{reason}; the rollback did not complete ({}); nothing was saved, so a reboot restores the saved configuration, and the next apply converges",
                 e.or(d).unwrap_or_default()
@@ -517,7 +517,7 @@ pub async fn apply_device(
 /// order of the run): a job is spawned only when a slot is free, rather than every task racing
 /// for a permit, which on a multi-threaded runtime starts them in any order. A job whose task
 /// panics is a failed result naming the panic, never a missing one. Once `cancel` fires, jobs
-/// not yet started end [`Status::Interrupted`] without running; `each` decides what a started
+/// not yet started end [`ApplyStatus::Interrupted`] without running; `each` decides what a started
 /// job does with it.
 pub async fn run_each<F, Fut>(
     jobs: Vec<DeviceJob>,
@@ -544,7 +544,7 @@ where
             for (i, job) in waiting.by_ref() {
                 let result = DeviceResult::skipped(
                     &job.device,
-                    Status::Interrupted,
+                    ApplyStatus::Interrupted,
                     "the run was stopped before this device's change began; nothing was sent",
                 );
                 done(i, result, &mut results);
@@ -638,21 +638,21 @@ mod tests {
             &CancellationToken::new(),
             |job| async move {
                 assert!(job.device != "gam-b", "the parser tripped on gam-b");
-                DeviceResult::skipped(&job.device, Status::Applied, "ok")
+                DeviceResult::skipped(&job.device, ApplyStatus::Applied, "ok")
             },
             |done, total, r| seen.lock().unwrap().push((done, total, r.device.clone())),
         )
         .await;
-        let got: Vec<(&str, &Status)> = results
+        let got: Vec<(&str, &ApplyStatus)> = results
             .iter()
             .map(|r| (r.device.as_str(), &r.status))
             .collect();
         assert_eq!(
             got,
             [
-                ("gam-a", &Status::Applied),
-                ("gam-b", &Status::Failed),
-                ("gam-c", &Status::Applied)
+                ("gam-a", &ApplyStatus::Applied),
+                ("gam-b", &ApplyStatus::Failed),
+                ("gam-c", &ApplyStatus::Applied)
             ]
         );
         assert!(
@@ -686,7 +686,7 @@ mod tests {
                         async move {
                             started.lock().unwrap().push(job.device.clone());
                             tokio::task::yield_now().await;
-                            DeviceResult::skipped(&job.device, Status::Applied, "ok")
+                            DeviceResult::skipped(&job.device, ApplyStatus::Applied, "ok")
                         }
                     },
                     |_, _, _| {},
@@ -722,7 +722,7 @@ mod tests {
                     ran.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     // The first device to run stops the run (as a signal would).
                     cancel.cancel();
-                    DeviceResult::skipped(&job.device, Status::Applied, "ok")
+                    DeviceResult::skipped(&job.device, ApplyStatus::Applied, "ok")
                 }
             },
             |_, _, _| {},
@@ -732,7 +732,7 @@ mod tests {
         assert_eq!(results.len(), 3);
         let interrupted = results
             .iter()
-            .filter(|r| r.status == Status::Interrupted && r.sent.is_empty())
+            .filter(|r| r.status == ApplyStatus::Interrupted && r.sent.is_empty())
             .count();
         assert_eq!(interrupted, 2, "{results:?}");
     }

@@ -12,7 +12,8 @@ use super::{BillingCustomer, BillingService, CustomerStatus};
 use crate::model::billing::{FieldNames, SonarMapping, SplynxMapping};
 use crate::model::{
     BandwidthPlan, Description, Device, Endpoint, Ident, Located, Mac, ManagedBy, Mbps, Medium,
-    PlanMatching, PlanStrategy, Plans, PortNumber, SubscriberStatus, Subscriber, SubscriberModel, Vlan,
+    PlanMatching, PlanStrategy, Plans, PortNumber, Subscriber, SubscriberModel, SubscriberStatus,
+    Vlan,
 };
 
 /// The system whose records are mapped, with its section of the billing mapping.

@@ -4,7 +4,7 @@ use std::io::{BufRead, IsTerminal, Write as _};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::apply::{Remedy, Status};
+use crate::apply::{ApplyStatus, Remedy};
 use crate::plan::render;
 use crate::plan::{Plan, PlanOptions};
 use crate::reconcile::{self, ApplyOptions};
@@ -197,7 +197,7 @@ pub(crate) fn parse_ttl(text: &str) -> Result<Duration, String> {
 }
 
 /// A device's outcome for people: the JSON word with spaces (`rolled back`).
-fn status_word(s: &Status) -> String {
+fn status_word(s: &ApplyStatus) -> String {
     s.as_str().replace('-', " ")
 }
 

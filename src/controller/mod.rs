@@ -1040,9 +1040,9 @@ impl Loop {
                             state.last_in_sync = Some(Timestamp::now());
                         } else if matches!(
                             r.status,
-                            crate::apply::Status::Interrupted
-                                | crate::apply::Status::LeaseHeld
-                                | crate::apply::Status::Stale
+                            crate::apply::ApplyStatus::Interrupted
+                                | crate::apply::ApplyStatus::LeaseHeld
+                                | crate::apply::ApplyStatus::Stale
                         ) {
                             // Nothing was sent: not a failure of the device's; the next
                             // pass tries again without a backoff.

@@ -215,7 +215,8 @@ impl Inventory {
         let mut diagnostics = Vec::new();
         for (file, Loaded { result, fresh }) in results {
             let source = SourceId(files.len() as u32);
-            if let (Some(cache), Some(key), Ok(Some(parsed))) = (cache.as_deref_mut(), fresh, &result)
+            if let (Some(cache), Some(key), Ok(Some(parsed))) =
+                (cache.as_deref_mut(), fresh, &result)
             {
                 cache.docs.insert(key, parsed.clone());
             }

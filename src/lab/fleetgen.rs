@@ -12,7 +12,7 @@ use crate::model::device::{SnmpSettings, SshSettings};
 use crate::model::fleet::Defaults;
 use crate::model::{
     BandwidthPlan, Credential, Device, Endpoint, Fleet, GamModel, Ident, Located, Mac, ManagedBy,
-    Mbps, Plans, PortNumber, SubscriberStatus, Subscriber, SubscriberModel, Uplink, Vlan,
+    Mbps, Plans, PortNumber, Subscriber, SubscriberModel, SubscriberStatus, Uplink, Vlan,
 };
 
 /// What to generate.

@@ -18,7 +18,9 @@ use crate::lab::device::state::{
     self as lab, DetectedCpe, EndpointPort, MAX_NAME_LEN, SubscriberModel,
 };
 use crate::lab::device::{DeviceState, Mac};
-use crate::model::{Desired, GamModel, Medium, Plans, SubscriberStatus, SuspensionMode, UNTHROTTLED};
+use crate::model::{
+    Desired, GamModel, Medium, Plans, SubscriberStatus, SuspensionMode, UNTHROTTLED,
+};
 
 /// How to seed a device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -33,6 +33,6 @@ pub use fleet::{Fleet, Safety, Suspension, SuspensionMode};
 pub use gam::{GamModel, Medium, ModelInfo};
 pub use located::{Located, Pos};
 pub use monitoring::{AlarmLevel, AlertSettings, AlertSeverity, MonitoringSettings, RuleSettings};
-pub use subscriber::{Endpoint, ManagedBy, SubscriberStatus, Subscriber};
+pub use subscriber::{Endpoint, ManagedBy, Subscriber, SubscriberStatus};
 pub use types::{Credential, Description, Ident, Mac, Mbps, PortNumber, Uplink, ValueError, Vlan};
 pub use validate::validate;

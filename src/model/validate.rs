@@ -14,7 +14,7 @@ use super::diagnostic::{Code, Diagnostic, SourceId};
 use super::fleet::{Fleet, Suspension, SuspensionMode};
 use super::gam::Medium;
 use super::located::{Located, Pos};
-use super::subscriber::{Endpoint, SubscriberStatus, Subscriber};
+use super::subscriber::{Endpoint, Subscriber, SubscriberStatus};
 use super::types::{Credential, Vlan};
 
 /// The most subscribers, and endpoints, one GAM holds.

@@ -27,7 +27,7 @@ use crate::device::snmp;
 use crate::device::status::{
     Alarm, AlarmSeverity, DeviceStatus, EndpointStatus, StatusObservation, Uptime,
 };
-use crate::model::{Desired, Mac, SubscriberStatus, Subscriber, SubscriberModel};
+use crate::model::{Desired, Mac, Subscriber, SubscriberModel, SubscriberStatus};
 
 /// The version of the JSON report (`schemas/status.schema.json`).
 pub const FORMAT_VERSION: u32 = 1;

@@ -11,7 +11,7 @@ use crate::device::live::{EndpointBinding, LiveDevice, LivePortMode, LiveSubscri
 use crate::model::device::{SnmpSettings, SshSettings};
 use crate::model::{
     BandwidthPlan, Description, Device, Endpoint, GamModel, Ident, Located, ManagedBy, Mbps, Plans,
-    PortMode, PortNumber, PortSettings, SubscriberStatus, Subscriber, Vlan,
+    PortMode, PortNumber, PortSettings, Subscriber, SubscriberStatus, Vlan,
 };
 
 /// A device's live state as inventory documents.

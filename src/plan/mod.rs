@@ -210,7 +210,9 @@ impl Plan {
                     hint: "add devices/NAME.yaml, or leave the device out".to_string(),
                 },
                 (Some(dev), Observation::Live(live)) => {
-                    let subs = subscribers.get(name.as_str()).map_or(&[][..], Vec::as_slice);
+                    let subs = subscribers
+                        .get(name.as_str())
+                        .map_or(&[][..], Vec::as_slice);
                     let target = target_for(dev, subs, plans, &fleet);
                     let prune = dev.prune.unwrap_or(fleet.prune);
                     match diff::diff(&target, live, DiffOptions { prune }) {

@@ -4,7 +4,8 @@
 use std::collections::BTreeSet;
 
 use crate::model::{
-    Device, Fleet, Plans, SubscriberStatus, Subscriber, SubscriberModel, SuspensionMode, UNTHROTTLED,
+    Device, Fleet, Plans, Subscriber, SubscriberModel, SubscriberStatus, SuspensionMode,
+    UNTHROTTLED,
 };
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::apply::{
-    DeviceJob, DeviceResult, DriverTarget, Journal, Remedy, Status, apply_device, run_each,
+    ApplyStatus, DeviceJob, DeviceResult, DriverTarget, Journal, Remedy, apply_device, run_each,
 };
 use crate::device::jsonrpc::JsonRpcTarget;
 use crate::device::snmp;
@@ -134,7 +134,7 @@ pub async fn apply(
                 if let Some((key, holder)) = &fence
                     && let Some(why) = fenced(&store, key, holder).await
                 {
-                    return DeviceResult::skipped(&job.device, Status::Failed, why);
+                    return DeviceResult::skipped(&job.device, ApplyStatus::Failed, why);
                 }
                 with_lease(job, store, owner, ttl, journal, cancel).await
             }
@@ -247,7 +247,7 @@ async fn with_lease(
         }) => {
             return DeviceResult::skipped(
                 &device,
-                Status::LeaseHeld,
+                ApplyStatus::LeaseHeld,
                 format!(
                     "another apply holds the device ({owner}, until {expires_at}); nothing was sent"
                 ),
@@ -256,7 +256,7 @@ async fn with_lease(
         Err(e) => {
             return DeviceResult::skipped(
                 &device,
-                Status::Failed,
+                ApplyStatus::Failed,
                 format!("could not take the device's lease: {e}; nothing was sent"),
             );
         }
@@ -306,7 +306,7 @@ async fn gate(
             Outcome::Unknown { reason } => {
                 held.push(DeviceResult::skipped(
                     &d.device,
-                    Status::Unknown,
+                    ApplyStatus::Unknown,
                     format!("not planned: the device could not be read ({reason})"),
                 ));
                 continue;
@@ -314,7 +314,7 @@ async fn gate(
             Outcome::Error { message, .. } => {
                 held.push(DeviceResult::skipped(
                     &d.device,
-                    Status::Failed,
+                    ApplyStatus::Failed,
                     format!("not planned: {message}"),
                 ));
                 continue;
@@ -328,7 +328,7 @@ async fn gate(
             held.push(
                 DeviceResult::skipped(
                     &d.device,
-                    Status::Blocked,
+                    ApplyStatus::Blocked,
                     format!("blocked by a safety limit: {}", why.join("; ")),
                 )
                 .with_remedy(Remedy::Force),
@@ -338,7 +338,7 @@ async fn gate(
         let Some(dev) = desired.device(&d.device) else {
             held.push(DeviceResult::skipped(
                 &d.device,
-                Status::Failed,
+                ApplyStatus::Failed,
                 "not in the inventory",
             ));
             continue;
@@ -349,7 +349,7 @@ async fn gate(
             Err(e) => {
                 held.push(DeviceResult::skipped(
                     &d.device,
-                    Status::Failed,
+                    ApplyStatus::Failed,
                     format!("could not read the device's recorded host key: {e}; nothing was sent"),
                 ));
                 continue;
@@ -367,7 +367,7 @@ async fn gate(
         {
             Ok(job) => jobs.push(job),
             Err((message, remedy)) => {
-                let r = DeviceResult::skipped(&d.device, Status::Failed, message);
+                let r = DeviceResult::skipped(&d.device, ApplyStatus::Failed, message);
                 held.push(match remedy {
                     Some(remedy) => r.with_remedy(remedy),
                     None => r,
@@ -558,16 +558,16 @@ fn changes_for(plan: &Plan, device: &str) -> u64 {
         })
 }
 
-fn device_status(s: &Status) -> DeviceStatus {
+fn device_status(s: &ApplyStatus) -> DeviceStatus {
     match s {
-        Status::Applied => DeviceStatus::Applied,
-        Status::NoChanges => DeviceStatus::NoChanges,
-        Status::Stale => DeviceStatus::Stale,
-        Status::RolledBack => DeviceStatus::RolledBack,
-        Status::Failed => DeviceStatus::Failed,
-        Status::Unknown => DeviceStatus::Unknown,
-        Status::Blocked => DeviceStatus::Blocked,
-        Status::LeaseHeld => DeviceStatus::LeaseHeld,
-        Status::Interrupted => DeviceStatus::Interrupted,
+        ApplyStatus::Applied => DeviceStatus::Applied,
+        ApplyStatus::NoChanges => DeviceStatus::NoChanges,
+        ApplyStatus::Stale => DeviceStatus::Stale,
+        ApplyStatus::RolledBack => DeviceStatus::RolledBack,
+        ApplyStatus::Failed => DeviceStatus::Failed,
+        ApplyStatus::Unknown => DeviceStatus::Unknown,
+        ApplyStatus::Blocked => DeviceStatus::Blocked,
+        ApplyStatus::LeaseHeld => DeviceStatus::LeaseHeld,
+        ApplyStatus::Interrupted => DeviceStatus::Interrupted,
     }
 }

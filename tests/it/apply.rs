@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use gamops::apply::{DeviceJob, DriverTarget, NoJournal, Status, apply_device};
+use gamops::apply::{ApplyStatus, DeviceJob, DriverTarget, NoJournal, apply_device};
 use gamops::device::live::Observation;
 use gamops::device::snmp::{Security, SnmpTarget, observe};
 use gamops::device::ssh::{CliAuth, CliTarget, HostKeyPolicy};
@@ -131,7 +131,7 @@ async fn converges_saves_and_a_second_apply_sends_nothing() {
     let (job1, _) = job(&lab, &desired, "bldg-12-gam1", "");
     assert!(job1.changes.len() > 10);
     let r = apply_device(&job1, &NoJournal, &CancellationToken::new()).await;
-    assert_eq!(r.status, Status::Applied, "{}", r.message);
+    assert_eq!(r.status, ApplyStatus::Applied, "{}", r.message);
     assert_eq!(
         r.sent.last().map(String::as_str),
         Some("copy running-config startup-config")
@@ -145,7 +145,7 @@ async fn converges_saves_and_a_second_apply_sends_nothing() {
     let (job2, _) = job(&lab, &desired, "bldg-12-gam1", "");
     assert!(job2.changes.is_empty(), "{:#?}", job2.changes);
     let r = apply_device(&job2, &NoJournal, &CancellationToken::new()).await;
-    assert_eq!((r.status, r.sent.len()), (Status::NoChanges, 0));
+    assert_eq!((r.status, r.sent.len()), (ApplyStatus::NoChanges, 0));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -166,7 +166,7 @@ async fn a_refused_command_rolls_the_device_back_and_saves_nothing() {
         "% Error querying G.hn device. May be missing or busy.",
     );
     let r = apply_device(&job, &NoJournal, &CancellationToken::new()).await;
-    assert_eq!(r.status, Status::RolledBack, "{}", r.message);
+    assert_eq!(r.status, ApplyStatus::RolledBack, "{}", r.message);
     assert!(
         r.message.contains("May be missing or busy"),
         "{}",
@@ -193,7 +193,7 @@ async fn a_device_value_holding_a_newline_or_a_quote_never_becomes_a_command() {
     let lab = lab_gam(GamModel::Gam12C, "bldg-12-gam1").await;
     let (job1, _) = job(&lab, &desired, "bldg-12-gam1", "");
     let r = apply_device(&job1, &NoJournal, &CancellationToken::new()).await;
-    assert_eq!(r.status, Status::Applied, "{}", r.message);
+    assert_eq!(r.status, ApplyStatus::Applied, "{}", r.message);
     let id = {
         let d = lab.device.lock().unwrap();
         *d.running
@@ -238,7 +238,7 @@ async fn a_device_value_holding_a_newline_or_a_quote_never_becomes_a_command() {
         let r = apply_device(&job2, &NoJournal, &CancellationToken::new()).await;
         assert_eq!(
             (&r.status, r.sent.len()),
-            (&Status::Failed, 0),
+            (&ApplyStatus::Failed, 0),
             "{evil:?}: {} {:?}",
             r.message,
             r.sent
@@ -263,7 +263,7 @@ async fn a_device_changed_since_the_plan_is_stale() {
     let r = apply_device(&job, &NoJournal, &CancellationToken::new()).await;
     assert_eq!(
         (r.status, r.sent.len()),
-        (Status::Stale, 0),
+        (ApplyStatus::Stale, 0),
         "{}",
         r.message
     );
@@ -275,7 +275,7 @@ async fn wrong_credentials_and_a_save_that_never_frees_are_failures() {
     let lab = lab_gam(GamModel::Gam4Cx, "campus-gam2").await;
     let (job1, _) = job(&lab, &desired, "campus-gam2", "wrong");
     let r = apply_device(&job1, &NoJournal, &CancellationToken::new()).await;
-    assert_eq!(r.status, Status::Failed);
+    assert_eq!(r.status, ApplyStatus::Failed);
     assert!(
         r.message.contains("login as admin refused"),
         "{}",
@@ -285,7 +285,7 @@ async fn wrong_credentials_and_a_save_that_never_frees_are_failures() {
     let (job2, _) = job(&lab, &desired, "campus-gam2", "");
     lab.device.lock().unwrap().set_save_in_progress(true);
     let r = apply_device(&job2, &NoJournal, &CancellationToken::new()).await;
-    assert_eq!(r.status, Status::Failed, "{}", r.message);
+    assert_eq!(r.status, ApplyStatus::Failed, "{}", r.message);
     assert!(r.message.contains("not saved"), "{}", r.message);
     assert!(
         !lab.device

@@ -367,7 +367,7 @@ mod same_end_state {
     use std::collections::BTreeSet;
     use std::time::Duration;
 
-    use gamops::apply::{DeviceJob, DriverTarget, NoJournal, Status, apply_device};
+    use gamops::apply::{ApplyStatus, DeviceJob, DriverTarget, NoJournal, apply_device};
     use gamops::device::jsonrpc::JsonRpcTarget;
     use gamops::device::snmp::{Security, SnmpTarget, observe};
     use gamops::device::ssh::{CliAuth, CliTarget, HostKeyPolicy};
@@ -573,7 +573,7 @@ mod same_end_state {
                         rb.message
                     );
                     if !changes.is_empty() {
-                        prop_assert_eq!(&rb.status, &Status::Applied, "{}", rb.message);
+                        prop_assert_eq!(&rb.status, &ApplyStatus::Applied, "{}", rb.message);
                         applied.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     }
                     let (sa, sb) = (

@@ -690,10 +690,14 @@ async fn a_refusing_smtp_server_is_retried_and_delays_no_other_channel() {
         smtp.mails().len() == 1
     })
     .await;
-    eventually("the mail's row marked delivered", Duration::from_secs(30), || async {
-        let rows = store.outbox_rows(Some("mail")).await.unwrap();
-        rows[0].state == OutboxState::Delivered
-    })
+    eventually(
+        "the mail's row marked delivered",
+        Duration::from_secs(30),
+        || async {
+            let rows = store.outbox_rows(Some("mail")).await.unwrap();
+            rows[0].state == OutboxState::Delivered
+        },
+    )
     .await;
     run.stop().await;
     assert_eq!(smtp.mails().len(), 1);
@@ -824,10 +828,14 @@ async fn a_receiver_answering_500_gets_it_exactly_once_after_the_retries() {
     .await;
     // Once the row is marked delivered nothing can send it again; a fixed wait instead could
     // end before the mark on a loaded machine.
-    eventually("the row marked delivered", Duration::from_secs(30), || async {
-        let rows = store.outbox_rows(None).await.unwrap();
-        rows.iter().all(|r| r.state == OutboxState::Delivered)
-    })
+    eventually(
+        "the row marked delivered",
+        Duration::from_secs(30),
+        || async {
+            let rows = store.outbox_rows(None).await.unwrap();
+            rows.iter().all(|r| r.state == OutboxState::Delivered)
+        },
+    )
     .await;
     run.stop().await;
     let got = hook.got();
@@ -1329,7 +1337,10 @@ fn each_failed_try_is_logged_with_channel_key_attempt_and_next_try() {
         .unwrap();
     let text = format!("{}{}", stdout(&out), stderr(&out));
     assert!(out.status.success(), "{text}");
-    assert!(text.contains("1 passed"), "the test did not run alone: {text}");
+    assert!(
+        text.contains("1 passed"),
+        "the test did not run alone: {text}"
+    );
 }
 
 /// The body of [`each_failed_try_is_logged_with_channel_key_attempt_and_next_try`], on one

@@ -14,7 +14,7 @@ use crate::inventory::Inventory;
 use crate::inventory::canonical::{CanonicalError, render};
 use crate::inventory::layout::FileKind;
 use crate::model::billing::RemovalPolicy;
-use crate::model::{BillingMapping, Doc, Ident, ManagedBy, Plans, SubscriberStatus, Subscriber};
+use crate::model::{BillingMapping, Doc, Ident, ManagedBy, Plans, Subscriber, SubscriberStatus};
 
 /// One file to write or delete, relative to the inventory folder.
 #[derive(Clone, Debug)]
@@ -333,7 +333,9 @@ impl Proposal {
         let (kind, details) = match old {
             None => (ChangeKind::Created, vec![summary(&new)]),
             Some(o) => {
-                let kind = if *o.status == SubscriberStatus::Active && *new.status == SubscriberStatus::Suspended {
+                let kind = if *o.status == SubscriberStatus::Active
+                    && *new.status == SubscriberStatus::Suspended
+                {
                     ChangeKind::Suspended
                 } else {
                     ChangeKind::Updated
