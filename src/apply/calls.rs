@@ -68,23 +68,3 @@ pub fn inverse(change: &Change, uplink_base: u32) -> Result<Option<Call>, RpcErr
         (_, None, _) => Ok(None),
     }
 }
-
-/// Every forward and inverse call of a device's changes, built before anything is sent.
-pub struct Calls {
-    pub forward: Vec<Option<Call>>,
-    pub inverse: Vec<Option<Call>>,
-}
-
-pub fn render(changes: &[Change], uplink_base: u32) -> Result<Calls, (usize, RpcError)> {
-    let mut out = Calls {
-        forward: Vec::with_capacity(changes.len()),
-        inverse: Vec::with_capacity(changes.len()),
-    };
-    for (i, c) in changes.iter().enumerate() {
-        out.forward
-            .push(forward(c, uplink_base).map_err(|e| (i, e))?);
-        out.inverse
-            .push(inverse(c, uplink_base).map_err(|e| (i, e))?);
-    }
-    Ok(out)
-}

@@ -34,26 +34,3 @@ fn delete(kind: ObjectKind, id: u16) -> Option<String> {
         ObjectKind::Port | ObjectKind::Global => None,
     }
 }
-
-/// Every forward and inverse line of a device's changes, rendered before anything is sent, so
-/// that a value the dialect refuses stops the device before its first command, not mid-way.
-pub struct Lines {
-    pub forward: Vec<Option<String>>,
-    pub inverse: Vec<Option<String>>,
-}
-
-pub fn render(changes: &[Change], uplink_base: u32) -> Result<Lines, (usize, UnsafeValue)> {
-    let mut lines = Lines {
-        forward: Vec::with_capacity(changes.len()),
-        inverse: Vec::with_capacity(changes.len()),
-    };
-    for (i, c) in changes.iter().enumerate() {
-        lines
-            .forward
-            .push(forward(c, uplink_base).map_err(|e| (i, e))?);
-        lines
-            .inverse
-            .push(inverse(c, uplink_base).map_err(|e| (i, e))?);
-    }
-    Ok(lines)
-}

@@ -69,31 +69,48 @@ impl Steps {
     }
 }
 
-/// Renders every step for `target`'s driver; an error names the change (its index) and why.
+/// Renders every step for `target`'s driver, forward and back, before anything is sent, so that
+/// a value the driver refuses stops the device before its first step, not mid-way; an error
+/// names the change (its index) and why.
 pub fn render(
     target: &DriverTarget,
     changes: &[Change],
     uplink_base: u32,
 ) -> Result<Steps, (usize, String)> {
     match target {
-        DriverTarget::Cli(_) => {
-            let lines =
-                commands::render(changes, uplink_base).map_err(|(i, e)| (i, e.to_string()))?;
-            let wrap = |v: Vec<Option<String>>| v.into_iter().map(|l| l.map(Step::Line)).collect();
-            Ok(Steps {
-                forward: wrap(lines.forward),
-                inverse: wrap(lines.inverse),
-            })
-        }
-        DriverTarget::JsonRpc(_) => {
-            let c = calls::render(changes, uplink_base).map_err(|(i, e)| (i, e.to_string()))?;
-            let wrap = |v: Vec<Option<Call>>| v.into_iter().map(|c| c.map(Step::Call)).collect();
-            Ok(Steps {
-                forward: wrap(c.forward),
-                inverse: wrap(c.inverse),
-            })
-        }
+        DriverTarget::Cli(_) => render_each(
+            changes,
+            |c| commands::forward(c, uplink_base),
+            |c| commands::inverse(c, uplink_base),
+            Step::Line,
+        ),
+        DriverTarget::JsonRpc(_) => render_each(
+            changes,
+            |c| calls::forward(c, uplink_base),
+            |c| calls::inverse(c, uplink_base),
+            Step::Call,
+        ),
     }
+}
+
+/// Each change's forward and inverse step, by one driver's renderers; the first that cannot
+/// be rendered stops it.
+fn render_each<T, E: std::fmt::Display>(
+    changes: &[Change],
+    forward: impl Fn(&Change) -> Result<Option<T>, E>,
+    inverse: impl Fn(&Change) -> Result<Option<T>, E>,
+    step: impl Fn(T) -> Step + Copy,
+) -> Result<Steps, (usize, String)> {
+    let mut steps = Steps {
+        forward: Vec::with_capacity(changes.len()),
+        inverse: Vec::with_capacity(changes.len()),
+    };
+    for (i, c) in changes.iter().enumerate() {
+        let failed = |e: E| (i, e.to_string());
+        steps.forward.push(forward(c).map_err(failed)?.map(step));
+        steps.inverse.push(inverse(c).map_err(failed)?.map(step));
+    }
+    Ok(steps)
 }
 
 /// A failed step, connection or save, of either driver.

@@ -104,21 +104,27 @@ fn subscriber<'a>(v: &'a Value, dev: &str, id: &str) -> &'a Value {
 
 const B12: &str = "subscribers/bldg-12-gam1";
 
-#[test]
-fn rate_only_and_interrupting_changes_are_classed_as_plan_classes_them() {
-    let repo = Repo::new();
-    // Rate only: another plan.
+/// Two subscribers of bldg-12-gam1 change: sonar-10424 to another plan (a rate change),
+/// sonar-10423 to another VLAN (an interruption).
+fn another_plan_and_another_vlan(repo: &Repo) {
     repo.edit(
         &format!("{B12}/sonar-10424.yaml"),
         "plan: 500M",
         "plan: 250M",
     );
-    // Interrupting: a VLAN, a CPE swapped (a new MAC), a move to another port.
     repo.edit(
         &format!("{B12}/sonar-10423.yaml"),
         "vlan: 1409",
         "vlan: 1499",
     );
+}
+
+#[test]
+fn rate_only_and_interrupting_changes_are_classed_as_plan_classes_them() {
+    let repo = Repo::new();
+    // Rate only: another plan. Interrupting: a VLAN, a CPE swapped (a new MAC), a move to
+    // another port.
+    another_plan_and_another_vlan(&repo);
     repo.edit(
         "subscribers/campus-gam2/campus-01.yaml",
         "00:0e:d8:2a:01:01",
@@ -186,16 +192,7 @@ fn rate_only_and_interrupting_changes_are_classed_as_plan_classes_them() {
 #[test]
 fn the_text_and_markdown_a_reviewer_reads_are_as_recorded() {
     let repo = Repo::new();
-    repo.edit(
-        &format!("{B12}/sonar-10424.yaml"),
-        "plan: 500M",
-        "plan: 250M",
-    );
-    repo.edit(
-        &format!("{B12}/sonar-10423.yaml"),
-        "vlan: 1409",
-        "vlan: 1499",
-    );
+    another_plan_and_another_vlan(&repo);
     repo.remove("subscribers/campus-gam2/campus-01.yaml");
     repo.commit_change();
     let text = repo.diff(&["--rev", "main", "--rev", "change"]);
