@@ -466,7 +466,9 @@ pub async fn apply_device(
                 journal.record(&job.device, &save, &e.to_string(), false);
                 attempt.result(
                     ApplyStatus::Failed,
-                    format!("applied and verified, but not saved: {e}; a reboot would lose the changes, apply again to save"),
+                    // The next plan reads the running configuration, finds nothing to change and
+                    // so saves nothing: the message must not promise that another apply saves.
+                    format!("applied and verified, but not saved: {e}; the device runs the change, but a reboot would lose it: save it on the device (copy running-config startup-config); another apply finds nothing to change and does not save"),
                 )
             }
         };
