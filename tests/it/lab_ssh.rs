@@ -534,17 +534,18 @@ async fn fault_slow_logins() {
         "{:?}",
         started.elapsed()
     );
+    // Cleared, even a delay of two minutes no longer applies: the login ends well within the
+    // 30 s this waits (a guard against a hang, not a measure of speed).
+    faults.set_login_delay(Duration::from_secs(120));
     faults.clear();
     let mut session = connect(&server).await;
-    let started = Instant::now();
-    assert!(
-        session
-            .authenticate_password("admin", "")
-            .await
-            .unwrap()
-            .success()
-    );
-    assert!(started.elapsed() < Duration::from_millis(1400));
+    let login = tokio::time::timeout(
+        Duration::from_secs(30),
+        session.authenticate_password("admin", ""),
+    )
+    .await
+    .expect("the cleared login delay still applied");
+    assert!(login.unwrap().success());
 }
 
 #[tokio::test]
