@@ -473,142 +473,19 @@ fn the_demo_runs_the_whole_loop_and_leaves_nothing_running() {
 // ---------------------------------------------------------------------------------------------
 // `gamops apply` against a lab fleet: convergence, edits, faults, SIGKILL, a real OpenSSH.
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use gamops::lab::control::FaultSettings;
-use gamops::lab::device::config::render as render_config;
 use gamops::lab::fleetgen::{FleetSpec, write_fleet};
-use gamops::lab::runtime::{Lab, LabDevice, LabOptions};
-use gamops::lab::testbed::{Testbed, TestbedSpec};
 use gamops::model::Driver;
-use gamops::store::{Store, StoreLocation};
+
+use crate::support::fleet::{
+    FleetLab, assert_no_duplicates, assert_saved, code_and_text, expect_exit, until, wait_child,
+};
 
 /// The generated fleet's first SNMP port; the lab serves on free ports instead and the device
 /// files are rewritten to them.
 const FLEET_BASE_PORT: u16 = 20000;
-
-/// A lab serving a generated fleet (factory-empty devices), and that fleet's inventory pointing
-/// at it with each device's host key pinned.
-pub(crate) struct FleetLab {
-    pub(crate) lab: Arc<Lab>,
-    pub(crate) tmp: tempfile::TempDir,
-    pub(crate) dir: PathBuf,
-}
-
-impl FleetLab {
-    pub(crate) async fn start(
-        devices: usize,
-        subscribers: usize,
-        reboot_downtime: Duration,
-    ) -> FleetLab {
-        FleetLab::start_with(devices, subscribers, reboot_downtime, Driver::Cli).await
-    }
-
-    /// [`FleetLab::start`] with the fleet's changes sent through `driver`.
-    pub(crate) async fn start_with(
-        devices: usize,
-        subscribers: usize,
-        reboot_downtime: Duration,
-        driver: Driver,
-    ) -> FleetLab {
-        let tmp = tempfile::tempdir().unwrap();
-        let bed = Testbed::start(
-            &TestbedSpec {
-                devices,
-                subscribers_per_device: subscribers,
-                options: LabOptions {
-                    reboot_downtime,
-                    ..LabOptions::default()
-                },
-                driver,
-                ..TestbedSpec::default()
-            },
-            &tmp.path().join("inventory"),
-        )
-        .await
-        .unwrap();
-        FleetLab {
-            lab: bed.lab,
-            tmp,
-            dir: bed.dir,
-        }
-    }
-
-    pub(crate) fn device(&self, name: &str) -> &Arc<LabDevice> {
-        self.lab.device(name).unwrap()
-    }
-
-    pub(crate) fn state(&self, name: &str) -> DeviceState {
-        self.device(name).state().lock().unwrap().clone()
-    }
-
-    pub(crate) fn faults(&self, f: &FaultSettings) {
-        for d in self.lab.devices() {
-            d.apply_faults(f).unwrap();
-        }
-    }
-
-    /// `gamops ARGS --inventory DIR`, ready to run.
-    pub(crate) fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = self.bare_command(args);
-        cmd.arg("--inventory").arg(&self.dir);
-        cmd
-    }
-
-    /// `gamops ARGS` with the lab's credentials, naming no inventory.
-    pub(crate) fn bare_command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("gamops"));
-        cmd.current_dir(crate::support::root())
-            .env("NO_COLOR", "1")
-            .env("GAMOPS_SNMP_COMMUNITY", "public")
-            .env("GAMOPS_SSH_PASSWORD", "")
-            .env_remove("GAMOPS_INVENTORY")
-            .env_remove("GAMOPS_STATE_DIR")
-            .env_remove("GAMOPS_DATABASE_URL")
-            .args(args);
-        cmd
-    }
-
-    /// Runs `gamops ARGS` to its end without holding up the lab's tasks.
-    pub(crate) async fn gamops(&self, args: &[&str]) -> Output {
-        let mut cmd = self.command(args);
-        tokio::task::spawn_blocking(move || cmd.output().unwrap())
-            .await
-            .unwrap()
-    }
-
-    pub(crate) async fn store(&self) -> Store {
-        Store::open(&StoreLocation::Sqlite(self.tmp.path().join(".gamops")))
-            .await
-            .unwrap()
-    }
-
-    pub(crate) fn edit(&self, file: &str, from: &str, to: &str) {
-        let path = self.dir.join(file);
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.contains(from), "{from:?} not in {file}:\n{text}");
-        std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
-    }
-}
-
-pub(crate) fn code_and_text(out: &Output) -> (Option<i32>, String) {
-    (
-        out.status.code(),
-        format!(
-            "{}{}",
-            crate::support::stdout(out),
-            crate::support::stderr(out)
-        ),
-    )
-}
-
-/// Asserts the exit code, showing the output when it differs.
-pub(crate) fn expect_exit(out: &Output, code: i32) -> String {
-    let (got, text) = code_and_text(out);
-    assert_eq!(got, Some(code), "{text}");
-    crate::support::stdout(out)
-}
 
 /// `apply --format json`'s results, by device.
 fn results(out: &Output) -> std::collections::BTreeMap<String, serde_json::Value> {
@@ -619,41 +496,6 @@ fn results(out: &Output) -> std::collections::BTreeMap<String, serde_json::Value
         .iter()
         .map(|r| (r["device"].as_str().unwrap().to_string(), r.clone()))
         .collect()
-}
-
-/// The saved configuration is the running one: nothing applied is left unsaved.
-pub(crate) fn assert_saved(state: &DeviceState) {
-    assert!(!state.is_dirty(), "unsaved changes on {}", state.hostname());
-    assert_eq!(state.startup, render_config(&state.running));
-}
-
-/// Every object once: no duplicate names or MACs.
-pub(crate) fn assert_no_duplicates(state: &DeviceState) {
-    let names: std::collections::BTreeSet<_> = state
-        .running
-        .subscribers
-        .values()
-        .map(|s| &s.name)
-        .collect();
-    assert_eq!(
-        names.len(),
-        state.running.subscribers.len(),
-        "duplicate subscribers"
-    );
-    let macs: std::collections::BTreeSet<_> =
-        state.running.endpoints.values().map(|e| e.mac).collect();
-    assert_eq!(
-        macs.len(),
-        state.running.endpoints.len(),
-        "duplicate endpoints"
-    );
-    let profiles: std::collections::BTreeSet<_> =
-        state.running.profiles.values().map(|p| &p.name).collect();
-    assert_eq!(
-        profiles.len(),
-        state.running.profiles.len(),
-        "duplicate profiles"
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -863,25 +705,6 @@ async fn plans_vlans_endpoints_and_pruned_deletes_each_converge_and_save_with(dr
     assert_eq!(state.running.subscribers.len(), 11);
     assert_eq!(state.running.endpoints.len(), 11);
     assert!(!state.startup.contains("sub-0001-006"));
-}
-
-/// Waits (up to 60 s) until `done` holds, polling.
-pub(crate) async fn until(what: &str, mut done: impl FnMut() -> bool) {
-    let started = std::time::Instant::now();
-    while !done() {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// Waits for a child process without holding up the lab's tasks.
-pub(crate) async fn wait_child(child: std::process::Child) -> Output {
-    tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-        .await
-        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1256,19 +1079,9 @@ async fn ctrl_c_mid_apply_rolls_back_the_device_in_flight_and_records_an_interru
     expect_exit(&f.gamops(&["plan", "--detailed-exitcode"]).await, 0);
 }
 
-/// `ssh-keygen` a new Ed25519 key at `path`.
-fn keygen(path: &Path) {
-    let out = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
-        .arg(path)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apply_goes_through_a_real_openssh_sshd() {
-    let sshd = crate::support::sshd_as_root();
+    crate::support::sshd_as_root();
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     let dir = d.join("inventory");
@@ -1326,46 +1139,8 @@ async fn apply_goes_through_a_real_openssh_sshd() {
         })
     };
 
-    keygen(&d.join("host_key"));
-    keygen(&d.join("client_key"));
-    std::fs::copy(d.join("client_key.pub"), d.join("authorized_keys")).unwrap();
-    let fp = Command::new("ssh-keygen")
-        .arg("-lf")
-        .arg(d.join("host_key.pub"))
-        .output()
-        .unwrap();
-    let host_fp = String::from_utf8_lossy(&fp.stdout)
-        .split_whitespace()
-        .nth(1)
-        .unwrap()
-        .to_string();
-    assert!(host_fp.starts_with("SHA256:"), "{host_fp}");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let config = format!(
-        "Port {port}\nListenAddress 127.0.0.1\nHostKey {host}\nPidFile {pid}\nAuthorizedKeysFile {auth}\n\
-         StrictModes no\nUsePAM no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n\
-         PermitRootLogin yes\nForceCommand {bin} lab shell --state {state} --device {name}\n",
-        host = d.join("host_key").display(),
-        pid = d.join("sshd.pid").display(),
-        auth = d.join("authorized_keys").display(),
-        bin = assert_cmd::cargo::cargo_bin("gamops").display(),
-        state = state_file.display(),
-    );
-    std::fs::write(d.join("sshd_config"), config).unwrap();
-    let mut server = Command::new(sshd)
-        .args(["-D", "-e", "-f"])
-        .arg(d.join("sshd_config"))
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    until("sshd to listen", || {
-        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-    })
-    .await;
+    let sshd = crate::support::sshd::LabShellSshd::start(d, &state_file, name);
+    let (port, host_fp) = (sshd.port, &sshd.host_fingerprint);
 
     // The device's SNMP is the agent here, its SSH the sshd, logging in as root with the key.
     let path = dir.join(format!("devices/{name}.yaml"));
@@ -1374,7 +1149,7 @@ async fn apply_goes_through_a_real_openssh_sshd() {
         &format!(
             "snmp:\n  port: {}\nssh:\n  port: {port}\n  username: root\n  private_key: file:{}\n  host_key: {host_fp}\n",
             agent.local_addr().port(),
-            d.join("client_key").display()
+            sshd.client_key.display()
         ),
     );
     assert!(text.contains("private_key"), "{text}");
@@ -1395,8 +1170,7 @@ async fn apply_goes_through_a_real_openssh_sshd() {
     let out = run(&["apply", "--auto-approve", "--format", "json"])
         .await
         .unwrap();
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(sshd);
     expect_exit(&out, 0);
     assert_eq!(results(&out)[name]["status"], "applied");
     let saved = gamops::lab::persist::load(&state_file).unwrap().unwrap();

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::apply::FleetLab;
+use crate::support::fleet::FleetLab;
 use crate::support::{git, root};
 
 /// When a job runs.
@@ -282,7 +282,7 @@ async fn runs_against_the_lab(lines: Vec<Line>) {
     }
     // The merged change is on the devices: nothing left to plan.
     let out = fleet.gamops(&["plan", "--detailed-exitcode"]).await;
-    crate::apply::expect_exit(&out, 0);
+    crate::support::fleet::expect_exit(&out, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,14 +3,14 @@
 //! commits, refuses an invalid commit, pauses and resumes, reverts drift, serves its API behind
 //! tokens and its metrics, refuses a second controller on the same store, and stops on SIGTERM.
 
-use std::io::BufRead;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use gamops::lab::control::Drift;
 use serde_json::Value;
 
-use crate::apply::{FleetLab, code_and_text, expect_exit, wait_child};
+use crate::support::fleet::{FleetLab, code_and_text, expect_exit};
+use crate::support::process::{Controller, eventually};
 
 pub(crate) fn git(dir: &std::path::Path, args: &[&str]) {
     let out = Command::new("git")
@@ -24,101 +24,6 @@ pub(crate) fn git(dir: &std::path::Path, args: &[&str]) {
         "git {args:?}: {}",
         code_and_text(&out).1
     );
-}
-
-/// The controller, started; its API's base URL.
-pub(crate) struct Controller {
-    child: Option<Child>,
-    pub(crate) base: String,
-}
-
-impl Controller {
-    async fn start(f: &FleetLab, extra: &[&str]) -> Controller {
-        let mut args = vec!["controller", "--listen", "127.0.0.1:0", "--interval", "1s"];
-        args.extend_from_slice(extra);
-        Controller::spawn(f.command(&args)).await
-    }
-
-    pub(crate) async fn spawn(mut command: Command) -> Controller {
-        let mut child = command
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let line = tokio::task::spawn_blocking(move || {
-            let mut line = String::new();
-            std::io::BufReader::new(stdout)
-                .read_line(&mut line)
-                .unwrap();
-            line
-        })
-        .await
-        .unwrap();
-        let base = line
-            .split_whitespace()
-            .find_map(|w| w.strip_prefix("listening="))
-            .unwrap_or_else(|| panic!("no listening line: {line:?}"))
-            .to_string();
-        Controller {
-            child: Some(child),
-            base,
-        }
-    }
-
-    pub(crate) async fn call(&self, method: &str, path: &str, token: Option<&str>) -> (u16, Value) {
-        let client = reqwest::Client::new();
-        let url = format!("{}{path}", self.base);
-        let mut req = match method {
-            "POST" => client.post(&url),
-            _ => client.get(&url),
-        };
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
-    }
-
-    /// Stops it with SIGTERM and returns its output.
-    pub(crate) async fn stop(mut self) -> std::process::Output {
-        let child = self.child.take().unwrap();
-        let term = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(term.success());
-        wait_child(child).await
-    }
-}
-
-impl Drop for Controller {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-/// Polls `check` until it holds (30 s at most), showing `what` when it never does.
-pub(crate) async fn eventually<F: std::future::Future<Output = bool>>(
-    what: &str,
-    mut check: impl FnMut() -> F,
-) {
-    let started = Instant::now();
-    while !check().await {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 fn token(f: &FleetLab, scope: &str) -> String {
@@ -441,10 +346,7 @@ async fn a_follower_takes_over_from_a_killed_leader_on_postgresql() {
         f.state("gam-0000").running.subscribers.len() < 30,
         "the apply finished before the kill; slow the lab down"
     );
-    let mut leader = leader;
-    let mut child = leader.child.take().unwrap();
-    child.kill().unwrap(); // SIGKILL: no lease released, no run finished
-    let _ = child.wait();
+    leader.kill(); // SIGKILL: no lease released, no run finished
     let killed = Instant::now();
 
     eventually("the follower leading", || async {
@@ -470,8 +372,8 @@ async fn a_follower_takes_over_from_a_killed_leader_on_postgresql() {
     .await;
     for name in ["gam-0000", "gam-0001"] {
         let state = f.state(name);
-        crate::apply::assert_no_duplicates(&state);
-        crate::apply::assert_saved(&state);
+        crate::support::fleet::assert_no_duplicates(&state);
+        crate::support::fleet::assert_saved(&state);
     }
 
     // No command was applied twice: every `ghn` line the devices accepted appears once across

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::apply::{FleetLab, code_and_text, expect_exit};
+use crate::support::fleet::{FleetLab, code_and_text, expect_exit};
 use crate::support::{copy_tree, gamops, git, root, stderr, stdout};
 
 /// A repository whose `main` holds the example inventory.

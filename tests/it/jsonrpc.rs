@@ -13,7 +13,7 @@ use gamops::model::Driver;
 use gamops::secret::Secret;
 use serde_json::json;
 
-use crate::apply::{FleetLab, assert_saved, expect_exit};
+use crate::support::fleet::{FleetLab, assert_saved, expect_exit};
 
 fn target(addr: std::net::SocketAddr, password: &str) -> JsonRpcTarget {
     JsonRpcTarget {

@@ -23,6 +23,7 @@ use gamops::model::GamModel;
 use russh::{ChannelMsg, client};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use crate::support::process::LabProcess;
 use crate::support::{root, temp_inventory};
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -179,94 +180,6 @@ async fn lab_of(states: Vec<DeviceState>, downtime: Duration) -> (Arc<Lab>, Sock
 
 fn gamops_bin() -> PathBuf {
     assert_cmd::cargo::cargo_bin("gamops")
-}
-
-/// `gamops lab up ARGS` running in the background, with its printed device lines.
-struct LabProcess {
-    child: Child,
-    lines: Vec<String>,
-}
-
-impl LabProcess {
-    fn start(args: &[&str]) -> LabProcess {
-        let mut child = Command::new(gamops_bin())
-            .arg("lab")
-            .arg("up")
-            .args(args)
-            .current_dir(root())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let mut reader = BufReader::new(stdout);
-        let mut lines = Vec::new();
-        loop {
-            let mut line = String::new();
-            let n = reader.read_line(&mut line).unwrap();
-            assert!(n > 0, "lab up ended early; printed {lines:?}");
-            let line = line.trim_end().to_string();
-            let done = line.starts_with("admin=");
-            lines.push(line);
-            if done {
-                break;
-            }
-        }
-        LabProcess { child, lines }
-    }
-
-    /// `(name, snmp, ssh)` of each device line.
-    fn devices(&self) -> Vec<(String, SocketAddr, SocketAddr)> {
-        self.lines
-            .iter()
-            .filter(|l| !l.starts_with("admin="))
-            .map(|l| {
-                let mut words = l.split_whitespace();
-                let name = words.next().unwrap().to_string();
-                let snmp = words
-                    .next()
-                    .unwrap()
-                    .strip_prefix("snmp=")
-                    .unwrap()
-                    .parse()
-                    .unwrap();
-                let ssh = words
-                    .next()
-                    .unwrap()
-                    .strip_prefix("ssh=")
-                    .unwrap()
-                    .parse()
-                    .unwrap();
-                (name, snmp, ssh)
-            })
-            .collect()
-    }
-
-    /// SIGTERM, then the exit code.
-    fn stop(mut self) -> Option<i32> {
-        let pid = self.child.id().to_string();
-        assert!(
-            Command::new("kill")
-                .args(["-TERM", &pid])
-                .status()
-                .unwrap()
-                .success()
-        );
-        let started = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status.code();
-            }
-            assert!(started.elapsed() < WAIT, "lab up did not stop on SIGTERM");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for LabProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-    }
 }
 
 /// OpenSSH's client running `command` as admin with an empty password (via SSH_ASKPASS).
@@ -482,7 +395,7 @@ fn apply_from_an_empty_lab_converges_the_whole_inventory() {
         for fixed in 16101..=16106 {
             let line = format!("  port: {fixed}\n");
             if text.contains(&line) {
-                text = text.replace(&line, &format!("  port: {}\n", free_port()));
+                text = text.replace(&line, &format!("  port: {}\n", crate::support::free_port()));
             }
         }
         std::fs::write(&path, text).unwrap();
@@ -1031,35 +944,11 @@ async fn drift_is_visible_over_snmp() {
 // ---------------------------------------------------------------------------------------------
 // `gamops lab shell` as the forced command of a real OpenSSH sshd.
 
-/// A free TCP port on loopback (there is a small race until sshd binds it).
-/// A loopback port free for both UDP and TCP now (the example's ports are SNMP's and SSH's): a
-/// TCP-only probe once handed the lab a UDP port another test held.
-fn free_port() -> u16 {
-    loop {
-        let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-        let port = udp.local_addr().unwrap().port();
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-}
-
 #[test]
 fn lab_shell_runs_as_a_forced_command_of_openssh_sshd() {
-    let sshd = crate::support::sshd_as_root();
+    crate::support::sshd_as_root();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let keygen = |path: &Path| {
-        let out = Command::new("ssh-keygen")
-            .args(["-q", "-t", "ed25519", "-N", "", "-f"])
-            .arg(path)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
-    };
-    keygen(&d.join("host_key"));
-    keygen(&d.join("client_key"));
-    std::fs::copy(d.join("client_key.pub"), d.join("authorized_keys")).unwrap();
     let state = d.join("lab.json");
     let mut file = gamops::lab::persist::StateFile::new();
     file.devices.insert(
@@ -1070,33 +959,12 @@ fn lab_shell_runs_as_a_forced_command_of_openssh_sshd() {
         },
     );
     gamops::lab::persist::save(&state, &file).unwrap();
-    let port = free_port();
-    let config = format!(
-        "Port {port}\nListenAddress 127.0.0.1\nHostKey {host}\nPidFile {pid}\nAuthorizedKeysFile {auth}\n\
-         StrictModes no\nUsePAM no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n\
-         PermitRootLogin yes\nForceCommand {bin} lab shell --state {state} --device gam-fc\n",
-        host = d.join("host_key").display(),
-        pid = d.join("sshd.pid").display(),
-        auth = d.join("authorized_keys").display(),
-        bin = gamops_bin().display(),
-        state = state.display(),
-    );
-    std::fs::write(d.join("sshd_config"), config).unwrap();
-    let mut server = Command::new(sshd)
-        .args(["-D", "-e", "-f"])
-        .arg(d.join("sshd_config"))
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(started.elapsed() < WAIT, "sshd did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let sshd = crate::support::sshd::LabShellSshd::start(d, &state, "gam-fc");
+    let port = sshd.port;
     let session = |input: &str| {
         let mut child = Command::new("ssh")
             .args(["-F", "/dev/null", "-T", "-p", &port.to_string(), "-i"])
-            .arg(d.join("client_key"))
+            .arg(&sshd.client_key)
             .args([
                 "-o",
                 "StrictHostKeyChecking=no",
@@ -1139,6 +1007,4 @@ fn lab_shell_runs_as_a_forced_command_of_openssh_sshd() {
         text(&out).contains("ghn bw-profile 3 name \"forced\""),
         "{out:?}"
     );
-    let _ = server.kill();
-    let _ = server.wait();
 }

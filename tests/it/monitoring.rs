@@ -24,7 +24,7 @@ use gamops::secret::Secret;
 use gamops::store::{AlertRecord, Store, StoreLocation, Timestamp, TransitionRecord};
 use serde_json::{Value, json};
 
-use crate::apply::expect_exit;
+use crate::support::fleet::expect_exit;
 
 /// A converged lab with its admin API, its inventory in git with `monitoring:` settings, and a
 /// controller started on it.
@@ -139,7 +139,7 @@ impl Bed {
             .status()
             .unwrap();
         assert!(term.success());
-        crate::apply::wait_child(child).await;
+        crate::support::fleet::wait_child(child).await;
         std::fs::read_to_string(&self.log).unwrap()
     }
 
@@ -897,14 +897,6 @@ async fn each_lab_fault_fires_its_rule_once_and_resolves_once() {
     bed.lab.shutdown().await;
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Endpoints in state ok, as the lab serves them (read with the status read, not through the
 /// controller).
 async fn ok_endpoints(lab: &Lab) -> usize {
@@ -1018,7 +1010,9 @@ async fn prometheus_scrapes_the_controller_and_counts_what_the_lab_serves() {
         ),
     )
     .unwrap();
-    let listen: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let listen: SocketAddr = format!("127.0.0.1:{}", crate::support::free_port())
+        .parse()
+        .unwrap();
     let mut prometheus = KillOnDrop(
         Command::new("prometheus")
             .arg(format!("--config.file={}", config.display()))

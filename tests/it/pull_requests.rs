@@ -24,8 +24,9 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use crate::apply::{FleetLab, code_and_text, expect_exit};
-use crate::controller::{Controller, eventually, git, vlan_of};
+use crate::controller::{git, vlan_of};
+use crate::support::fleet::{FleetLab, code_and_text, expect_exit};
+use crate::support::process::{Controller, eventually};
 
 const SECRET: &str = "hook-s3cret";
 const TOKEN: &str = "forge-t0ken";

@@ -1,5 +1,9 @@
 //! Helpers shared by the integration tests: running the binary, temporary inventories, git.
 
+pub mod fleet;
+pub mod process;
+pub mod sshd;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -173,4 +177,17 @@ pub fn redacted<R>(check: impl FnOnce() -> R) -> R {
         settings.add_filter(pattern, replacement);
     }
     settings.bind(check)
+}
+
+/// A loopback port free for both UDP and TCP now (a lab's ports are SNMP's and SSH's): a
+/// TCP-only probe once handed the lab a UDP port another test held. (There is a small race
+/// until the server binds it.)
+pub fn free_port() -> u16 {
+    loop {
+        let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = udp.local_addr().unwrap().port();
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
