@@ -1030,11 +1030,7 @@ async fn ctrl_c_mid_apply_rolls_back_the_device_in_flight_and_records_an_interru
         f.state("gam-0000").running.endpoints.len() >= 3
     })
     .await;
-    let signal = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(signal.success());
+    crate::support::process::signal(&child, "INT");
     let out = wait_child(child).await;
     expect_exit(&out, 130);
     assert!(

@@ -89,16 +89,8 @@ impl Bed {
     }
 
     fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("gamops"));
-        cmd.current_dir(crate::support::root())
-            .env("NO_COLOR", "1")
-            .env("GAMOPS_SNMP_COMMUNITY", "public")
-            .env("GAMOPS_SSH_PASSWORD", "")
-            .env_remove("GAMOPS_INVENTORY")
-            .env_remove("GAMOPS_STATE_DIR")
-            .env_remove("GAMOPS_DATABASE_URL")
-            .env_remove("GAMOPS_LOG")
-            .args(args)
+        let mut cmd = crate::support::fleet::lab_command(args);
+        cmd.env_remove("GAMOPS_LOG")
             .arg("--inventory")
             .arg(&self.dir);
         cmd
@@ -112,33 +104,14 @@ impl Bed {
             .stderr(log)
             .spawn()
             .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let line = tokio::task::spawn_blocking(move || {
-            use std::io::BufRead;
-            let mut line = String::new();
-            std::io::BufReader::new(stdout)
-                .read_line(&mut line)
-                .unwrap();
-            line
-        })
-        .await
-        .unwrap();
-        self.base = line
-            .split_whitespace()
-            .find_map(|w| w.strip_prefix("listening="))
-            .unwrap_or_else(|| panic!("no listening line: {line:?}"))
-            .to_string();
+        self.base = crate::support::process::listening(&mut child).await;
         self.controller = Some(child);
     }
 
     /// Stops the controller with SIGTERM; its log.
     async fn stop(&mut self) -> String {
         let child = self.controller.take().unwrap();
-        let term = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(term.success());
+        crate::support::process::terminate(&child);
         crate::support::fleet::wait_child(child).await;
         std::fs::read_to_string(&self.log).unwrap()
     }

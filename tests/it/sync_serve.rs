@@ -463,22 +463,7 @@ impl Background {
 
     /// SIGTERM, then the exit code.
     fn stop(mut self) -> Option<i32> {
-        let pid = self.child.id().to_string();
-        assert!(
-            Command::new("kill")
-                .args(["-TERM", &pid])
-                .status()
-                .unwrap()
-                .success()
-        );
-        let end = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status.code();
-            }
-            assert!(Instant::now() < end, "the command did not stop on SIGTERM");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        crate::support::process::stop(&mut self.child)
     }
 }
 

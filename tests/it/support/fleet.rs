@@ -91,16 +91,7 @@ impl FleetLab {
 
     /// `gamops ARGS` with the lab's credentials, naming no inventory.
     pub(crate) fn bare_command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("gamops"));
-        cmd.current_dir(crate::support::root())
-            .env("NO_COLOR", "1")
-            .env("GAMOPS_SNMP_COMMUNITY", "public")
-            .env("GAMOPS_SSH_PASSWORD", "")
-            .env_remove("GAMOPS_INVENTORY")
-            .env_remove("GAMOPS_STATE_DIR")
-            .env_remove("GAMOPS_DATABASE_URL")
-            .args(args);
-        cmd
+        lab_command(args)
     }
 
     /// Runs `gamops ARGS` to its end without holding up the lab's tasks.
@@ -195,4 +186,19 @@ pub(crate) async fn wait_child(child: std::process::Child) -> Output {
     tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
         .await
         .unwrap()
+}
+
+/// `gamops ARGS` with a lab's credentials (SNMP community `public`, the SSH password empty) and
+/// nothing from the environment choosing an inventory, a store or colours.
+pub(crate) fn lab_command(args: &[&str]) -> Command {
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("gamops"));
+    cmd.current_dir(crate::support::root())
+        .env("NO_COLOR", "1")
+        .env("GAMOPS_SNMP_COMMUNITY", "public")
+        .env("GAMOPS_SSH_PASSWORD", "")
+        .env_remove("GAMOPS_INVENTORY")
+        .env_remove("GAMOPS_STATE_DIR")
+        .env_remove("GAMOPS_DATABASE_URL")
+        .args(args);
+    cmd
 }

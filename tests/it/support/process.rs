@@ -15,13 +15,51 @@ use super::root;
 /// How long a process may take to start or stop.
 const WAIT: Duration = Duration::from_secs(30);
 
-/// Sends SIGTERM to `child`, as systemd or an operator's Ctrl-C would.
+/// Sends SIGTERM to `child`, as systemd stopping a service would.
 pub fn terminate(child: &Child) {
+    signal(child, "TERM");
+}
+
+/// Sends the signal named `name` (`TERM`, `INT` as Ctrl-C does) to `child`.
+pub fn signal(child: &Child, name: &str) {
     let sent = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args([&format!("-{name}"), &child.id().to_string()])
         .status()
         .unwrap();
-    assert!(sent.success(), "kill -TERM {}", child.id());
+    assert!(sent.success(), "kill -{name} {}", child.id());
+}
+
+/// SIGTERM, then waits for `child` to end (30 s at most); its exit code.
+pub fn stop(child: &mut Child) -> Option<i32> {
+    terminate(child);
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code();
+        }
+        assert!(
+            started.elapsed() < WAIT,
+            "the command did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The base URL of a controller's API, from the `listening=` word of the first line it prints
+/// on its piped standard output.
+pub(crate) async fn listening(child: &mut Child) -> String {
+    let stdout = child.stdout.take().unwrap();
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        line
+    })
+    .await
+    .unwrap();
+    line.split_whitespace()
+        .find_map(|w| w.strip_prefix("listening="))
+        .unwrap_or_else(|| panic!("no listening line: {line:?}"))
+        .to_string()
 }
 
 /// The controller, started; its API's base URL.
@@ -44,21 +82,7 @@ impl Controller {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let line = tokio::task::spawn_blocking(move || {
-            let mut line = String::new();
-            std::io::BufReader::new(stdout)
-                .read_line(&mut line)
-                .unwrap();
-            line
-        })
-        .await
-        .unwrap();
-        let base = line
-            .split_whitespace()
-            .find_map(|w| w.strip_prefix("listening="))
-            .unwrap_or_else(|| panic!("no listening line: {line:?}"))
-            .to_string();
+        let base = listening(&mut child).await;
         Controller {
             child: Some(child),
             base,
@@ -187,15 +211,7 @@ impl LabProcess {
 
     /// SIGTERM, then the exit code.
     pub(crate) fn stop(mut self) -> Option<i32> {
-        terminate(&self.child);
-        let started = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status.code();
-            }
-            assert!(started.elapsed() < WAIT, "lab up did not stop on SIGTERM");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        stop(&mut self.child)
     }
 }
 
