@@ -16,15 +16,17 @@
 //! on the network" includes the lab's own work of answering; the journal is not written (the
 //! store is measured by its own tests).
 
-use std::net::SocketAddr;
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::{free_ports, snmp_target};
 use gamops::apply::{
     ApplyStatus, DEFAULT_CONCURRENCY, DeviceJob, DriverTarget, NoJournal, Timing, apply_all,
 };
 use gamops::device::jsonrpc::JsonRpcTarget;
-use gamops::device::snmp::{self, Security, SnmpTarget, observe_all};
+use gamops::device::snmp::{self, SnmpTarget, observe_all};
 use gamops::device::ssh::{CliAuth, CliTarget, HostKeyPolicy};
 use gamops::inventory::Inventory;
 use gamops::lab::control::FaultSettings;
@@ -35,32 +37,6 @@ use gamops::lab::seed::Seed;
 use gamops::model::Driver;
 use gamops::plan::{Outcome, Plan, PlanOptions};
 use gamops::secret::Secret;
-
-fn snmp_target(addr: SocketAddr) -> SnmpTarget {
-    SnmpTarget::new(
-        addr,
-        Security::V2c {
-            community: Secret::new("public"),
-        },
-    )
-}
-
-/// The fleet with every port left to the system.
-fn free_ports(desired: &gamops::model::Desired) -> gamops::model::Desired {
-    let mut d = desired.clone();
-    for dev in &mut d.devices {
-        if let Some(s) = dev.value.snmp.as_mut() {
-            s.port = Some(gamops::model::Located::bare(0));
-        }
-        if let Some(s) = dev.value.ssh.as_mut() {
-            s.port = Some(gamops::model::Located::bare(0));
-        }
-        if let Some(s) = dev.value.jsonrpc.as_mut() {
-            s.port = Some(gamops::model::Located::bare(0));
-        }
-    }
-    d
-}
 
 async fn read_fleet(lab: &Lab) -> Vec<(String, gamops::device::live::Observation)> {
     let targets: Vec<(String, SnmpTarget)> = lab

@@ -16,12 +16,15 @@
 //! The lab runs in this process and the controller in its own, so its memory is its own; both
 //! share the machine's cores.
 
+mod common;
+
 use std::io::BufRead;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::{git, ms, percentile};
 use gamops::lab::control::FaultSettings;
 use gamops::lab::runtime::Lab;
 use gamops::lab::seed::Seed;
@@ -29,22 +32,6 @@ use gamops::lab::testbed::{Testbed, TestbedSpec};
 use serde_json::Value;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_gamops");
-
-fn git(dir: &Path, args: &[&str]) {
-    let ok = Command::new("git")
-        .current_dir(dir)
-        .args([
-            "-c",
-            "user.name=Bench",
-            "-c",
-            "user.email=bench@example.net",
-        ])
-        .args(args)
-        .status()
-        .expect("git")
-        .success();
-    assert!(ok, "git {args:?}");
-}
 
 /// A converged lab serving a generated fleet, its inventory (in a git repository) pointing at
 /// it, and the controller running against both.
@@ -191,18 +178,6 @@ fn gamops(dir: &Path, args: &[&str]) -> Command {
         .env("GAMOPS_SSH_PASSWORD", "")
         .env("NO_COLOR", "1");
     cmd
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
 }
 
 /// A commit that moves one subscriber to another VLAN, to that VLAN on its GAM.

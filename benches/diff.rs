@@ -9,43 +9,16 @@
 //!
 //! Needs the `git` CLI (the repository is made with it, as a user's would be).
 
-use std::path::Path;
+mod common;
+
 use std::process::Command;
 use std::time::Instant;
 
+use common::{git, spread};
 use gamops::inventory::Inventory;
 use gamops::lab::fleetgen::{FleetSpec, write_fleet};
 use gamops::plan::revisions;
 use gamops::review::{Head, review};
-
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "Bench")
-        .env("GIT_AUTHOR_EMAIL", "bench@example.net")
-        .env("GIT_COMMITTER_NAME", "Bench")
-        .env("GIT_COMMITTER_EMAIL", "bench@example.net")
-        .output()
-        .expect("git is installed");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// Median, best and worst of `times`, in seconds.
-fn spread(times: &mut [f64]) -> String {
-    times.sort_by(f64::total_cmp);
-    format!(
-        "median {:.3} s, best {:.3} s, worst {:.3} s over {} runs",
-        times[times.len() / 2],
-        times[0],
-        times[times.len() - 1],
-        times.len()
-    )
-}
 
 fn main() {
     let args: Vec<usize> = std::env::args()
@@ -113,7 +86,7 @@ fn main() {
         );
         assert_eq!(d.summary.subscribers_interrupted, changed);
     }
-    println!("review (library), two revisions: {}", spread(&mut times));
+    println!("review (library), two revisions: {}", spread(&times));
 
     // Where the time goes, phase by phase, in one run (ratios are comparable; sums are not the
     // review's, which validates both sides at once).
@@ -180,7 +153,7 @@ fn main() {
     }
     println!(
         "gamops diff --rev HEAD~1 --rev HEAD (markdown and json): {}",
-        spread(&mut times)
+        spread(&times)
     );
 
     // Against the work tree (the head read from disk, as a local `gamops diff --rev main`).
@@ -195,8 +168,5 @@ fn main() {
         times.push(t.elapsed().as_secs_f64());
         assert!(out.status.success());
     }
-    println!(
-        "gamops diff --rev HEAD~1 (work tree): {}",
-        spread(&mut times)
-    );
+    println!("gamops diff --rev HEAD~1 (work tree): {}", spread(&times));
 }

@@ -15,8 +15,11 @@
 //! cargo bench --bench monitor -- quick     # 2 runs, 10 x 384 and 100 x 100
 //! ```
 
+mod common;
+
 use std::time::Instant;
 
+use common::{median, range};
 use gamops::controller::metrics::Metrics;
 use gamops::controller::monitoring::metrics::{MonitorCollector, prometheus_text};
 use gamops::controller::monitoring::{self, Monitor, Snapshot};
@@ -30,17 +33,6 @@ use gamops::model::{Credential, Located, SubscriberStatus};
 use gamops::monitor::alerts::{Config, Engine};
 use gamops::monitor::status::{DeviceReport, EndpointReport, EndpointState, FleetStatus};
 use gamops::store::Timestamp;
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(0.0)
-}
-
-fn range(v: &[f64]) -> (f64, f64) {
-    let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
-    let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    (lo, hi)
-}
 
 /// Cycles of a lab fleet of `devices` x `endpoints`, `latency_ms` on every SNMP answer.
 async fn cycle(devices: usize, endpoints: usize, latency_ms: u64, runs: usize) {

@@ -7,11 +7,13 @@
 //! cargo bench --bench plan -- quick        # 10 x 100 and 100 x 20, for a smoke run
 //! ```
 
-use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+mod common;
 
+use std::time::Instant;
+
+use common::{free_ports, peak_mb, snmp_target};
 use gamops::device::live::Observation;
-use gamops::device::snmp::{Security, SnmpTarget, observe, observe_all};
+use gamops::device::snmp::{SnmpTarget, observe, observe_all};
 use gamops::inventory::Inventory;
 use gamops::lab::control::FaultSettings;
 use gamops::lab::fleetgen::{FleetSpec, write_fleet};
@@ -19,45 +21,6 @@ use gamops::lab::prepare::from_inventory;
 use gamops::lab::runtime::{Lab, LabOptions};
 use gamops::lab::seed::Seed;
 use gamops::plan::{Plan, PlanOptions};
-use gamops::secret::Secret;
-
-fn target(addr: SocketAddr) -> SnmpTarget {
-    let mut t = SnmpTarget::new(
-        addr,
-        Security::V2c {
-            community: Secret::new("public"),
-        },
-    );
-    t.timeout = Duration::from_secs(5);
-    t.max_repetitions = 25;
-    t
-}
-
-/// The same fleet with every port left to the system (fixed ports in the ephemeral range can
-/// collide with other sockets).
-fn free_ports(desired: &gamops::model::Desired) -> gamops::model::Desired {
-    let mut d = desired.clone();
-    for dev in &mut d.devices {
-        if let Some(s) = dev.value.snmp.as_mut() {
-            s.port = Some(gamops::model::Located::bare(0));
-        }
-        if let Some(s) = dev.value.ssh.as_mut() {
-            s.port = Some(gamops::model::Located::bare(0));
-        }
-    }
-    d
-}
-
-fn peak_mb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-        })
-        .map_or(0, |kb| kb / 1024)
-}
 
 async fn fleet(devices: usize, subscribers: usize, latency_ms: u64, base_port: u16) {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -90,7 +53,7 @@ async fn fleet(devices: usize, subscribers: usize, latency_ms: u64, base_port: u
     let targets: Vec<(String, SnmpTarget)> = lab
         .devices()
         .iter()
-        .map(|d| (d.name().to_string(), target(d.snmp_addr())))
+        .map(|d| (d.name().to_string(), snmp_target(d.snmp_addr())))
         .collect();
     let t = Instant::now();
     let observations = observe_all(targets, 32, |_, _, _: &String| {}).await;
@@ -106,7 +69,7 @@ async fn fleet(devices: usize, subscribers: usize, latency_ms: u64, base_port: u
         read.as_secs_f64(),
         total.as_secs_f64(),
         plan.summary.changes(),
-        peak_mb(),
+        peak_mb().unwrap_or(0),
         setup.as_secs_f64()
     );
 
@@ -181,7 +144,10 @@ async fn versus_snmpbulkwalk() {
     let runs = 10;
     let t = Instant::now();
     for _ in 0..runs {
-        assert!(matches!(observe(&target(addr)).await, Observation::Live(_)));
+        assert!(matches!(
+            observe(&snmp_target(addr)).await,
+            Observation::Live(_)
+        ));
     }
     let ours = t.elapsed() / runs;
     let tables = [

@@ -8,10 +8,13 @@
 //! cargo bench --bench status -- quick     # 3 runs, loopback only
 //! ```
 
-use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+mod common;
 
-use gamops::device::snmp::{Security, SnmpTarget, read_status_with_stats};
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use common::{median, ms, range, snmp_target};
+use gamops::device::snmp::read_status_with_stats;
 use gamops::device::status::StatusObservation;
 use gamops::inventory::Inventory;
 use gamops::lab::control::FaultSettings;
@@ -19,7 +22,6 @@ use gamops::lab::fleetgen::{FleetSpec, write_fleet};
 use gamops::lab::prepare::from_inventory;
 use gamops::lab::runtime::{Lab, LabOptions};
 use gamops::lab::seed::Seed;
-use gamops::secret::Secret;
 
 /// The tables the status read reads, whole, as `snmpbulkwalk` walks them (one process each).
 /// ifXTable is walked whole although gamops GETs only the uplinks' rows.
@@ -34,18 +36,6 @@ const TABLES: [&str; 9] = [
     "1.3.6.1.4.1.20095.2001.145.1.3.1",
     "1.3.6.1.2.1.31.1.1",
 ];
-
-fn target(addr: SocketAddr) -> SnmpTarget {
-    let mut t = SnmpTarget::new(
-        addr,
-        Security::V2c {
-            community: Secret::new("public"),
-        },
-    );
-    t.timeout = Duration::from_secs(5);
-    t.max_repetitions = 25;
-    t
-}
 
 async fn snmpbulkwalk(addr: SocketAddr) -> usize {
     let mut lines = 0;
@@ -66,21 +56,6 @@ async fn snmpbulkwalk(addr: SocketAddr) -> usize {
     lines
 }
 
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(0.0)
-}
-
-fn range(v: &[f64]) -> (f64, f64) {
-    let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
-    let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    (lo, hi)
-}
-
 async fn side_by_side(lab: &Lab, latency_ms: u64, runs: usize) {
     let device = &lab.devices()[0];
     device
@@ -96,7 +71,7 @@ async fn side_by_side(lab: &Lab, latency_ms: u64, runs: usize) {
     let mut walked = 0;
     for _ in 0..runs {
         let t = Instant::now();
-        let (observation, s) = read_status_with_stats(&target(addr)).await;
+        let (observation, s) = read_status_with_stats(&snmp_target(addr)).await;
         let a = ms(t.elapsed());
         match observation {
             StatusObservation::Live(status) => endpoints = status.endpoints.len(),

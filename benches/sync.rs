@@ -12,31 +12,15 @@
 //! change. Each sync prints its fetch, map, validate, write, commit and total times. Then 20
 //! incremental syncs of one customer each (what a webhook triggers) print their latency.
 
-use std::path::Path;
-use std::process::Command;
+mod common;
+
 use std::time::Instant;
 
+use common::git;
 use gamops::billing::sync::{ChangeKind, EventRef, Scope, Source, SyncOptions, SyncReport, sync};
 use gamops::lab::billing::{SplynxFake, SplynxFakeConfig};
 
 const PLANS: &str = "100M: {down_mbps: 100, up_mbps: 100}\n250M: {down_mbps: 250, up_mbps: 250}\n500M: {down_mbps: 500, up_mbps: 500}\n1G: {down_mbps: 1000, up_mbps: 1000}\n";
-
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "Bench")
-        .env("GIT_AUTHOR_EMAIL", "bench@localhost")
-        .env("GIT_COMMITTER_NAME", "Bench")
-        .env("GIT_COMMITTER_EMAIL", "bench@localhost")
-        .output()
-        .expect("git is installed");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 fn print(label: &str, r: &SyncReport, total: f64) {
     let t = &r.timings;

@@ -8,8 +8,11 @@
 //!
 //! Peak memory is the process's VmHWM, reset before each run through /proc/self/clear_refs.
 
+mod common;
+
 use std::time::Instant;
 
+use common::{peak_mb, reset_peak};
 use gamops::inventory::Inventory;
 use gamops::lab::fleetgen::{FleetSpec, write_fleet};
 
@@ -65,15 +68,4 @@ fn main() {
         times[0],
         summary.subscribers as f64 / times[times.len() / 2]
     );
-}
-
-fn reset_peak() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
-
-fn peak_mb() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024)
 }

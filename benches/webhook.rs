@@ -12,9 +12,12 @@
 //! The default size is the issue's: about 20,000 subscribers (56 x 360, plus 10 billing
 //! customers per GAM once the first full sync has added them).
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::{git, percentile};
 use gamops::billing::debounce::{self, DebounceConfig, Source, SyncNotice};
 use gamops::billing::serve::{Dedupe, SPLYNX_PATH, SyncRunner, Webhooks};
 use gamops::billing::sync::SyncOptions;
@@ -27,25 +30,6 @@ use gamops::lab::fleetgen::{FleetSpec, write_fleet};
 use tokio_util::sync::CancellationToken;
 
 const HOOK_SECRET: &str = "bench-hook-secret";
-
-fn git(dir: &std::path::Path, args: &[&str]) {
-    let ok = std::process::Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "Bench")
-        .env("GIT_AUTHOR_EMAIL", "bench@example.net")
-        .env("GIT_COMMITTER_NAME", "Bench")
-        .env("GIT_COMMITTER_EMAIL", "bench@example.net")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    assert!(ok, "git {args:?} failed");
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
 
 fn main() {
     let args: Vec<String> = std::env::args()
