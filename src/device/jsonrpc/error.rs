@@ -13,61 +13,61 @@ pub const fn vtss_code(module_code: i64) -> i64 {
     -9_437_184 - module_code
 }
 
-/// The errors the reference names: the module code, the device's text, gamops' words, the
-/// hint. The reference gives the texts (and, for -21 and -9, the codes); the other codes are
-/// where the lab's table of the JSON-RPC guide puts those texts, so an error is recognised by
-/// its code or, failing that, by its exact text.
-const KNOWN: &[(i64, &str, &str, &str)] = &[
+/// The errors the reference names: the module code where the reference gives it (only -21 and
+/// -9), the device's text, gamops' words, the hint. An error is recognised by its exact text,
+/// or by one of those two codes; never by a code the reference does not give (the lab's table
+/// puts the other texts under codes of its own, which a real GAM may use for something else).
+const KNOWN: &[(Option<i64>, &str, &str, &str)] = &[
     (
-        -16,
+        None,
         "Non-unique G.hn subscriber name",
         "another subscriber already has this name",
         "subscriber names are unique on a GAM; rename one of them",
     ),
     (
-        -23,
+        None,
         "Invalid G.hn bandwidth profile downstream bandwidth",
         "the downstream rate is out of the device's range",
         "bandwidth profiles take 10 to 1999 Mbps (coax: at most 800, or unthrottled)",
     ),
     (
-        -13,
+        None,
         "G.hn endpoint is already assigned to another subscriber",
         "the endpoint is already assigned to another subscriber",
         "one endpoint serves one subscriber; move or delete the other subscriber first",
     ),
     (
-        -36,
+        None,
         "Maximum number of G.hn endpoint reached for that port",
         "the port has as many endpoints as it can take",
         "a copper port takes 1 endpoint, a coax port 16",
     ),
     (
-        -29,
+        None,
         "Too many allowed tagged VLAN",
         "too many allowed tagged VLANs",
         "a subscriber passes at most 14 extra VLANs (12 on some firmware)",
     ),
     (
-        -43,
+        None,
         "Specified NNI port is not uplink",
         "the NNI named is not an uplink port",
         "Q-in-Q's NNI must be a 10G uplink (\"10G 1/1\" or \"10G 1/2\")",
     ),
     (
-        -53,
+        None,
         "Error querying G.hn device. May be missing or busy.",
         "the device could not reach the G.hn endpoint (it may be missing or busy)",
         "this is transient: apply again in a minute",
     ),
     (
-        -21,
+        Some(-21),
         "Non-existing G.hn bandwidth profile",
         "the bandwidth profile does not exist",
         "a subscriber's profile must exist before it: apply the profiles first",
     ),
     (
-        -9,
+        Some(-9),
         "Non-existing G.hn endpoint (no such endpoint configured)",
         "the endpoint does not exist",
         "a subscriber's endpoint must exist before it: apply the endpoints first",
@@ -79,13 +79,17 @@ const KNOWN: &[(i64, &str, &str, &str)] = &[
 pub fn known(vtss: Option<i64>, message: &str) -> Option<(&'static str, &'static str)> {
     KNOWN
         .iter()
-        .find(|(m, _, _, _)| vtss == Some(vtss_code(*m)))
-        .or_else(|| KNOWN.iter().find(|(_, text, _, _)| *text == message))
+        .find(|(_, text, _, _)| *text == message)
+        .or_else(|| {
+            KNOWN
+                .iter()
+                .find(|(m, _, _, _)| m.is_some_and(|m| vtss == Some(vtss_code(m))))
+        })
         .map(|(_, _, what, hint)| (*what, *hint))
 }
 
-/// The code of "Error querying G.hn device. May be missing or busy.": a transient error.
-pub const BUSY: i64 = vtss_code(-53);
+/// The text of the error the reference calls transient.
+const BUSY: &str = "May be missing or busy";
 
 /// A failed call.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -143,9 +147,7 @@ impl RpcError {
     /// Whether another try may succeed (the device said it was busy).
     pub fn is_transient(&self) -> bool {
         match self {
-            RpcError::Device { vtss, message, .. } => {
-                *vtss == Some(BUSY) || message.contains("May be missing or busy")
-            }
+            RpcError::Device { message, .. } => message.contains(BUSY),
             _ => false,
         }
     }
@@ -293,6 +295,32 @@ mod tests {
         assert_eq!(
             unknown.to_string(),
             "the device refused m: \"Invalid G.hn port #2 VLAN id\" (code -9437157)"
+        );
+        // A code the reference does not give is not taken to mean what the lab's table says:
+        // a real GAM may use it for something else, so only its text counts.
+        let other = parse_reply(
+            "m",
+            1,
+            br#"{"id":1,"error":{"code":-32603,"message":"Something else","data":{"vtss-error-code":-9437168}}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(
+            other.to_string(),
+            "the device refused m: \"Something else\" (code -9437168)"
+        );
+        assert_eq!(other.hint(), None);
+        // The two codes the reference gives are known by their code alone.
+        let missing_profile = parse_reply(
+            "m",
+            1,
+            br#"{"id":1,"error":{"code":-32603,"message":"?","data":{"vtss-error-code":-9437163}}}"#,
+        )
+        .unwrap_err();
+        assert!(
+            missing_profile
+                .to_string()
+                .contains("the bandwidth profile does not exist"),
+            "{missing_profile}"
         );
         let busy = parse_reply(
             "m",
