@@ -1,27 +1,21 @@
 //! gamops: a declarative GitOps reconciler for Positron G.hn access multiplexers (GAMs).
 //!
-//! See docs/ARCHITECTURE.md for the map of modules and the invariants each keeps.
+//! See docs/ARCHITECTURE.md for the map of crates and modules and the invariants each keeps.
+//! The library is a workspace of crates; this one re-exports each under its module name
+//! (`gamops::model`, `gamops::lab`, ...) and holds what only the binary builds on: the command
+//! layer, the controller, reconcile, monitoring, notifications, the forges and the schemas.
 
-pub mod apply;
-pub mod atomic_write;
-pub mod billing;
+pub use gamops_billing::billing;
+pub use gamops_core::{atomic_write, error_text, inventory, model, plan, retry, review, secret};
+pub use gamops_device::{apply, device};
+pub use gamops_lab::lab;
+pub use gamops_net::{git, http_client, http_server};
+pub use gamops_store::store;
+
 pub mod cli;
 pub mod controller;
-pub mod device;
-pub mod error_text;
 pub mod forge;
-pub mod git;
-pub mod http_client;
-pub mod http_server;
-pub mod inventory;
-pub mod lab;
-pub mod model;
 pub mod monitor;
 pub mod notifications;
-pub mod plan;
 pub mod reconcile;
-pub mod retry;
-pub mod review;
 pub mod schema;
-pub mod secret;
-pub mod store;
