@@ -5,9 +5,10 @@
 //!   subscribers) and detected CPEs, the same for the same `--rng-seed`;
 //! - [`Seed::Converged`]: exactly what the inventory asks for, with each subscriber's CPE
 //!   detected on its port, so `gamops plan` finds nothing to do. The lab reads the inventory
-//!   itself, as an engineer configuring the GAM by hand would, and never asks `src/plan` (its
-//!   target projection, diff or ids) or the CLI dialect: a converged lab is an independent
-//!   witness, so a wrong projection in the planner shows up as a non-empty plan.
+//!   itself, as an engineer configuring the GAM by hand would, and never asks the plan (its
+//!   target projection, diff or ids; outside its tests the lab crate does not import
+//!   `gamops_core::plan`) or the CLI dialect: a converged lab is an independent witness, so a
+//!   wrong projection in the planner shows up as a non-empty plan.
 
 use crate::device::live::{
     EndpointBinding, LiveDevice, LiveEndpoint, LiveGlobal, LivePort, LivePortMode, LiveProfile,
