@@ -1,7 +1,7 @@
 //! Calling HTTP APIs: the one way gamops sets up a client (a forge's, a billing system's, a
 //! notification channel's): rustls (never OpenSSL; see deny.toml), gamops's user agent, a whole
 //! request bounded by `timeout`, and a connection by at most ten seconds of it. When to try again
-//! is [`crate::retry`]'s.
+//! is [`gamops_core::retry`]'s.
 
 use std::time::Duration;
 
